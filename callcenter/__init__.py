@@ -1,0 +1,1 @@
+"""Call-center and service-desk product for Asterisk."""

@@ -1,0 +1,79 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, g, request, session
+from flask_babel import Babel
+from flask_login import current_user
+from flask_wtf.csrf import CSRFProtect
+
+from callcenter import db
+from callcenter.auth import login_manager
+from callcenter.config import Settings, load_settings
+
+csrf = CSRFProtect()
+babel = Babel()
+
+LANGUAGES = {"zh_CN": "中文", "en": "English"}
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def select_locale() -> str:
+    chosen = session.get("locale")
+    if chosen in LANGUAGES:
+        return chosen
+    if current_user and current_user.is_authenticated and current_user.locale in LANGUAGES:
+        return current_user.locale
+    return request.accept_languages.best_match(["zh_CN", "zh", "en"]) in ("zh", "zh_CN") \
+        and "zh_CN" or "en"
+
+
+def create_app(settings: Settings | None = None, *, db_bind=None, testing: bool = False,
+               session_options: dict | None = None) -> Flask:
+    """Build the app. Touches no network: connections are made on first use."""
+    settings = settings or load_settings()
+    app = Flask("callcenter", instance_path=str(settings.instance_path),
+                static_folder=str(ROOT / "static"), static_url_path="/static",
+                template_folder="templates")
+    app.config.update(settings.as_flask_config())
+    app.config["TESTING"] = testing
+    app.config["SETTINGS"] = settings
+    app.config["NODE_MODULES"] = str(ROOT / "node_modules")
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(__file__).parent / "translations")
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    db.init_app(app, db_bind, **(session_options or {}))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    app.extensions["csrf"] = csrf
+    from callcenter.i18n import ensure_compiled
+    ensure_compiled(Path(app.config["BABEL_TRANSLATION_DIRECTORIES"]))
+    babel.init_app(app, locale_selector=select_locale,
+                   timezone_selector=lambda: app.config["TIMEZONE"])
+
+    from callcenter.api import api_bp
+    from callcenter.web import web_bp
+    csrf.exempt(api_bp)  # api_auth enforces CSRF itself for cookie-authenticated writes
+    app.register_blueprint(web_bp)
+    app.register_blueprint(api_bp)
+
+    @app.before_request
+    def _locale_param():
+        g.languages = LANGUAGES
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "connect-src 'self' ws: wss:; frame-ancestors 'none'")
+        return response
+
+    return app

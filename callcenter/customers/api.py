@@ -1,0 +1,1 @@
+"""REST routes for customers, contacts and installed products (filled in below)."""

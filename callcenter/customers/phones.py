@@ -1,0 +1,63 @@
+"""Phone numbers: everything typed or reported by the PBX becomes E.164 here.
+
+``13812345678``, ``+86 138 1234 5678``, ``008613812345678``, ``013812345678`` all
+become ``+8613812345678``; ``(010)62345678 ext. 12`` becomes ``+861062345678``
+with extension ``12``. The parsing rules are libphonenumber's, not ours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import phonenumbers
+
+#: Longest input we even try to parse; anything longer is not a phone number.
+MAX_PHONE_INPUT = 64
+
+
+class InvalidPhone(ValueError):
+    """Not a usable phone number; the message says why, in words a user understands."""
+
+
+@dataclass(frozen=True)
+class NormalisedPhone:
+    e164: str
+    extension: str = ""
+
+
+def normalise_phone(raw: str, region: str = "CN") -> NormalisedPhone:
+    """Parse ``raw`` as dialled in ``region``; raise InvalidPhone for anything unusable."""
+    if raw is None:
+        raise InvalidPhone("no phone number given")
+    text = str(raw).strip()
+    if not text:
+        raise InvalidPhone("no phone number given")
+    if len(text) > MAX_PHONE_INPUT:
+        raise InvalidPhone(f"too long to be a phone number ({len(text)} characters)")
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhone(f"{text!r} is not a phone number") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidPhone(f"{text!r} is not a valid phone number")
+    return NormalisedPhone(
+        e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+        extension=(number.extension or "")[:10],
+    )
+
+
+def try_normalise_phone(raw: str | None, region: str = "CN") -> NormalisedPhone | None:
+    """Like normalise_phone, but None for anything unusable (caller IDs such as 'anonymous')."""
+    try:
+        return normalise_phone(raw, region)
+    except InvalidPhone:
+        return None
+
+
+def display_phone(e164: str) -> str:
+    """The international format for display, e.g. '+86 138 1234 5678'."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

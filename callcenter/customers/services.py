@@ -1,0 +1,372 @@
+"""Customer master data: the business rules. Routes, API, CLI and jobs call these.
+
+Every function takes the session and the acting user; none commits (the caller's
+unit of work does). Reads go through ``customers_query`` so the user's scope is
+always applied in SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Select, exists, or_, select
+from sqlalchemy.orm import Session
+
+from callcenter.customers.errors import CustomerNotFound, PermissionDenied, ValidationError
+from callcenter.customers.history import record_changes
+from callcenter.customers.models import (
+    Contact,
+    Customer,
+    Lifecycle,
+    Phone,
+    Tier,
+    customer_related_users,
+)
+from callcenter.customers.names import name_key
+from callcenter.customers.phones import InvalidPhone, normalise_phone, try_normalise_phone
+from callcenter.users.models import Department, User
+from callcenter.users.permissions import Permission, has_permission
+from callcenter.users.scopes import scope_clause
+
+#: Longest accepted value per free-text field (the column sizes).
+FIELD_LIMITS = {"name": 200, "region": 80, "industry": 80, "tax_id": 40, "email": 200,
+                "notes": 10_000, "external_id": 64}
+MAX_PHONES = 20
+
+#: Fields a caller may set through create/update (the identity fields are not among them).
+EDITABLE_FIELDS = ("name", "region", "industry", "lifecycle", "tier", "tax_id", "email",
+                   "notes", "is_placeholder", "responsible_id", "department_id",
+                   "ship_to_id", "bill_to_id", "payer_id")
+
+
+def require(user: User, permission: Permission) -> None:
+    if not has_permission(user.role, permission):
+        raise PermissionDenied(f"role {user.role.value!r} may not {permission.value}")
+
+
+def visible_to(user: User):
+    """SQL clause: customers ``user`` may see (scope, and never merged-away records)."""
+    related = lambda uid: exists().where(  # noqa: E731
+        customer_related_users.c.customer_id == Customer.id,
+        customer_related_users.c.user_id == uid)
+    return scope_clause(user, responsible_col=Customer.responsible_id,
+                        department_col=Customer.department_id, related_to=related)
+
+
+def customers_query(
+    user: User,
+    *,
+    q: str | None = None,
+    phone: str | None = None,
+    serial: str | None = None,
+    tier: str | None = None,
+    lifecycle: str | None = None,
+    region: str | None = None,
+    industry: str | None = None,
+    region_code: str = "CN",
+) -> Select[tuple[Customer]]:
+    """SELECT of the customers ``user`` may see, filtered; ValidationError on bad filters."""
+    from callcenter.customers.models import InstalledProduct  # local: avoid a long import list
+
+    stmt = select(Customer).where(Customer.merged_into_id.is_(None), visible_to(user))
+    if phone:
+        try:
+            e164 = normalise_phone(phone, region_code).e164
+        except InvalidPhone as exc:
+            raise ValidationError({"phone": str(exc)}) from exc
+        stmt = stmt.where(Customer.id.in_(select(Phone.customer_id).where(Phone.e164 == e164)))
+    if serial:
+        stmt = stmt.where(Customer.id.in_(
+            select(InstalledProduct.customer_id)
+            .where(InstalledProduct.serial_number == serial.strip())))
+    if q:
+        text = q.strip()[:200]
+        key = name_key(text)
+        conds = [Customer.name.contains(text, autoescape=True)]
+        if key:
+            conds.append(Customer.name_key.contains(key, autoescape=True))
+        number = try_normalise_phone(text, region_code)
+        if number:
+            conds.append(Customer.id.in_(
+                select(Phone.customer_id).where(Phone.e164 == number.e164)))
+        conds.append(Customer.id.in_(select(InstalledProduct.customer_id)
+                                     .where(InstalledProduct.serial_number == text)))
+        conds.append(Customer.tax_id == text)
+        stmt = stmt.where(or_(*conds))
+    for column, value, enum in ((Customer.tier, tier, Tier),
+                                (Customer.lifecycle, lifecycle, Lifecycle)):
+        if value:
+            try:
+                stmt = stmt.where(column == enum(value))
+            except ValueError as exc:
+                allowed = ", ".join(m.value for m in enum)
+                raise ValidationError({column.key: f"must be one of {allowed}"}) from exc
+    if region:
+        stmt = stmt.where(Customer.region == region)
+    if industry:
+        stmt = stmt.where(Customer.industry == industry)
+    return stmt.order_by(Customer.id)
+
+
+def get_customer(session: Session, user: User, customer_id: int) -> Customer:
+    """The customer, if it exists and ``user`` may see it; else CustomerNotFound."""
+    customer = session.scalar(
+        select(Customer).where(Customer.id == customer_id, visible_to(user)))
+    if customer is None:
+        raise CustomerNotFound(customer_id)
+    return customer
+
+
+def find_customer_by_phone(session: Session, number: str, *,
+                           region: str = "CN") -> Customer | None:
+    """The customer whose (or whose contact's) phone is ``number``, in any format.
+
+    This is the caller-ID lookup the telephony bridge calls on every ringing call: one
+    indexed equality on ``phones.e164``. Unusable caller IDs ('anonymous', '<unknown>',
+    garbage) find nothing. When several customers share a number, a customer's own
+    phone wins over a contact's, and then the oldest record (duplicates are merged into
+    the oldest, see ``merge_customers``).
+    """
+    normalised = try_normalise_phone(number, region)
+    if normalised is None:
+        return None
+    stmt = (select(Customer)
+            .join(Phone, Phone.customer_id == Customer.id)
+            .where(Phone.e164 == normalised.e164, Customer.merged_into_id.is_(None))
+            .order_by(Phone.contact_id.is_not(None), Customer.id)
+            .limit(1))
+    return session.scalar(stmt)
+
+
+# --- validation -------------------------------------------------------------------
+
+def _clean(data: dict[str, Any], session: Session, *, creating: bool,
+           customer: Customer | None = None) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    unknown = set(data) - set(EDITABLE_FIELDS) - {"phones", "external_id", "related_user_ids"}
+    for field in sorted(unknown):
+        if field in ("id", "created_at", "updated_at", "merged_into_id"):
+            errors[field] = "cannot be changed"
+    for field, limit in FIELD_LIMITS.items():
+        if field not in data or data[field] is None:
+            continue
+        value = data[field]
+        if not isinstance(value, str):
+            errors[field] = "must be text"
+            continue
+        value = value.strip()
+        if len(value) > limit:
+            errors[field] = f"at most {limit} characters"
+            continue
+        if any(ch in value for ch in "\x00") or (field != "notes" and
+                                                  any(ord(ch) < 32 for ch in value)):
+            errors[field] = "contains control characters"
+            continue
+        out[field] = value
+    if "external_id" in out and not creating:
+        if customer is not None and customer.external_id not in (None, out["external_id"]):
+            errors["external_id"] = "cannot be changed"
+    if creating and not out.get("name"):
+        errors["name"] = "required"
+    elif "name" in data and not out.get("name") and "name" not in errors:
+        errors["name"] = "required"
+    if "tax_id" in out and out["tax_id"] == "":
+        out["tax_id"] = None
+    for field, enum in (("tier", Tier), ("lifecycle", Lifecycle)):
+        if data.get(field) is not None:
+            try:
+                out[field] = enum(data[field])
+            except ValueError:
+                errors[field] = "must be one of " + ", ".join(m.value for m in enum)
+    if "is_placeholder" in data:
+        if not isinstance(data["is_placeholder"], bool):
+            errors["is_placeholder"] = "must be true or false"
+        else:
+            out["is_placeholder"] = data["is_placeholder"]
+    _clean_references(data, session, out, errors, customer)
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+def _as_id(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool):
+        raise ValueError
+    return int(value)
+
+
+def _clean_references(data, session, out, errors, customer) -> None:
+    refs = {"responsible_id": User, "department_id": Department,
+            "ship_to_id": Customer, "bill_to_id": Customer, "payer_id": Customer}
+    for field, model in refs.items():
+        if field not in data:
+            continue
+        try:
+            ref = _as_id(data[field])
+        except (TypeError, ValueError):
+            errors[field] = "must be an id"
+            continue
+        if customer is not None and model is Customer and ref == customer.id:
+            ref = None  # the sold-to itself is the default partner
+        if ref is not None:
+            row = session.get(model, ref)
+            if row is None or getattr(row, "merged_into_id", None):
+                errors[field] = f"no such {model.__name__.lower()} {ref}"
+                continue
+        out[field] = ref
+    # Finance rule: payer must equal bill-to. Setting only bill-to moves the payer with it.
+    if "bill_to_id" in out and "payer_id" not in data:
+        out["payer_id"] = out["bill_to_id"]
+    if "payer_id" in out and "bill_to_id" not in data and customer is not None:
+        if out["payer_id"] != customer.bill_to_id:
+            errors["payer_id"] = "payer must equal bill-to"
+    if "payer_id" in out and "bill_to_id" in out and out["payer_id"] != out["bill_to_id"]:
+        errors["payer_id"] = "payer must equal bill-to"
+    if "related_user_ids" in data:
+        ids = data["related_user_ids"]
+        try:
+            ids = sorted({int(i) for i in (ids or [])})
+        except (TypeError, ValueError):
+            errors["related_user_ids"] = "must be a list of user ids"
+        else:
+            found = set(session.scalars(select(User.id).where(User.id.in_(ids))))
+            if set(ids) - found:
+                errors["related_user_ids"] = f"no such users {sorted(set(ids) - found)}"
+            out["related_user_ids"] = ids
+
+
+def clean_phones(values: Iterable[Any], region: str, field: str = "phones") -> list[dict]:
+    """Normalise phones (strings or {"number", "label"}); ValidationError names the field."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise ValidationError({field: "must be a list of phone numbers"})
+    cleaned: list[dict] = []
+    for i, value in enumerate(values):
+        if i >= MAX_PHONES:
+            raise ValidationError({field: f"at most {MAX_PHONES} phone numbers"})
+        label = ""
+        if isinstance(value, dict):
+            label = str(value.get("label") or "")[:40]
+            value = value.get("number")
+        if not isinstance(value, str):
+            raise ValidationError({f"{field}[{i}]": "must be a phone number as text"})
+        try:
+            number = normalise_phone(value, region)
+        except InvalidPhone as exc:
+            raise ValidationError({f"{field}[{i}]": str(exc)}) from exc
+        if any(c["e164"] == number.e164 and c["extension"] == number.extension
+               for c in cleaned):
+            continue
+        cleaned.append({"raw": value.strip(), "e164": number.e164,
+                        "extension": number.extension, "label": label})
+    return cleaned
+
+
+# --- writes -------------------------------------------------------------------------
+
+def create_customer(session: Session, actor: User, data: dict[str, Any], *,
+                    region: str = "CN") -> Customer:
+    require(actor, Permission.CUSTOMER_CREATE)
+    phones = clean_phones(data.get("phones") or [], region)
+    values = _clean(data, session, creating=True)
+    related = values.pop("related_user_ids", None)
+    if values.get("external_id") and session.scalar(
+            select(Customer.id).where(Customer.external_id == values["external_id"])):
+        raise ValidationError({"external_id": "already used by another customer"})
+    # New customers start in their creator's scope: responsible = creator, their department.
+    values.setdefault("responsible_id", actor.id)
+    values.setdefault("department_id", actor.department_id)
+    customer = Customer(name_key=name_key(values["name"]), **values)
+    session.add(customer)
+    session.flush()
+    if related:
+        customer.related_users = list(session.scalars(select(User).where(User.id.in_(related))))
+    for phone in phones:
+        session.add(Phone(customer_id=customer.id, **phone))
+    record_changes(session, customer.id, actor, "customer", customer.id,
+                   {"created": (None, customer.name)})
+    session.flush()
+    return customer
+
+
+def update_customer(session: Session, actor: User, customer: Customer,
+                    data: dict[str, Any], *, region: str = "CN") -> Customer:
+    """Apply ``data`` to ``customer`` (already scope-checked), recording every changed field."""
+    require(actor, Permission.CUSTOMER_UPDATE)
+    values = _clean(data, session, creating=False, customer=customer)
+    changes: dict[str, tuple[Any, Any]] = {}
+    related = values.pop("related_user_ids", None)
+    values.pop("external_id", None)
+    for field, new in values.items():
+        old = getattr(customer, field)
+        if old != new:
+            changes[field] = (old, new)
+            setattr(customer, field, new)
+    if "name" in changes:
+        customer.name_key = name_key(customer.name)
+    if related is not None:
+        old_ids = [u.id for u in customer.related_users]
+        if old_ids != related:
+            changes["related_user_ids"] = (old_ids, related)
+            customer.related_users = list(
+                session.scalars(select(User).where(User.id.in_(related))))
+    if "phones" in data:
+        changes.update(replace_phones(session, customer, clean_phones(data["phones"], region)))
+    record_changes(session, customer.id, actor, "customer", customer.id, changes)
+    session.flush()
+    return customer
+
+
+def replace_phones(session: Session, customer: Customer, phones: list[dict],
+                   contact: Contact | None = None) -> dict[str, tuple[Any, Any]]:
+    """Make the customer's (or contact's) phone list exactly ``phones``; returns the change."""
+    contact_id = contact.id if contact else None
+    current = list(session.scalars(select(Phone).where(
+        Phone.customer_id == customer.id,
+        Phone.contact_id == contact_id if contact_id else Phone.contact_id.is_(None))))
+    old = [p.e164 + (f" x{p.extension}" if p.extension else "") for p in current]
+    new = [p["e164"] + (f" x{p['extension']}" if p["extension"] else "") for p in phones]
+    if old == new:
+        return {}
+    for phone in current:
+        session.delete(phone)
+    session.flush()
+    for phone in phones:
+        session.add(Phone(customer_id=customer.id, contact_id=contact_id, **phone))
+    session.flush()
+    session.expire(customer, ["phones"])
+    return {"phones" if contact is None else f"contact[{contact.id}].phones": (old, new)}
+
+
+def add_contact(session: Session, actor: User, customer: Customer, data: dict[str, Any], *,
+                region: str = "CN") -> Contact:
+    """Add a person who calls in for ``customer`` (e.g. whoever reported a repair)."""
+    require(actor, Permission.CUSTOMER_UPDATE)
+    errors: dict[str, str] = {}
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        errors["name"] = "required"
+    elif len(name.strip()) > 200:
+        errors["name"] = "at most 200 characters"
+    for field, limit in (("position", 120), ("email", 200), ("external_id", 64)):
+        value = data.get(field)
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            errors[field] = f"text of at most {limit} characters"
+    if errors:
+        raise ValidationError(errors)
+    phones = clean_phones(data.get("phones") or [], region)
+    contact = Contact(customer_id=customer.id, name=name.strip(),
+                      position=(data.get("position") or "").strip(),
+                      email=(data.get("email") or "").strip(),
+                      external_id=data.get("external_id") or None)
+    session.add(contact)
+    session.flush()
+    for phone in phones:
+        session.add(Phone(customer_id=customer.id, contact_id=contact.id, **phone))
+    record_changes(session, customer.id, actor, "contact", contact.id,
+                   {"added": (None, contact.name)})
+    session.flush()
+    return contact

@@ -1,0 +1,7 @@
+"""Every domain's models, imported once so the metadata is complete (Alembic, tests)."""
+
+from callcenter.customers import models as _customers  # noqa: F401
+from callcenter.db import Base
+from callcenter.users import models as _users  # noqa: F401
+
+metadata = Base.metadata

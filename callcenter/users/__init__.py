@@ -1,0 +1,1 @@
+"""People and permissions: users, roles, departments and access scopes."""

@@ -1,0 +1,1 @@
+"""kb domain (later issues)."""

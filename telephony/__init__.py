@@ -1,0 +1,1 @@
+"""telephony domain (later issues)."""

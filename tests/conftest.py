@@ -1,0 +1,184 @@
+"""Test infrastructure as fixtures: real SQLite and PostgreSQL, real Redis.
+
+Every database test runs twice, once per backend (the ``backend`` parameter). Each
+backend gets a brand-new database built by the Alembic migrations; each test runs
+inside a transaction that is rolled back at its end (savepoint mode), so tests
+never see each other's rows and the app's own commits stay inside it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from callcenter.app import create_app
+from callcenter.config import load_settings
+from callcenter.db import make_engine
+from callcenter.migrate import upgrade
+from callcenter.users.services import create_user, issue_api_token
+
+#: Admin connection used to create and drop the per-run test databases.
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL",
+                                    "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+#: Tests own this Redis database number on the shared server; they flush only it.
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+class FreshDatabase:
+    """Creates empty databases (migrated to head) and drops them at the end of the run."""
+
+    def __init__(self, tmp_dir: Path):
+        self.tmp_dir = tmp_dir
+        self._pg_dbs: list[str] = []
+
+    def create(self, backend: str) -> str:
+        if backend == "sqlite":
+            url = f"sqlite:///{self.tmp_dir / f'{uuid.uuid4().hex}.sqlite3'}"
+        else:
+            name = f"cc_test_{uuid.uuid4().hex[:12]}"
+            admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            admin.dispose()
+            self._pg_dbs.append(name)
+            url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        upgrade(url)
+        return url
+
+    def drop_all(self) -> None:
+        if not self._pg_dbs:
+            return
+        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for name in self._pg_dbs:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def fresh_database(tmp_path_factory) -> Iterator[FreshDatabase]:
+    factory = FreshDatabase(tmp_path_factory.mktemp("db"))
+    yield factory
+    factory.drop_all()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def database_url(backend, fresh_database) -> str:
+    return fresh_database.create(backend)
+
+
+@pytest.fixture(scope="session")
+def engine(database_url):
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine):
+    """A connection inside an outer transaction that is rolled back after the test."""
+    with engine.connect() as conn:
+        outer = conn.begin()
+        yield conn
+        if outer.is_active:
+            outer.rollback()
+
+
+@pytest.fixture
+def session(connection) -> Iterator[Session]:
+    sess = Session(bind=connection, join_transaction_mode="create_savepoint",
+                   expire_on_commit=False)
+    yield sess
+    sess.close()
+
+
+@pytest.fixture(scope="session")
+def instance_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("instance")
+
+
+@pytest.fixture
+def settings(instance_dir, database_url):
+    return load_settings({
+        "CALLCENTER_INSTANCE": str(instance_dir),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": TEST_REDIS_URL,
+        "SECRET_KEY": "test-secret-key-0123456789",
+    })
+
+
+@pytest.fixture
+def app(settings, connection):
+    """The app, bound to the test's connection (its commits become savepoint releases)."""
+    # Savepoint mode: the app's commits release a savepoint inside the test's transaction.
+    return create_app(settings, db_bind=connection, testing=True,
+                      session_options={"join_transaction_mode": "create_savepoint"})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    conn = redis.Redis.from_url(TEST_REDIS_URL)
+    conn.flushdb()
+    yield TEST_REDIS_URL
+    conn.flushdb()
+    conn.close()
+
+
+@pytest.fixture
+def redis_conn(redis_url) -> Iterator[redis.Redis]:
+    conn = redis.Redis.from_url(redis_url)
+    conn.flushdb()
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def make_user(session):
+    """Factory: make_user("agent", scope="own", department="Service/Beijing")."""
+    counter = iter(range(1, 10_000))
+
+    def factory(role: str = "agent", *, username: str | None = None, scope: str | None = None,
+                department: str | None = None, interface: str | None = None,
+                password: str = "correct horse battery", token: bool = False):
+        user = create_user(session, username=username or f"{role}{next(counter)}",
+                           password=password, role=role, scope=scope,
+                           department=department, interface=interface)
+        if token:
+            user.plain_token = issue_api_token(session, user)
+        session.flush()
+        return user
+
+    return factory
+
+
+@pytest.fixture
+def make_customer(session):
+    """Factory: make_customer(owner, name="...", phones=[...], **fields)."""
+    from callcenter.customers.services import create_customer
+
+    def factory(owner, name: str = "Test Customer", phones=(), **fields):
+        customer = create_customer(session, owner, {"name": name, "phones": list(phones),
+                                                    **fields})
+        session.flush()
+        return customer
+
+    return factory
