@@ -56,9 +56,13 @@ def create_app(settings: Settings | None = None, *, db_bind=None, testing: bool 
                    timezone_selector=lambda: app.config["TIMEZONE"])
 
     from callcenter.api import api_bp
+    from callcenter.customers.import_views import imports_bp
+    from callcenter.customers.views import customers_bp
     from callcenter.web import web_bp
     csrf.exempt(api_bp)  # api_auth enforces CSRF itself for cookie-authenticated writes
     app.register_blueprint(web_bp)
+    app.register_blueprint(customers_bp)
+    app.register_blueprint(imports_bp)
     app.register_blueprint(api_bp)
 
     @app.before_request

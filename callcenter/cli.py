@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -88,6 +89,114 @@ def users_create(username, password, role, department, interface, scope, display
         raise click.ClickException(str(exc)) from exc
     if token:
         click.echo(token)
+
+
+@main.command("demo")
+def demo_cmd() -> None:
+    """Load the demo data (idempotent) and print the demo logins."""
+    from callcenter.db import session_scope
+    from callcenter.demo import format_logins, load_demo
+    settings = _settings()
+    with session_scope(_sessionmaker(settings)) as session:
+        result = load_demo(session)
+    click.echo(f"demo data: {result.users_created} users, {result.customers_created} "
+               f"customers, {result.products_created} installed products added "
+               f"({result.customers_total} demo customers in all)")
+    click.echo("demo logins:")
+    click.echo(format_logins())
+
+
+@main.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--show-demo-logins", is_flag=True,
+              help="Print the demo logins once the web server answers.")
+def run_cmd(host: str, port: int, show_demo_logins: bool) -> None:
+    """Run the whole product in the foreground (web server and worker); Ctrl-C stops it."""
+    from callcenter.run import run_product
+    note = ""
+    if show_demo_logins:
+        from callcenter.demo import format_logins
+        note = "demo logins:\n" + format_logins()
+    sys.exit(run_product(_settings(), host=host, port=port, ready_note=note))
+
+
+@main.command("worker")
+@click.option("--burst", is_flag=True, help="Quit once the queues are empty.")
+@click.option("--with-scheduler", is_flag=True, help="Also run RQ's scheduler.")
+def worker_cmd(burst: bool, with_scheduler: bool) -> None:
+    """Run a background worker on the "default" and "imports" queues."""
+    from callcenter.jobs import run_worker
+    run_worker(burst=burst, with_scheduler=with_scheduler, settings=_settings())
+
+
+@main.command("import")
+@click.argument("kind", type=click.Choice(["customers", "contacts", "products"]))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as-user", "username", default=None,
+              help="Import as this user (their permission and scope apply, and the "
+                   "history names them). Default: the operator, unrestricted.")
+@click.option("--errors-out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              default=None, help="Write every rejected row (line, field, message) to this CSV.")
+@click.option("--show-errors", default=20, show_default=True,
+              help="How many rejected rows to print.")
+def import_cmd(kind: str, file: Path, username: str | None, errors_out: Path | None,
+               show_errors: int) -> None:
+    """Import a CSV FILE of customers, contacts or products (upsert by external_id).
+
+    Bad rows are reported with their line numbers and skipped; the exit status is
+    non-zero only when the file as a whole is unusable.
+    """
+    from callcenter.customers.import_cli import run_import_command
+    from callcenter.db import make_engine, make_sessionmaker
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        run_import_command(settings, make_sessionmaker(engine), kind, file, username=username,
+                           errors_out=errors_out, show_errors=show_errors)
+    finally:
+        engine.dispose()
+
+
+@main.command("simulate")
+@click.option("--ami-host", default="127.0.0.1", show_default=True)
+@click.option("--ami-port", default=5038, show_default=True, type=int,
+              help="AMI port to listen on (0: any free port, printed at start).")
+@click.option("--username", default="bridge", show_default=True, envvar="AMI_USERNAME")
+@click.option("--secret", default="bridgesecret", show_default=True, envvar="AMI_SECRET")
+@click.option("--rate", default=1.0, show_default=True, type=float,
+              help="Poisson arrivals, calls per second (0: only AMI Originate).")
+@click.option("--queues", default=None,
+              help='e.g. "support:ringall=1-3;repairs:rrmemory=4,5" (default: support with '
+                   "every agent).")
+@click.option("--agents", default=5, show_default=True, type=int)
+@click.option("--strategy", default="ringall", show_default=True,
+              type=click.Choice(["ringall", "rrmemory"]))
+@click.option("--agi-host", default=None, help="Call this FastAGI server as Asterisk does.")
+@click.option("--agi-port", default=4573, show_default=True, type=int)
+@click.option("--seed", default=None, type=int, help="Reproducible traffic.")
+@click.option("--duration", default=None, type=float, help="Generate calls for S seconds.")
+@click.option("--max-calls", default=None, type=int)
+@click.option("--talk-time", default="3-12", show_default=True, help="Seconds, LOW-HIGH.")
+@click.option("--answer-delay", default="1-5", show_default=True, help="Seconds, LOW-HIGH.")
+@click.option("--no-answer-prob", default=0.0, show_default=True, type=float)
+@click.option("--abandon-prob", default=0.1, show_default=True, type=float)
+@click.option("--patience", default="2-30", show_default=True, help="Seconds, LOW-HIGH.")
+@click.option("--queue-timeout", default=60.0, show_default=True, type=float)
+@click.option("--transfer-prob", default=0.0, show_default=True, type=float)
+@click.option("--caller-hangup-prob", default=0.2, show_default=True, type=float)
+@click.option("--hostile-share", default=0.3, show_default=True, type=float,
+              help="Share of callers from the hostile caller-ID list.")
+@click.option("--ring-timeout", default=15.0, show_default=True, type=float)
+@click.option("--retry", default=2.0, show_default=True, type=float)
+@click.option("--wrapup", default=2.0, show_default=True, type=float)
+@click.option("--quiet-dialplan", is_flag=True, help="No VarSet/Newexten events.")
+@click.option("--queue-log", default=None, type=click.Path(dir_okay=False),
+              help="Append app_queue's queue_log lines to this file.")
+def simulate_cmd(**options) -> None:
+    """Run a PBX simulator that speaks AMI (and FastAGI) like Asterisk 22."""
+    from telephony.simulator.cli import run as run_simulator
+    run_simulator(options)
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m callcenter`

@@ -1,19 +1,141 @@
-"""Web pages shared by every domain: login, logout, language, home."""
+"""Web pages shared by every domain: login, logout, language switch, home, error pages."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, url_for
-from flask_login import login_required
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import format_time, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from werkzeug.exceptions import HTTPException
+from wtforms import HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from callcenter.app import LANGUAGES
+from callcenter.db import db_session
+from callcenter.users.permissions import Permission, has_permission
+from callcenter.users.services import LoginLocked, authenticate
 
 web_bp = Blueprint("web", __name__)
+
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    next = HiddenField()
+
+
+class PostForm(FlaskForm):
+    """A form with nothing but the CSRF token: logout, language switch, one-click actions."""
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(ch in target for ch in "\r\n\t"):
+        return None
+    return target
+
+
+@web_bp.app_context_processor
+def _layout_context() -> dict:
+    """What every page's layout needs: locale, languages, the post-only form, the nav."""
+    user = current_user if current_user.is_authenticated else None
+
+    def can(permission: str) -> bool:
+        return user is not None and has_permission(user.role, Permission(permission))
+
+    return {
+        "get_locale": get_locale,
+        "languages": LANGUAGES,
+        "post_form": PostForm(),
+        "can": can,
+        "has_endpoint": lambda endpoint: endpoint in current_app.view_functions,
+    }
 
 
 @web_bp.route("/")
 @login_required
 def home():
+    return redirect(url_for("customers.search"))
+
+
+@web_bp.route("/login", methods=["GET", "POST"])
+def login():
+    target = safe_next(request.values.get("next")) or url_for("web.home")
+    if current_user.is_authenticated:
+        return redirect(target)
+    form = LoginForm(next=target)
+    error = None
+    if form.validate_on_submit():
+        dbs = db_session()
+        settings = current_app.config["SETTINGS"]
+        try:
+            user = authenticate(dbs, form.username.data.strip(), form.password.data,
+                                max_failures=settings.login_max_failures,
+                                lockout_s=settings.login_lockout_s)
+        except LoginLocked as locked:
+            user = None
+            error = _("This account is locked after too many failed logins; "
+                      "try again at %(time)s.",
+                      time=format_time(locked.until, "HH:mm"))
+        else:
+            if user is None:
+                error = _("Wrong username or password.")
+        if user is None:
+            # Rendered with status 200 on purpose: the request commits, so the failed-login
+            # count (the throttle) is kept. A 4xx would roll it back.
+            return render_template("login.html", form=form, error=error)
+        login_user(user)
+        if "locale" not in session and user.locale in LANGUAGES:
+            session["locale"] = user.locale
+        return redirect(target)
+    return render_template("login.html", form=form, error=error)
+
+
+@web_bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    if PostForm().validate_on_submit():
+        logout_user()
+        flash(_("You have been logged out."), "info")
     return redirect(url_for("web.login"))
 
 
-@web_bp.route("/login")
-def login():
-    return "login"
+@web_bp.route("/language", methods=["POST"])
+def language():
+    """Switch the UI language; remembered in the session and, when logged in, for the user."""
+    form = PostForm()
+    locale = request.form.get("locale", "")
+    if form.validate_on_submit() and locale in LANGUAGES:
+        session["locale"] = locale
+        if current_user.is_authenticated and current_user.locale != locale:
+            current_user.locale = locale
+            db_session().flush()
+    return redirect(safe_next(request.form.get("next")) or url_for("web.home"))
+
+
+@web_bp.app_errorhandler(HTTPException)
+def render_error(exc: HTTPException):
+    """Errors as pages in the product's layout; the REST API keeps its JSON bodies."""
+    if request.path.startswith("/api/"):
+        from callcenter.auth import api_error
+        return api_error(exc.code or 500, exc.description or exc.name)
+    if exc.code is None or exc.code < 400:
+        return exc
+    return render_template("error.html", error=exc), exc.code

@@ -15,3 +15,15 @@ class ValidationError(ValueError):
 
 class PermissionDenied(PermissionError):
     """The user's role does not allow this action."""
+
+
+class ProductNotFound(LookupError):
+    """No such installed product, or its owner is outside the asking user's scope."""
+
+
+class AddressNotFound(LookupError):
+    """No such address, or its customer is outside the asking user's scope."""
+
+
+class ContactNotFound(LookupError):
+    """No such contact, or its customer is outside the asking user's scope."""

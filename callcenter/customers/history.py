@@ -6,10 +6,10 @@ import enum
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from callcenter.customers.models import ChangeRecord
+from callcenter.customers.models import ChangeRecord, Customer
 
 
 def _as_text(value: Any) -> str | None:
@@ -32,7 +32,16 @@ def record_changes(session: Session, customer_id: int, actor, entity: str,
                                  old_value=_as_text(old), new_value=_as_text(new)))
 
 
+def history_query(customer_id: int) -> Select[tuple[ChangeRecord]]:
+    """SELECT of the customer's changes, newest first. Includes the history of records
+    merged into this one (their rows keep the merged record's id in ``customer_id``, see
+    customers/merge.py). The caller checks scope."""
+    merged = select(Customer.id).where(Customer.merged_into_id == customer_id)
+    return (select(ChangeRecord).where(or_(ChangeRecord.customer_id == customer_id,
+                                           ChangeRecord.customer_id.in_(merged)))
+            .order_by(ChangeRecord.changed_at.desc(), ChangeRecord.id.desc()))
+
+
 def customer_history(session: Session, customer_id: int, limit: int = 200) -> list[ChangeRecord]:
-    return list(session.scalars(
-        select(ChangeRecord).where(ChangeRecord.customer_id == customer_id)
-        .order_by(ChangeRecord.changed_at.desc(), ChangeRecord.id.desc()).limit(limit)))
+    """Newest first; see ``history_query``."""
+    return list(session.scalars(history_query(customer_id).limit(limit)))

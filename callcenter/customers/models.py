@@ -14,8 +14,9 @@ from sqlalchemy import (
     Table,
     Text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from callcenter.customers.names import pinyin_key
 from callcenter.db import Base, UTCDateTime, utcnow
 
 
@@ -40,6 +41,10 @@ class WarrantyType(enum.StrEnum):
     STANDARD = "standard"
     EXTENDED = "extended"
     CONTRACT = "contract"     # service contract
+
+
+def _pinyin_default(context) -> str:
+    return pinyin_key(context.get_current_parameters().get("name") or "")
 
 
 def _enum(cls, name):
@@ -67,6 +72,11 @@ class Customer(Base):
     #: Normalised name (NFKC, case-folded, legal-form words and punctuation removed) for
     #: duplicate detection and search.
     name_key: Mapped[str] = mapped_column(String(200), default="", index=True)
+    #: ``name_key`` in Latin letters (Chinese as toneless pinyin) so that homophone typos
+    #: and pinyin spellings of Chinese names are found as duplicates. Kept in step with
+    #: ``name`` by ``_keep_pinyin_key`` (ORM) and the insert default (bulk Core inserts).
+    name_pinyin: Mapped[str] = mapped_column(String(400), default=_pinyin_default,
+                                             server_default="", index=True)
     region: Mapped[str] = mapped_column(String(80), default="")
     industry: Mapped[str] = mapped_column(String(80), default="")
     lifecycle: Mapped[Lifecycle] = mapped_column(_enum(Lifecycle, "lifecycle"),
@@ -104,6 +114,11 @@ class Customer(Base):
                                                     order_by="Address.id")
     products: Mapped[list[InstalledProduct]] = relationship(back_populates="customer",
                                                             order_by="InstalledProduct.id")
+
+    @validates("name")
+    def _keep_pinyin_key(self, _key: str, value: str) -> str:
+        self.name_pinyin = pinyin_key(value or "")
+        return value
 
     __table_args__ = (
         # Finance rule: whoever pays is whoever is invoiced.

@@ -19,3 +19,23 @@ def name_key(name: str) -> str:
         text = text.replace(form, " ")
     text = _LEGAL_FORMS_EN.sub(" ", text)
     return _NOT_WORD.sub("", text)[:200]
+
+
+def pinyin_key(name: str) -> str:
+    """``name_key`` spelled in Latin letters: Chinese characters become toneless pinyin.
+
+    Chinese input methods type by sound, so the commonest misspelling of a Chinese name
+    is a homophone (华通 / 华同); and English-speaking staff type names in pinyin
+    ("Huatong Qiche" for 华通汽车). Both meet on this key. Latin names are unchanged.
+    """
+    from pypinyin import lazy_pinyin  # local: its dictionaries take ~0.15 s to load
+
+    key = name_key(name)
+    if key.isascii():
+        return key[:400]
+    return _NOT_WORD.sub("", "".join(lazy_pinyin(key)))[:400]
+
+
+def has_cjk(text: str) -> bool:
+    """True when ``text`` contains CJK ideographs (compare such names by character)."""
+    return any("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text)

@@ -33,6 +33,8 @@ from callcenter.users.scopes import scope_clause
 FIELD_LIMITS = {"name": 200, "region": 80, "industry": 80, "tax_id": 40, "email": 200,
                 "notes": 10_000, "external_id": 64}
 MAX_PHONES = 20
+#: Largest id a row can have (32-bit integer primary keys).
+MAX_ID = 2**31 - 1
 
 #: Fields a caller may set through create/update (the identity fields are not among them).
 EDITABLE_FIELDS = ("name", "region", "industry", "lifecycle", "tier", "tax_id", "email",
@@ -196,7 +198,10 @@ def _as_id(value: Any) -> int | None:
         return None
     if isinstance(value, bool):
         raise ValueError
-    return int(value)
+    number = int(value)
+    if not 0 < number <= MAX_ID:  # ids are 32-bit columns; a bigger one cannot exist
+        raise ValueError
+    return number
 
 
 def _clean_references(data, session, out, errors, customer) -> None:
@@ -207,7 +212,7 @@ def _clean_references(data, session, out, errors, customer) -> None:
             continue
         try:
             ref = _as_id(data[field])
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             errors[field] = "must be an id"
             continue
         if customer is not None and model is Customer and ref == customer.id:
@@ -221,16 +226,18 @@ def _clean_references(data, session, out, errors, customer) -> None:
     # Finance rule: payer must equal bill-to. Setting only bill-to moves the payer with it.
     if "bill_to_id" in out and "payer_id" not in data:
         out["payer_id"] = out["bill_to_id"]
-    if "payer_id" in out and "bill_to_id" not in data and customer is not None:
-        if out["payer_id"] != customer.bill_to_id:
+    if "payer_id" in out and "bill_to_id" not in data:
+        if out["payer_id"] != (customer.bill_to_id if customer is not None else None):
             errors["payer_id"] = "payer must equal bill-to"
     if "payer_id" in out and "bill_to_id" in out and out["payer_id"] != out["bill_to_id"]:
         errors["payer_id"] = "payer must equal bill-to"
     if "related_user_ids" in data:
         ids = data["related_user_ids"]
         try:
-            ids = sorted({int(i) for i in (ids or [])})
-        except (TypeError, ValueError):
+            ids = sorted({_as_id(i) for i in (ids or [])})
+            if None in ids:
+                raise ValueError
+        except (TypeError, ValueError, OverflowError):
             errors["related_user_ids"] = "must be a list of user ids"
         else:
             found = set(session.scalars(select(User.id).where(User.id.in_(ids))))

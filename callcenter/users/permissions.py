@@ -13,6 +13,8 @@ class Permission(enum.StrEnum):
     CUSTOMER_UPDATE = "customer.update"
     CUSTOMER_MERGE = "customer.merge"
     CUSTOMER_IMPORT = "customer.import"
+    #: Hand a leaving employee's customers to a successor.
+    CUSTOMER_REASSIGN = "customer.reassign"
     PRODUCT_WRITE = "product.write"
     USER_MANAGE = "user.manage"
 
@@ -25,7 +27,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.TECHNICIAN: frozenset({Permission.CUSTOMER_READ, Permission.PRODUCT_WRITE}),
     Role.SUPERVISOR: frozenset({Permission.CUSTOMER_READ, Permission.CUSTOMER_CREATE,
                                Permission.CUSTOMER_UPDATE, Permission.CUSTOMER_MERGE,
-                               Permission.CUSTOMER_IMPORT, Permission.PRODUCT_WRITE}),
+                               Permission.CUSTOMER_IMPORT, Permission.CUSTOMER_REASSIGN,
+                               Permission.PRODUCT_WRITE}),
     Role.ADMIN: frozenset(Permission),
 }
 

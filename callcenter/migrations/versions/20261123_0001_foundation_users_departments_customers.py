@@ -56,6 +56,7 @@ def upgrade() -> None:
     sa.Column('external_id', sa.String(length=64), nullable=True),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('name_key', sa.String(length=200), nullable=False),
+    sa.Column('name_pinyin', sa.String(length=400), server_default='', nullable=False),
     sa.Column('region', sa.String(length=80), nullable=False),
     sa.Column('industry', sa.String(length=80), nullable=False),
     sa.Column('lifecycle', sa.Enum('potential', 'target', 'current', 'lost', name='lifecycle', native_enum=False, length=20), nullable=False),
@@ -86,6 +87,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_customers_department_id'), ['department_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_customers_merged_into_id'), ['merged_into_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_customers_name_key'), ['name_key'], unique=False)
+        batch_op.create_index(batch_op.f('ix_customers_name_pinyin'), ['name_pinyin'], unique=False)
         batch_op.create_index(batch_op.f('ix_customers_responsible_id'), ['responsible_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_customers_tax_id'), ['tax_id'], unique=False)
 
@@ -237,6 +239,7 @@ def downgrade() -> None:
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_customers_tax_id'))
         batch_op.drop_index(batch_op.f('ix_customers_responsible_id'))
+        batch_op.drop_index(batch_op.f('ix_customers_name_pinyin'))
         batch_op.drop_index(batch_op.f('ix_customers_name_key'))
         batch_op.drop_index(batch_op.f('ix_customers_merged_into_id'))
         batch_op.drop_index(batch_op.f('ix_customers_department_id'))

@@ -1,0 +1,182 @@
+"""REST routes for a customer's addresses, its likely duplicates and the merge (/api/v1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from callcenter.api import api_route, created, int_arg, today
+from callcenter.auth import api_user
+from callcenter.customers.addresses import (
+    ADDRESS_FIELDS,
+    ADDRESS_PURPOSES,
+    add_address,
+    get_address,
+    remove_address,
+    update_address,
+)
+from callcenter.customers.api import CUSTOMER_ID, READ, live_customer
+from callcenter.customers.duplicates import duplicates_of
+from callcenter.customers.errors import CustomerNotFound, ValidationError
+from callcenter.customers.merge import merge_customers, merge_details
+from callcenter.customers.models import Address, Customer
+from callcenter.customers.serializers import address_to_dict, customer_to_dict
+from callcenter.customers.services import customers_query, get_customer
+from callcenter.db import db_session
+from callcenter.openapi import ID_MAX, Param, ref, register_schemas
+from callcenter.users.permissions import Permission
+
+ADDRESS_ID = "/addresses/<id:address_id>"
+MAX_DUPLICATES = 100
+
+
+def check_address_fields(body: dict[str, Any]) -> None:
+    errors = {field: "cannot be changed" if field in ("id", "customer_id") else "unknown field"
+              for field in body if field not in ADDRESS_FIELDS}
+    if errors:
+        raise ValidationError(errors)
+
+
+_ADDRESS_WRITABLE = {
+    "purpose": {"enum": list(ADDRESS_PURPOSES), "default": "main"},
+    "line": {"type": "string", "minLength": 1, "maxLength": 300},
+    "city": {"type": "string", "maxLength": 80},
+    "province": {"type": "string", "maxLength": 80},
+    "postcode": {"type": "string", "maxLength": 20},
+    "country": {"type": "string", "pattern": "^[A-Za-z]{2}$", "default": "CN"},
+}
+
+register_schemas({
+    "AddressCreate": {"type": "object", "required": ["line"], "additionalProperties": False,
+                      "properties": _ADDRESS_WRITABLE},
+    "AddressPatch": {"type": "object", "additionalProperties": False,
+                     "properties": _ADDRESS_WRITABLE},
+    "Duplicate": {
+        "type": "object", "additionalProperties": False,
+        "required": ["customer", "reasons", "score"],
+        "properties": {
+            "customer": ref("Customer"),
+            "reasons": {"type": "array",
+                        "items": {"enum": ["tax_id", "phone", "name", "similar_name"]}},
+            "score": {"type": "number", "minimum": 0, "maximum": 1,
+                      "description": "Higher is likelier; for ordering, not a probability."},
+        },
+    },
+    "DuplicateList": {"type": "object", "required": ["items"], "additionalProperties": False,
+                      "properties": {"items": {"type": "array", "items": ref("Duplicate")}}},
+    "MergeRequest": {
+        "type": "object", "required": ["merged_id"], "additionalProperties": False,
+        "properties": {"merged_id": {"type": "integer", "minimum": 1,
+                                     "description": "The duplicate folded into this one."}},
+    },
+    "MergeResult": {
+        "type": "object", "required": ["merge", "customer"], "additionalProperties": False,
+        "properties": {
+            "merge": {
+                "type": "object", "additionalProperties": False,
+                "required": ["id", "survivor_id", "merged_id", "user_id", "merged_at",
+                             "details"],
+                "properties": {
+                    "id": {"type": "integer"}, "survivor_id": {"type": "integer"},
+                    "merged_id": {"type": "integer"},
+                    "user_id": {"type": ["integer", "null"]},
+                    "merged_at": {"type": "string", "format": "date-time"},
+                    "details": {"type": "object",
+                                "description": "What moved, and the merged record's data."},
+                },
+            },
+            "customer": ref("CustomerDetail"),
+        },
+    },
+})
+
+
+# --- addresses ------------------------------------------------------------------------
+
+@api_route("GET", CUSTOMER_ID + "/addresses", summary="A customer's addresses",
+           tag="addresses", permission=READ, response="AddressList")
+def addresses_list(customer_id: int):
+    customer = get_customer(db_session(), api_user(), customer_id)
+    rows = db_session().scalars(select(Address).where(Address.customer_id == customer.id)
+                                .order_by(Address.id))
+    return jsonify({"items": [address_to_dict(a) for a in rows]})
+
+
+@api_route("POST", CUSTOMER_ID + "/addresses", summary="Add an address", tag="addresses",
+           permission=Permission.CUSTOMER_UPDATE, body="AddressCreate", response="Address",
+           status=201, errors=(409,))
+def address_create(customer_id: int, body: dict[str, Any]):
+    check_address_fields(body)
+    customer = live_customer(customer_id)
+    return created(address_to_dict(add_address(db_session(), api_user(), customer, body)))
+
+
+@api_route("PATCH", ADDRESS_ID, summary="Change an address", tag="addresses",
+           permission=Permission.CUSTOMER_UPDATE, body="AddressPatch", response="Address")
+def address_patch(address_id: int, body: dict[str, Any]):
+    check_address_fields(body)
+    address = get_address(db_session(), api_user(), address_id)
+    return jsonify(address_to_dict(update_address(db_session(), api_user(), address, body)))
+
+
+@api_route("DELETE", ADDRESS_ID, summary="Remove an address", tag="addresses",
+           permission=Permission.CUSTOMER_UPDATE, status=204,
+           description="The customer's history keeps what the address said.")
+def address_delete(address_id: int):
+    address = get_address(db_session(), api_user(), address_id)
+    remove_address(db_session(), api_user(), address)
+    return "", 204
+
+
+# --- duplicates and merge -------------------------------------------------------------
+
+@api_route("GET", CUSTOMER_ID + "/duplicates", summary="Likely duplicates of a customer",
+           tag="duplicates", permission=READ, response="DuplicateList",
+           query=(Param("limit", {"type": "integer", "minimum": 1,
+                                  "maximum": MAX_DUPLICATES, "default": 20}),),
+           description="Same phone, same tax id, same or similar name (Chinese, English or "
+                       "pinyin); only live customers in the caller's scope.")
+def customer_duplicates(customer_id: int):
+    user = api_user()
+    customer = get_customer(db_session(), user, customer_id)
+    limit = int_arg("limit", 20, maximum=MAX_DUPLICATES)
+    found = duplicates_of(db_session(), user, customer, limit=limit)
+    others = [c.other_id if c.customer_id == customer.id else c.customer_id for c in found]
+    rows = {c.id: c for c in db_session().scalars(
+        customers_query(user).where(Customer.id.in_(others))
+        .options(selectinload(Customer.phones)))}
+    return jsonify({"items": [
+        {"customer": customer_to_dict(rows[other]), "reasons": list(c.reasons),
+         "score": round(c.score, 4)}
+        for c, other in zip(found, others, strict=True) if other in rows]})
+
+
+@api_route("POST", CUSTOMER_ID + "/merge", summary="Merge a duplicate into this customer",
+           tag="duplicates", permission=Permission.CUSTOMER_MERGE, body="MergeRequest",
+           response="MergeResult",
+           description="Contacts, phones, addresses, products, related employees and "
+                       "partner references move to this customer; the merged record keeps "
+                       "its history and points here (`merged_into_id`).")
+def customer_merge(customer_id: int, body: dict[str, Any]):
+    errors = {field: "unknown field" for field in body if field != "merged_id"}
+    merged_id = body.get("merged_id")
+    if type(merged_id) is not int or not 1 <= merged_id <= ID_MAX:
+        errors["merged_id"] = "required: a customer id"
+    if errors:
+        raise ValidationError(errors)
+    user = api_user()
+    survivor = get_customer(db_session(), user, customer_id)
+    try:
+        merged = get_customer(db_session(), user, merged_id)
+    except CustomerNotFound:
+        raise ValidationError({"merged_id": f"no such customer {merged_id}"}) from None
+    merge = merge_customers(db_session(), user, survivor, merged)
+    return jsonify({
+        "merge": {"id": merge.id, "survivor_id": merge.survivor_id,
+                  "merged_id": merge.merged_id, "user_id": merge.user_id,
+                  "merged_at": merge.merged_at.isoformat(), "details": merge_details(merge)},
+        "customer": customer_to_dict(survivor, detail=True, today=today()),
+    })

@@ -1,0 +1,93 @@
+"""Contact persons: finding one within the user's scope and correcting its data.
+
+Adding a contact is ``services.add_contact``; a contact is visible exactly when its
+customer is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from callcenter.customers.errors import ContactNotFound, ValidationError
+from callcenter.customers.history import record_changes
+from callcenter.customers.models import Contact, Customer
+from callcenter.customers.services import clean_phones, replace_phones, require, visible_to
+from callcenter.users.models import User
+from callcenter.users.permissions import Permission
+
+CONTACT_FIELDS = {"name": 200, "position": 120, "email": 200}
+
+
+def contacts_query(user: User, customer_id: int):
+    """SELECT of the contacts of ``customer_id`` (already scope-checked by the caller)."""
+    return (select(Contact).where(Contact.customer_id == customer_id,
+                                  Contact.customer_id.in_(
+                                      select(Customer.id).where(visible_to(user))))
+            .order_by(Contact.id))
+
+
+def get_contact(session: Session, user: User, contact_id: int) -> Contact:
+    """The contact, if its customer is in ``user``'s scope; else ContactNotFound."""
+    contact = session.scalar(
+        select(Contact).join(Customer, Customer.id == Contact.customer_id)
+        .where(Contact.id == contact_id, visible_to(user)))
+    if contact is None:
+        raise ContactNotFound(contact_id)
+    return contact
+
+
+def update_contact(session: Session, actor: User, contact: Contact, data: dict[str, Any], *,
+                   region: str = "CN") -> Contact:
+    """Correct a contact's name, position, e-mail or phones; each change is recorded."""
+    require(actor, Permission.CUSTOMER_UPDATE)
+    errors: dict[str, str] = {}
+    for field in sorted(set(data) - set(CONTACT_FIELDS) - {"phones", "external_id"}):
+        errors[field] = ("cannot be changed" if field in ("id", "customer_id", "created_at")
+                         else "unknown field")
+    if "external_id" in data and data["external_id"] != contact.external_id:
+        errors["external_id"] = "cannot be changed"
+    values: dict[str, str] = {}
+    for field, limit in CONTACT_FIELDS.items():
+        if field not in data:
+            continue
+        value = data[field]
+        if value is None and field != "name":
+            value = ""
+        if not isinstance(value, str):
+            errors[field] = "must be text"
+            continue
+        value = value.strip()
+        if field == "name" and not value:
+            errors[field] = "required"
+        elif len(value) > limit:
+            errors[field] = f"at most {limit} characters"
+        elif any(ord(ch) < 32 for ch in value):
+            errors[field] = "contains control characters"
+        else:
+            values[field] = value
+    phones = None
+    if "phones" in data:
+        try:
+            phones = clean_phones(data["phones"] or [], region)
+        except ValidationError as exc:
+            errors.update(exc.errors)
+    if errors:
+        raise ValidationError(errors)
+    changes = {}
+    for field, new in values.items():
+        old = getattr(contact, field)
+        if old != new:
+            changes[field] = (old, new)
+            setattr(contact, field, new)
+    record_changes(session, contact.customer_id, actor, "contact", contact.id, changes)
+    if phones is not None:
+        customer = session.get(Customer, contact.customer_id)
+        phone_changes = replace_phones(session, customer, phones, contact=contact)
+        record_changes(session, contact.customer_id, actor, "contact", contact.id,
+                       phone_changes)
+        session.expire(contact, ["phones"])
+    session.flush()
+    return contact

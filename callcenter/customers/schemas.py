@@ -1,0 +1,187 @@
+"""JSON Schemas (OpenAPI 3.1 components) of the customer API's bodies.
+
+Output schemas forbid unknown properties, so a serializer field that is not described
+here fails the API tests (they validate every response against these).
+"""
+
+from __future__ import annotations
+
+from callcenter.api import list_schema, page_schema
+from callcenter.customers.models import Lifecycle, Tier, WarrantyType
+from callcenter.openapi import ref, register_schemas
+
+ID = {"type": "integer", "minimum": 1}
+NULLABLE_ID = {"type": ["integer", "null"], "minimum": 1}
+TEXT = {"type": "string"}
+NULLABLE_TEXT = {"type": ["string", "null"]}
+TIMESTAMP = {"type": "string", "format": "date-time"}
+DATE = {"type": ["string", "null"], "format": "date"}
+WARRANTY_STATES = ["in_warranty", "expiring", "expired", "none"]
+
+
+def _obj(props: dict, required: list[str] | None = None, *, closed: bool = True) -> dict:
+    schema = {"type": "object", "properties": props,
+              "required": sorted(props) if required is None else required}
+    if closed:
+        schema["additionalProperties"] = False
+    return schema
+
+
+USER_REF = {"type": ["object", "null"], "properties": {
+    "id": ID, "username": TEXT, "display_name": TEXT}}
+
+PHONE_INPUT = {
+    "oneOf": [
+        {"type": "string", "maxLength": 64,
+         "description": "Any format: '13812345678', '+86 138 1234 5678', "
+                        "'(010)62345678 ext. 12' ..."},
+        {"type": "object", "required": ["number"],
+         "properties": {"number": {"type": "string", "maxLength": 64},
+                        "label": {"type": "string", "maxLength": 40}}},
+    ],
+}
+
+_CUSTOMER_WRITABLE = {
+    "name": {"type": "string", "minLength": 1, "maxLength": 200},
+    "region": {"type": "string", "maxLength": 80},
+    "industry": {"type": "string", "maxLength": 80},
+    "lifecycle": {"enum": [m.value for m in Lifecycle]},
+    "tier": {"enum": [m.value for m in Tier]},
+    "tax_id": {"type": ["string", "null"], "maxLength": 40},
+    "email": {"type": "string", "maxLength": 200},
+    "notes": {"type": "string", "maxLength": 10_000},
+    "is_placeholder": {"type": "boolean",
+                       "description": "Holds equipment until its real end user is known."},
+    "responsible_id": NULLABLE_ID,
+    "department_id": NULLABLE_ID,
+    "ship_to_id": {**NULLABLE_ID, "description": "Another customer; null = the sold-to."},
+    "bill_to_id": {**NULLABLE_ID, "description": "Another customer; null = the sold-to. "
+                                                "Setting it moves the payer with it."},
+    "payer_id": {**NULLABLE_ID, "description": "Must equal bill_to_id."},
+    "related_user_ids": {"type": "array", "items": ID},
+    "phones": {"type": "array", "maxItems": 20, "items": PHONE_INPUT,
+               "description": "Replaces the customer's own phone list."},
+}
+
+PHONE = _obj({"number": {**TEXT, "description": "E.164"}, "display": TEXT,
+              "extension": TEXT, "label": TEXT, "raw": {**TEXT, "description": "As typed."}})
+
+CUSTOMER = _obj({
+    "id": ID, "external_id": NULLABLE_TEXT, "name": TEXT, "region": TEXT, "industry": TEXT,
+    "lifecycle": {"enum": [m.value for m in Lifecycle]},
+    "tier": {"enum": [m.value for m in Tier]},
+    "tax_id": NULLABLE_TEXT, "email": TEXT, "is_placeholder": {"type": "boolean"},
+    "responsible_id": NULLABLE_ID, "department_id": NULLABLE_ID,
+    "ship_to_id": ID, "bill_to_id": ID, "payer_id": ID,
+    "merged_into_id": {**NULLABLE_ID, "description": "Set once merged into another record."},
+    "phones": {"type": "array", "items": ref("Phone")},
+    "created_at": TIMESTAMP, "updated_at": TIMESTAMP,
+})
+
+CONTACT = _obj({
+    "id": ID, "customer_id": ID, "external_id": NULLABLE_TEXT, "name": TEXT,
+    "position": TEXT, "email": TEXT, "phones": {"type": "array", "items": ref("Phone")},
+    "created_at": TIMESTAMP,
+})
+
+ADDRESS = _obj({
+    "id": ID, "customer_id": ID,
+    "purpose": {**TEXT, "description": "main, ship_to, bill_to, ..."},
+    "line": TEXT, "city": TEXT, "province": TEXT, "postcode": TEXT, "country": TEXT,
+})
+
+PRODUCT = _obj({
+    "id": ID, "external_id": NULLABLE_TEXT, "model": TEXT, "serial_number": TEXT,
+    "customer_id": {**ID, "description": "The end user."},
+    "warranty_type": {"enum": [m.value for m in WarrantyType]},
+    "warranty_end": {**DATE, "description": "Last covered day."},
+    "warranty_state": {"enum": WARRANTY_STATES},
+    "installed_on": DATE, "created_at": TIMESTAMP,
+})
+
+CUSTOMER_DETAIL = _obj({
+    **CUSTOMER["properties"],
+    "notes": TEXT,
+    "responsible": USER_REF,
+    "department": {"type": ["object", "null"], "properties": {"id": ID, "name": TEXT}},
+    "related_users": {"type": "array", "items": USER_REF},
+    "contacts": {"type": "array", "items": ref("Contact")},
+    "addresses": {"type": "array", "items": ref("Address")},
+    "products": {"type": "array", "items": ref("Product")},
+})
+
+_PRODUCT_WRITABLE = {
+    "model": {"type": "string", "minLength": 1, "maxLength": 120},
+    "serial_number": {"type": "string", "minLength": 1, "maxLength": 80,
+                      "description": "Unique across all products."},
+    "warranty_type": {"enum": [m.value for m in WarrantyType]},
+    "warranty_end": {**DATE, "description": "YYYY-MM-DD, the last covered day."},
+    "installed_on": {**DATE, "description": "YYYY-MM-DD."},
+}
+
+CHANGE = _obj({
+    "id": ID, "changed_at": TIMESTAMP, "user": USER_REF,
+    "entity": {**TEXT, "description": "customer, contact, phone, address, product, merge"},
+    "entity_id": NULLABLE_ID, "field": TEXT,
+    "old_value": NULLABLE_TEXT, "new_value": NULLABLE_TEXT,
+})
+
+register_schemas({
+    "Phone": PHONE,
+    "Customer": CUSTOMER,
+    "CustomerDetail": CUSTOMER_DETAIL,
+    "CustomerCreate": {
+        "type": "object", "required": ["name"],
+        "properties": {**_CUSTOMER_WRITABLE,
+                       "external_id": {"type": "string", "maxLength": 64,
+                                       "description": "Source-system key; never changes."}},
+        "additionalProperties": False,
+    },
+    "CustomerPatch": {
+        "type": "object",
+        "description": "Only the fields given change. `id` and `external_id` are the "
+                       "customer's identity: giving a different value is a 422.",
+        "properties": {**_CUSTOMER_WRITABLE, "id": ID, "external_id": NULLABLE_TEXT},
+        "additionalProperties": False,
+    },
+    "CustomerPage": page_schema("Customer"),
+    "Contact": CONTACT,
+    "ContactCreate": {
+        "type": "object", "required": ["name"], "additionalProperties": False,
+        "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 200},
+                       "position": {"type": "string", "maxLength": 120},
+                       "email": {"type": "string", "maxLength": 200},
+                       "external_id": {"type": "string", "maxLength": 64},
+                       "phones": {"type": "array", "maxItems": 20, "items": PHONE_INPUT}},
+    },
+    "ContactPatch": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 200},
+                       "position": {"type": "string", "maxLength": 120},
+                       "email": {"type": "string", "maxLength": 200},
+                       "external_id": {**NULLABLE_TEXT, "description": "Cannot change."},
+                       "phones": {"type": "array", "maxItems": 20, "items": PHONE_INPUT,
+                                  "description": "Replaces the contact's phone list."}},
+    },
+    "ContactList": list_schema("Contact"),
+    "Address": ADDRESS,
+    "AddressList": list_schema("Address"),
+    "Product": PRODUCT,
+    "ProductPage": page_schema("Product"),
+    "ProductCreate": {
+        "type": "object", "required": ["customer_id", "model", "serial_number"],
+        "additionalProperties": False,
+        "properties": {"customer_id": {**ID, "description": "The end user (in your scope)."},
+                       **_PRODUCT_WRITABLE,
+                       "external_id": {"type": "string", "maxLength": 64}},
+    },
+    "ProductPatch": {
+        "type": "object", "additionalProperties": False,
+        "description": "Only the fields given change; move a product with /assign.",
+        "properties": {**_PRODUCT_WRITABLE,
+                       "external_id": {**NULLABLE_TEXT, "description": "Cannot change."}},
+    },
+    "ProductAssign": _obj({"customer_id": {**ID, "description": "The real end user."}}),
+    "Change": CHANGE,
+    "ChangePage": page_schema("Change"),
+})

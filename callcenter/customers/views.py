@@ -1,0 +1,338 @@
+"""Customer pages: search, the 360° page, create and edit forms, contacts, history.
+
+Thin shells over ``callcenter.customers.services``: every read goes through
+``customers_query``/``get_customer`` (the user's scope in SQL), every write checks the
+role's permission first (403) and the record's scope second (404: a customer outside
+one's scope looks exactly like one that does not exist).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import Forbidden, NotFound
+from wtforms import SelectChoice
+
+from callcenter.auth import permission_required
+from callcenter.customers.errors import CustomerNotFound, PermissionDenied, ValidationError
+from callcenter.customers.forms import (
+    ADDRESS_PURPOSES,
+    CHANGE_ENTITIES,
+    CHANGE_FIELDS,
+    LIFECYCLE_LABELS,
+    TIER_LABELS,
+    WARRANTY_LABELS,
+    ContactForm,
+    CustomerForm,
+    apply_errors,
+    phone_lines,
+)
+from callcenter.customers.history import customer_history
+from callcenter.customers.messages import translate_error
+from callcenter.customers.models import Contact, Customer
+from callcenter.customers.phones import display_phone, try_normalise_phone
+from callcenter.customers.services import (
+    add_contact,
+    create_customer,
+    customers_query,
+    get_customer,
+    update_customer,
+)
+from callcenter.db import db_session
+from callcenter.users.models import Department, User
+from callcenter.users.permissions import Permission
+from callcenter.web import render_error
+
+customers_bp = Blueprint("customers", __name__, url_prefix="/customers")
+
+PER_PAGE = 25
+#: Status of a form page whose input was rejected: a 4xx also rolls back anything the
+#: service may have flushed before it found the error.
+REJECTED = 422
+
+
+@customers_bp.before_request
+@login_required
+def _require_login():
+    """Every customer page needs a logged-in user (login_required on the whole blueprint)."""
+
+
+@customers_bp.errorhandler(CustomerNotFound)
+def _not_found(_exc):
+    return render_error(NotFound())
+
+
+@customers_bp.errorhandler(PermissionDenied)
+def _denied(_exc):
+    return render_error(Forbidden())
+
+
+@customers_bp.app_template_filter("phone")
+def _phone_filter(phone) -> str:
+    text = display_phone(phone.e164)
+    return _("%(number)s ext. %(ext)s", number=text, ext=phone.extension) \
+        if phone.extension else text
+
+
+@customers_bp.app_template_filter("change_what")
+def _change_what(record) -> str:
+    """A change record's entity and field in words ("Contact · added")."""
+    entity = CHANGE_ENTITIES.get(record.entity)
+    field = CHANGE_FIELDS.get(record.field)
+    return f"{entity or record.entity} · {field or record.field}"
+
+
+@customers_bp.app_context_processor
+def _labels() -> dict:
+    return {"TIER_LABELS": TIER_LABELS, "LIFECYCLE_LABELS": LIFECYCLE_LABELS,
+            "WARRANTY_LABELS": WARRANTY_LABELS, "ADDRESS_PURPOSES": ADDRESS_PURPOSES}
+
+
+def region() -> str:
+    return current_app.config["DEFAULT_PHONE_REGION"]
+
+
+def today() -> date:
+    """Today in the call center's time zone (warranty ends on a local date)."""
+    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
+
+
+def load_customer(customer_id: int, *, live: bool = False) -> Customer:
+    """The customer if the current user may see it; 404 otherwise (same as not existing).
+
+    ``live``: for changes; a record merged into another is history, not to be edited.
+    """
+    customer = get_customer(db_session(), current_user, customer_id)
+    if live and customer.merged_into_id is not None:
+        raise CustomerNotFound(customer_id)
+    return customer
+
+
+def visible_or_none(customer_id: int | None) -> Customer | None:
+    if customer_id is None:
+        return None
+    try:
+        return load_customer(customer_id)
+    except CustomerNotFound:
+        return None
+
+
+def rejected(template: str, **context):
+    return render_template(template, **context), REJECTED
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    page: int
+    pages: int
+    total: int
+
+
+def paginate(stmt, page: int, per_page: int = PER_PAGE) -> Page:
+    """One page of ``stmt``'s rows (LIMIT/OFFSET in SQL) and the count of all of them."""
+    dbs = db_session()
+    total = dbs.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    items = list(dbs.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    return Page(items, page, pages, total)
+
+
+# --- reading --------------------------------------------------------------------------
+
+@customers_bp.route("/")
+@permission_required(Permission.CUSTOMER_READ)
+def search():
+    q = request.args.get("q", "").strip()[:200]
+    stmt = customers_query(current_user, q=q or None, region_code=region())
+    stmt = stmt.options(selectinload(Customer.phones))
+    result = paginate(stmt, request.args.get("page", 1, type=int))
+    return render_template("customers/search.html", q=q, result=result)
+
+
+@customers_bp.route("/<int:customer_id>")
+@permission_required(Permission.CUSTOMER_READ)
+def detail(customer_id: int):
+    customer = load_customer(customer_id)
+    if customer.merged_into_id:
+        survivor = visible_or_none(customer.merged_into_id)
+        if survivor is not None:
+            flash(_("%(name)s was merged into this customer.", name=customer.name), "info")
+            return redirect(url_for("customers.detail", customer_id=survivor.id))
+    dbs = db_session()
+    contacts = list(dbs.scalars(select(Contact).where(Contact.customer_id == customer.id)
+                                .options(selectinload(Contact.phones)).order_by(Contact.id)))
+    partners = {role: (getattr(customer, f"{role}_id"),
+                       visible_or_none(getattr(customer, f"{role}_id")))
+                for role in ("ship_to", "bill_to", "payer")}
+    from callcenter.customers.views_more import possible_duplicates, products_with_state
+    return render_template(
+        "customers/detail.html", customer=customer, contacts=contacts, partners=partners,
+        products=products_with_state(customer, today()),
+        duplicates=possible_duplicates(dbs, current_user, customer),
+        changes=customer_history(dbs, customer.id, limit=5))
+
+
+@customers_bp.route("/<int:customer_id>/history")
+@permission_required(Permission.CUSTOMER_READ)
+def history(customer_id: int):
+    customer = load_customer(customer_id)
+    return render_template("customers/history.html", customer=customer,
+                           changes=customer_history(db_session(), customer.id, limit=500))
+
+
+# --- writing --------------------------------------------------------------------------
+
+def _choices(form: CustomerForm) -> None:
+    dbs = db_session()
+    users = dbs.scalars(select(User).where(User.active.is_(True))
+                        .order_by(User.display_name, User.username))
+    form.responsible_id.choices = [SelectChoice("", _("— nobody —"))] + [
+        SelectChoice(str(u.id), f"{u.display_name} ({u.username})") for u in users]
+    departments = list(dbs.scalars(select(Department)))
+    names = {d.id: d.name for d in departments}
+    labelled = sorted(
+        (" / ".join(names.get(int(i), "?") for i in d.path.strip("/").split("/") if i), d.id)
+        for d in departments)
+    form.department_id.choices = [SelectChoice("", _("— none —"))] + [
+        SelectChoice(str(i), label) for label, i in labelled]
+
+
+def _as_int(value: str | None) -> int | None:
+    return int(value) if value else None
+
+
+def _customer_data(form: CustomerForm) -> tuple[dict, dict[str, str]]:
+    """The service's input from the form, and errors for partners the user cannot see."""
+    data = {
+        "name": form.name.data, "tax_id": form.tax_id.data or "",
+        "email": form.email.data or "", "region": form.region.data or "",
+        "industry": form.industry.data or "", "notes": form.notes.data or "",
+        "lifecycle": form.lifecycle.data, "tier": form.tier.data,
+        "is_placeholder": bool(form.is_placeholder.data),
+        "responsible_id": _as_int(form.responsible_id.data),
+        "department_id": _as_int(form.department_id.data),
+        "ship_to_id": form.ship_to_id.data, "bill_to_id": form.bill_to_id.data,
+        "phones": phone_lines(form.phones.data),
+    }
+    if form.payer_id.data is not None:
+        data["payer_id"] = form.payer_id.data
+    # A partner outside the user's scope is treated as not existing (no existence probe).
+    errors = {}
+    for field in ("ship_to_id", "bill_to_id", "payer_id"):
+        ref = data.get(field)
+        if ref is not None and visible_or_none(ref) is None:
+            errors[field] = f"no such customer {ref}"
+    return data, errors
+
+
+def _save_customer(form: CustomerForm, customer: Customer | None):
+    """Create or update from a validated form; (customer, None) or (None, form-level errors)."""
+    data, errors = _customer_data(form)
+    try:
+        if errors:
+            raise ValidationError(errors)
+        if customer is None:
+            # Left empty on a new record: the creator and their department (the default).
+            for field in ("responsible_id", "department_id"):
+                if data[field] is None:
+                    del data[field]
+            return create_customer(db_session(), current_user, data, region=region()), None
+        return update_customer(db_session(), current_user, customer, data,
+                               region=region()), None
+    except ValidationError as exc:
+        return None, apply_errors(form, exc.errors, translate_error)
+
+
+@customers_bp.route("/new", methods=["GET", "POST"])
+@permission_required(Permission.CUSTOMER_CREATE)
+def create():
+    form = CustomerForm()
+    _choices(form)
+    if request.method == "GET":
+        form.responsible_id.data = str(current_user.id)
+        form.department_id.data = str(current_user.department_id or "")
+        form.lifecycle.data = "potential"
+        # Coming from a search that found nothing: start with what was searched for.
+        typed = request.args.get("q", "").strip()[:200]
+        if try_normalise_phone(typed, region()):
+            form.phones.data = typed
+        else:
+            form.name.data = typed
+    elif form.validate_on_submit():
+        customer, leftover = _save_customer(form, None)
+        if customer is not None:
+            flash(_("Customer %(name)s created.", name=customer.name), "success")
+            return redirect(url_for("customers.detail", customer_id=customer.id))
+        return rejected("customers/form.html", form=form, customer=None, errors=leftover)
+    else:
+        return rejected("customers/form.html", form=form, customer=None, errors=[])
+    return render_template("customers/form.html", form=form, customer=None, errors=[])
+
+
+@customers_bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])
+@permission_required(Permission.CUSTOMER_UPDATE)
+def edit(customer_id: int):
+    customer = load_customer(customer_id, live=True)
+    form = CustomerForm(obj=customer if request.method == "GET" else None)
+    _choices(form)
+    if request.method == "GET":
+        form.lifecycle.data = customer.lifecycle.value
+        form.tier.data = customer.tier.value
+        form.responsible_id.data = str(customer.responsible_id or "")
+        form.department_id.data = str(customer.department_id or "")
+        form.phones.data = "\n".join(p.raw for p in customer.phones)
+    elif form.validate_on_submit():
+        saved, leftover = _save_customer(form, customer)
+        if saved is not None:
+            flash(_("Changes saved."), "success")
+            return redirect(url_for("customers.detail", customer_id=customer.id))
+        return rejected("customers/form.html", form=form, customer=customer, errors=leftover)
+    else:
+        return rejected("customers/form.html", form=form, customer=customer, errors=[])
+    return render_template("customers/form.html", form=form, customer=customer, errors=[])
+
+
+@customers_bp.route("/<int:customer_id>/contacts/new", methods=["GET", "POST"])
+@permission_required(Permission.CUSTOMER_UPDATE)
+def new_contact(customer_id: int):
+    customer = load_customer(customer_id, live=True)
+    form = ContactForm()
+    if form.validate_on_submit():
+        try:
+            contact = add_contact(db_session(), current_user, customer, {
+                "name": form.name.data, "position": form.position.data or "",
+                "email": form.email.data or "", "phones": phone_lines(form.phones.data)},
+                region=region())
+        except ValidationError as exc:
+            leftover = apply_errors(form, exc.errors, translate_error)
+        else:
+            flash(_("Contact %(name)s added.", name=contact.name), "success")
+            return redirect(url_for("customers.detail", customer_id=customer.id,
+                                    _anchor="contacts"))
+        return rejected("customers/contact_form.html", form=form, customer=customer,
+                        errors=leftover)
+    if request.method == "POST":
+        return rejected("customers/contact_form.html", form=form, customer=customer, errors=[])
+    return render_template("customers/contact_form.html", form=form, customer=customer,
+                           errors=[])
+
+
+# Routes for addresses, products and duplicates live in their own module.
+from callcenter.customers import views_more as _views_more  # noqa: E402,F401

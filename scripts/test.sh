@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Installs what the tests need and runs the whole suite: ruff, then pytest against
+# SQLite and PostgreSQL, with real Redis and headless Chromium.
+#   ./scripts/test.sh                 everything
+#   ./scripts/test.sh tests/test_x.py any pytest arguments narrow the run
+# Exit code: pytest's, except that "no tests ran" (5) is a failure too.
+set -euo pipefail
+source "$(dirname "$0")/_common.sh"
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# --- system packages: only what is missing, so a ready machine skips apt entirely ---
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# Without CJK fonts Chinese text renders as empty boxes in browser screenshots.
+[ -d /usr/share/fonts/opentype/noto ] && ls /usr/share/fonts/opentype/noto | grep -q CJK \
+    || missing+=(fonts-noto-cjk)
+{ command -v pg_isready >/dev/null 2>&1 && ls /etc/postgresql/*/main >/dev/null 2>&1; } \
+    || missing+=(postgresql)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+fresh_postgres=no
+if [ ${#missing[@]} -gt 0 ]; then
+    say "installing system packages: ${missing[*]}"
+    [[ " ${missing[*]} " == *" postgresql "* ]] && fresh_postgres=yes
+    as_root apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        "${missing[@]}"
+fi
+
+# --- services (docs: ../shared/docs/services.md) ---
+if [ "$fresh_postgres" = yes ]; then
+    # A cluster made by the package asks for passwords on TCP; the tests connect as
+    # postgres@127.0.0.1 without one, as on the development machines (trust, loopback only).
+    hba=$(ls /etc/postgresql/*/main/pg_hba.conf | head -1)
+    as_root sed -i -E 's/^(host\s+all\s+all\s+(127\.0\.0\.1\/32|::1\/128)\s+)\S+/\1trust/' "$hba"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main restart \
+        || true
+fi
+if ! pg_isready -h 127.0.0.1 -q; then
+    say "starting PostgreSQL"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
+    for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -q && break; sleep 1; done
+fi
+pg_isready -h 127.0.0.1 || { echo "error: PostgreSQL is not answering on 127.0.0.1:5432" >&2; exit 1; }
+# The tests create their databases through the "test" database (tests/conftest.py).
+if ! psql -h 127.0.0.1 -U postgres -d test -Atc 'select 1' >/dev/null 2>&1; then
+    createdb -h 127.0.0.1 -U postgres test
+fi
+
+if ! redis-cli -h 127.0.0.1 ping 2>/dev/null | grep -q PONG; then
+    say "starting Redis"
+    as_root mkdir -p /var/lib/redis /var/log/redis
+    as_root redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" \
+        --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+    for _ in $(seq 1 20); do redis-cli -h 127.0.0.1 ping 2>/dev/null | grep -q PONG && break; sleep 0.5; done
+fi
+redis-cli -h 127.0.0.1 ping | grep -q PONG || { echo "error: Redis is not answering on 127.0.0.1:6379" >&2; exit 1; }
+
+# --- project ---
+install_python test
+install_node
+export PATH="$VENV/bin:$PATH"
+
+say "ruff check"
+ruff check .
+
+say "pytest"
+set +e
+pytest -q "$@"
+rc=$?
+set -e
+if [ "$rc" -eq 5 ]; then
+    echo "error: pytest collected no tests; that is a failure, not a pass" >&2
+    exit 1
+fi
+exit "$rc"

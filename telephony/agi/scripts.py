@@ -1,0 +1,200 @@
+"""The call center's FastAGI scripts: ``lookup`` and ``ticket_status``.
+
+``agi://host:4573/lookup`` (run before ``Queue()``) sets, from the caller ID:
+
+============== ============================================================
+CUSTOMER_ID    the customer's id; empty for an unknown caller
+CUSTOMER_NAME  the customer's name made dialplan-safe (``dialplan_safe``: no
+               quotes, backslashes, control characters or argument separators,
+               at most 40 characters / 80 bytes; Chinese kept)
+CUSTOMER_TIER  vip / major / ordinary / small; empty when unknown
+QUEUE_PRIORITY for ``Queue()``'s QUEUE_PRIO (higher is served first):
+               vip=10, major=5, ordinary=1, small=0; an unknown caller gets 1,
+               like an ordinary customer (many "unknown" callers are customers
+               on a new phone; small accounts do not outrank them)
+OPEN_TICKET_ID the customer's open ticket, from ``open_ticket_provider``. The
+               tickets domain does not exist yet: the default provider returns
+               None, so it is empty until tickets plug their function in
+WARRANTY_STATE the best state over the customer's installed products
+               (in_warranty > expiring > expired > none, see
+               ``callcenter.customers.products.warranty_state``); "none" with no
+               products, empty for an unknown caller
+============== ============================================================
+
+A failing or slow database never holds the call: after ``lookup_timeout`` seconds
+or on an error the caller is treated as unknown and queued with the default
+priority (and the failure is logged and counted).
+
+``agi://host:4573/ticket_status`` plays a prompt (``?prompt=<sound>``, default
+``enter-ticket-number``), collects DTMF digits until ``#``, ``max_digits`` or a
+digit timeout (digits typed during the prompt count), asks
+``ticket_status_provider`` (default: "unknown", the tickets domain comes later)
+and sets ``TICKET_NUMBER`` and ``TICKET_STATUS`` (a lower-case word such as
+``open``, ``unknown`` or ``no_input``, usable in a sound file name).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from callcenter.customers.models import Customer, Tier
+from callcenter.customers.services import find_customer_by_phone
+from telephony.agi.protocol import dialplan_safe, token_safe
+from telephony.agi.server import AGISession, Script
+
+log = logging.getLogger(__name__)
+
+#: Asterisk queue priority per customer tier: VIP callers are answered first.
+TIER_PRIORITY: dict[Tier, int] = {Tier.VIP: 10, Tier.MAJOR: 5, Tier.ORDINARY: 1,
+                                  Tier.SMALL: 0}
+UNKNOWN_CALLER_PRIORITY = 1
+
+OpenTicketProvider = Callable[[Session, Customer], "str | int | None"]
+TicketStatusProvider = Callable[[Session, str], str]
+
+_SOUND_NAME = re.compile(r"[A-Za-z0-9_/-]{1,80}\Z")
+
+try:  # the products module is the one place that defines warranty states
+    from callcenter.customers.products import local_today, warranty_state
+except ImportError:  # pragma: no cover - only while that module is not there
+    local_today = date.today  # type: ignore[assignment]
+    warranty_state = None  # type: ignore[assignment]
+
+#: Most favourable first: a customer with any product in warranty is "in_warranty".
+WARRANTY_RANK = ("in_warranty", "expiring", "expired", "none")
+
+
+def no_open_ticket(session: Session, customer: Customer) -> None:
+    """Default OPEN_TICKET_ID provider until the tickets domain exists."""
+    return None
+
+
+def unknown_ticket_status(session: Session, ticket_number: str) -> str:
+    """Default TICKET_STATUS provider until the tickets domain exists."""
+    return "unknown"
+
+
+@dataclass(frozen=True)
+class CallerInfo:
+    customer_id: int
+    name: str
+    tier: str
+    priority: int
+    open_ticket_id: str
+    warranty_state: str
+
+
+def best_warranty_state(customer: Customer, today: date) -> str:
+    """The most favourable warranty state of the customer's products ("none" if none)."""
+    states = set()
+    for product in customer.products:
+        if warranty_state is not None:
+            states.add(str(getattr(warranty_state(product, today), "value", "none")))
+        elif product.warranty_end is not None:  # pragma: no cover - fallback
+            states.add("in_warranty" if product.warranty_end >= today else "expired")
+    return next((s for s in WARRANTY_RANK if s in states), "none")
+
+
+def find_caller(session: Session, number: str, region: str,
+                open_ticket: OpenTicketProvider, today: date) -> CallerInfo | None:
+    """Everything the dialplan needs about the caller, or None for an unknown caller."""
+    if not number:
+        return None
+    customer = find_customer_by_phone(session, number, region=region)
+    if customer is None:
+        return None
+    ticket = open_ticket(session, customer)
+    return CallerInfo(
+        customer_id=customer.id,
+        name=dialplan_safe(customer.name),
+        tier=customer.tier.value,
+        priority=TIER_PRIORITY.get(customer.tier, UNKNOWN_CALLER_PRIORITY),
+        open_ticket_id=dialplan_safe(str(ticket)) if ticket is not None else "",
+        warranty_state=best_warranty_state(customer, today),
+    )
+
+
+class CallCenterScripts:
+    """The scripts, bound to their pluggable providers."""
+
+    def __init__(self, *, open_ticket_provider: OpenTicketProvider = no_open_ticket,
+                 ticket_status_provider: TicketStatusProvider = unknown_ticket_status,
+                 today: Callable[[], date] = local_today, lookup_timeout: float = 2.0,
+                 digit_timeout_ms: int = 5000, max_digits: int = 12):
+        self.open_ticket_provider = open_ticket_provider
+        self.ticket_status_provider = ticket_status_provider
+        self.today = today
+        self.lookup_timeout = lookup_timeout
+        self.digit_timeout_ms = digit_timeout_ms
+        self.max_digits = max_digits
+
+    def as_mapping(self) -> dict[str, Script]:
+        return {"lookup": self.lookup, "ticket_status": self.ticket_status}
+
+    async def lookup(self, agi: AGISession) -> None:
+        env = agi.env
+        # agi_callerid is "unknown" when there is none; the dialplan passes it as arg 1 too.
+        number = env.callerid or (env.args[0].strip() if env.args else "")
+        info: CallerInfo | None = None
+        try:
+            async with asyncio.timeout(self.lookup_timeout):
+                info = await agi.run_db(find_caller, number, agi.server.region,
+                                        self.open_ticket_provider, self.today())
+        except Exception:
+            agi.server.stats["lookup_failed"] += 1
+            log.exception("FastAGI lookup of %r failed; treating the caller as unknown",
+                          number[:40])
+        if info is None:
+            values = {"CUSTOMER_ID": "", "CUSTOMER_NAME": "", "CUSTOMER_TIER": "",
+                      "QUEUE_PRIORITY": UNKNOWN_CALLER_PRIORITY, "OPEN_TICKET_ID": "",
+                      "WARRANTY_STATE": ""}
+        else:
+            values = {"CUSTOMER_ID": info.customer_id, "CUSTOMER_NAME": info.name,
+                      "CUSTOMER_TIER": info.tier, "QUEUE_PRIORITY": info.priority,
+                      "OPEN_TICKET_ID": info.open_ticket_id,
+                      "WARRANTY_STATE": info.warranty_state}
+        for name, value in values.items():
+            await agi.set_variable(name, value)
+        # Caller-controlled text goes out quoted (quote_arg) and only for the CLI log.
+        await agi.verbose(f"lookup {number[:40]} {env.calleridname[:40]} -> "
+                          f"customer {values['CUSTOMER_ID'] or 'unknown'}", 3)
+
+    async def collect_digits(self, agi: AGISession, prompt: str) -> str:
+        """Digits up to '#', ``max_digits`` or a digit timeout; the prompt can be typed over."""
+        digits = ""
+        first = await agi.stream_file(prompt, "0123456789*#")
+        while True:
+            digit = first or await agi.wait_for_digit(self.digit_timeout_ms)
+            first = ""
+            if digit in ("", "#"):
+                return digits
+            if digit.isdigit():
+                digits += digit
+            if len(digits) >= self.max_digits:
+                return digits
+
+    async def ticket_status(self, agi: AGISession) -> None:
+        prompt = agi.env.params.get("prompt", "")
+        if not _SOUND_NAME.match(prompt):
+            prompt = "enter-ticket-number"
+        await agi.answer()
+        number = await self.collect_digits(agi, prompt)
+        if not number:
+            status = "no_input"
+        else:
+            try:
+                async with asyncio.timeout(self.lookup_timeout):
+                    status = await agi.run_db(self.ticket_status_provider, number)
+            except Exception:
+                agi.server.stats["lookup_failed"] += 1
+                log.exception("FastAGI ticket_status of %r failed", number)
+                status = "unknown"
+        await agi.set_variable("TICKET_NUMBER", number)
+        await agi.set_variable("TICKET_STATUS", token_safe(status))

@@ -1,0 +1,67 @@
+"""The demo data: complete, valid, idempotent, and findable by the recorded caller IDs."""
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from callcenter.customers.models import Contact, Customer, InstalledProduct, Phone, WarrantyType
+from callcenter.customers.services import find_customer_by_phone
+from callcenter.demo import LOGINS, load_demo
+from callcenter.users.models import Department, Role, User
+from callcenter.users.services import authenticate
+
+
+def _counts(session):
+    return tuple(session.scalar(select(func.count()).select_from(model))
+                 for model in (User, Department, Customer, Contact, Phone, InstalledProduct))
+
+
+def test_demo_loads_once_and_again_adds_nothing(session):
+    first = load_demo(session, today=date(2026, 11, 1))
+    assert first.users_created == len(LOGINS)
+    assert 45 <= first.customers_created <= 60
+    counts = _counts(session)
+    again = load_demo(session, today=date(2026, 11, 2))
+    assert (again.users_created, again.customers_created, again.products_created) == (0, 0, 0)
+    assert _counts(session) == counts
+
+
+def test_every_role_has_a_login_that_works(session):
+    load_demo(session)
+    assert {Role(login.role) for login in LOGINS} == set(Role)
+    for login in LOGINS:
+        user = authenticate(session, login.username, login.password)
+        assert user is not None and user.role.value == login.role
+
+
+def test_recorded_caller_ids_find_demo_customers(session):
+    load_demo(session)
+    vip = find_customer_by_phone(session, "+86 138 1234 5678")
+    assert vip is not None and vip.external_id == "DEMO-C001" and vip.tier.value == "vip"
+    # The landline is shared with a likely duplicate; the older record wins.
+    assert find_customer_by_phone(session, "01062345678").external_id == "DEMO-C001"
+    # A contact's mobile finds the contact's company.
+    assert find_customer_by_phone(session, "13811110001").external_id == "DEMO-C001"
+    assert find_customer_by_phone(session, "15011112222").external_id == "DEMO-C002"
+    assert find_customer_by_phone(session, "anonymous") is None
+
+
+def test_demo_covers_the_cases_people_look_for(session):
+    load_demo(session, today=date(2026, 11, 1))
+    placeholder = session.scalar(select(Customer).where(Customer.is_placeholder.is_(True)))
+    assert placeholder is not None and len(placeholder.products) >= 2
+    person = session.scalar(select(Customer).where(Customer.external_id == "DEMO-C005"))
+    assert person.bill_to_id == person.payer_id is not None
+    ends = session.execute(select(InstalledProduct.warranty_type,
+                                  InstalledProduct.warranty_end)).all()
+    today = date(2026, 11, 1)
+    assert any(end and end < today for _, end in ends)                   # expired
+    assert any(end and 0 <= (end - today).days <= 30 for _, end in ends)   # expiring soon
+    assert any(end and (end - today).days > 90 for _, end in ends)        # valid
+    assert any(kind == WarrantyType.NONE for kind, _ in ends)
+    # Phones are stored as typed and as E.164, in mixed formats.
+    raws = list(session.scalars(select(Phone.raw)))
+    assert any(r.startswith("+86 ") for r in raws) and any(r.startswith("0086") for r in raws)
+    assert all(e.startswith("+") for e in session.scalars(select(Phone.e164)))
+    serials = list(session.scalars(select(InstalledProduct.serial_number)))
+    assert len(serials) == len(set(serials))
