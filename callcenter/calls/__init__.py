@@ -1,0 +1,1 @@
+"""The call log: every call the PBX carried, its pops, wrap-up and figures."""
