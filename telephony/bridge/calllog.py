@@ -1,0 +1,158 @@
+"""The call log and the wallboard, fed from call-state effects (the bridge's second thread).
+
+Call-log rows are upserted by Linkedid, so a replay or a resync that reports a call
+again updates its row instead of adding one. Under load several updates of one call
+arrive in one batch; only the newest is written.
+
+The live part of the wallboard (callers waiting, agents' states) goes to Redis on
+every change; the day's figures come from the call log and are recomputed for a
+queue only when one of its calls changed, at most every ``figures_every_s``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import redis
+from sqlalchemy.orm import Session, sessionmaker
+
+from callcenter.calls.services import ensure_queue, record_call
+from callcenter.db import session_scope
+from callcenter.wallboard.figures import queue_figures
+from telephony.callstate import CallFinished, CallUpdated
+
+log = logging.getLogger(__name__)
+
+LIVE_QUEUES = "cc:live:queues"
+LIVE_AGENTS = "cc:live:agents"
+
+
+@dataclass(frozen=True)
+class QueueSnapshot:
+    """A queue's live state as the wallboard shows it (JSON-ready), taken in the loop."""
+
+    queue: str
+    data: dict
+
+
+@dataclass(frozen=True)
+class AgentSnapshot:
+    interface: str
+    data: dict
+
+
+@dataclass(frozen=True)
+class LiveReplacement:
+    """After a (re)connect: the PBX's whole live state, replacing what Redis held."""
+
+    queues: dict
+    agents: dict
+
+
+def local_day_start(now: datetime, tz: ZoneInfo) -> datetime:
+    """Midnight of today in the call center's time zone, as an aware UTC datetime."""
+    local = now.astimezone(tz)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+class CallLogWriter:
+    """Handles batches of effects: call-log upserts, live wallboard state, figure pushes."""
+
+    def __init__(self, session_factory: sessionmaker[Session], redis_client: redis.Redis,
+                 publisher: Any, *, region: str, timezone: str,
+                 figures_every_s: float = 0.5) -> None:
+        self.session_factory = session_factory
+        self.redis = redis_client
+        self.publisher = publisher
+        self.region = region
+        self.tz = ZoneInfo(timezone)
+        self.figures_every_s = figures_every_s
+        self._known_queues: set[str] = set()
+        self._dirty_queues: set[str] = set()
+        self._last_figures: dict[str, float] = {}
+        self._live_queues: dict[str, dict] = {}
+        self.stats = {"calls_written": 0, "figure_pushes": 0, "agent_pushes": 0}
+
+    # -- one batch ----------------------------------------------------------------------
+    def handle(self, batch: list[Any]) -> None:
+        summaries: dict[str, Any] = {}
+        live_queues: dict[str, dict] = {}
+        live_agents: dict[str, dict] = {}
+        for item in batch:
+            kind = type(item)
+            if kind is CallUpdated or kind is CallFinished:
+                summaries[item.summary.call_id] = item.summary
+            elif kind is QueueSnapshot:
+                live_queues[item.queue] = item.data
+            elif kind is AgentSnapshot:
+                live_agents[item.interface] = item.data
+            elif kind is LiveReplacement:
+                # Whatever came before in this batch is superseded by the PBX's own view.
+                live_queues.clear()
+                live_agents.clear()
+                self.replace_live(item.queues, item.agents)
+        if summaries:
+            self.write_calls(list(summaries.values()))
+        if live_queues or live_agents:
+            self.write_live(live_queues, live_agents)
+
+    def write_calls(self, summaries: list[Any]) -> None:
+        with session_scope(self.session_factory) as session:
+            for summary in summaries:
+                if summary.queue and summary.queue not in self._known_queues:
+                    ensure_queue(session, summary.queue)
+                    self._known_queues.add(summary.queue)
+                record_call(session, summary, region=self.region)
+        self.stats["calls_written"] += len(summaries)
+        self._dirty_queues.update(s.queue for s in summaries if s.queue)
+
+    def write_live(self, queues: dict[str, dict], agents: dict[str, dict]) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        for name, snap in queues.items():
+            pipe.hset(LIVE_QUEUES, name, json.dumps(snap, ensure_ascii=False))
+            self._live_queues[name] = snap
+        for interface, snap in agents.items():
+            pipe.hset(LIVE_AGENTS, interface, json.dumps(snap, ensure_ascii=False))
+        pipe.execute()
+        self._dirty_queues.update(queues)
+        for snap in agents.values():
+            for queue in snap.get("queues") or ():
+                self.publisher.publish_supervisor(queue, "agent.update", snap)
+                self.stats["agent_pushes"] += 1
+
+    def replace_live(self, queues: dict[str, dict], agents: dict[str, dict]) -> None:
+        """After a (re)connect: the PBX's whole state replaces what Redis held."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.delete(LIVE_QUEUES, LIVE_AGENTS)
+        for name, snap in queues.items():
+            pipe.hset(LIVE_QUEUES, name, json.dumps(snap, ensure_ascii=False))
+        for interface, snap in agents.items():
+            pipe.hset(LIVE_AGENTS, interface, json.dumps(snap, ensure_ascii=False))
+        pipe.execute()
+        self._live_queues = dict(queues)
+        self._dirty_queues.update(queues)
+
+    # -- between batches ----------------------------------------------------------------
+    def push_figures(self) -> None:
+        """Recompute and push the figures of queues whose calls changed (throttled)."""
+        now_mono = time.monotonic()
+        due = [q for q in self._dirty_queues
+               if now_mono - self._last_figures.get(q, float("-inf")) >= self.figures_every_s]
+        if not due:
+            return
+        now = datetime.now(UTC)
+        with self.session_factory() as session:
+            figures = queue_figures(session, due, day_start=local_day_start(now, self.tz),
+                                    now=now, live=self._live_queues)
+        for row in figures:
+            self.publisher.publish_supervisor(row["queue"], "queue.update", row)
+            self.stats["figure_pushes"] += 1
+        for queue in due:
+            self._dirty_queues.discard(queue)
+            self._last_figures[queue] = now_mono

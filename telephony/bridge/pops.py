@@ -1,0 +1,169 @@
+"""Screen pops: call-state effects for agents, turned into Socket.IO events.
+
+Runs in a thread of its own (``EffectWorker``), so that a slow database never holds the
+AMI read loop, and so that pops never wait behind call-log writes. The customer card
+is looked up once per call, when the caller joins a queue (seconds before any agent is
+rung), and reused for every agent the call rings, so the pop itself is only a Redis
+round trip.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from callcenter.calls.cards import caller_card
+from callcenter.users.models import User
+from telephony.callstate import (
+    CallAnswered,
+    CallDismissed,
+    CallEnded,
+    CallFinished,
+    CallRinging,
+    CallUpdated,
+)
+
+log = logging.getLogger(__name__)
+
+AGENT_EVENTS = {CallRinging: "call.ringing", CallAnswered: "call.answered",
+                CallDismissed: "call.dismissed", CallEnded: "call.ended"}
+#: Keep the cards of this many recent calls (a call lives minutes; this is hours at 20/s).
+CARD_CACHE_SIZE = 5000
+DIRECTORY_TTL_S = 30.0
+
+
+class AgentDirectory:
+    """PBX interface -> user, re-read from the database now and then (users change rarely).
+
+    An interface nobody has gets no pop; it is logged once, not on every ring.
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session], ttl_s: float = DIRECTORY_TTL_S):
+        self.session_factory = session_factory
+        self.ttl_s = ttl_s
+        self._by_interface: dict[str, tuple[int, str]] = {}
+        self._loaded_at = float("-inf")
+        self._unknown_logged: set[str] = set()
+
+    def refresh(self) -> None:
+        with self.session_factory() as session:
+            rows = session.execute(
+                select(User.id, User.interface, User.display_name, User.username)
+                .where(User.interface.is_not(None), User.active.is_(True))).all()
+        self._by_interface = {iface: (uid, display or username)
+                              for uid, iface, display, username in rows}
+        self._loaded_at = time.monotonic()
+
+    def lookup(self, interface: str | None) -> tuple[int, str] | None:
+        if not interface:
+            return None
+        if time.monotonic() - self._loaded_at > self.ttl_s:
+            self.refresh()
+        found = self._by_interface.get(interface)
+        if found is None and interface not in self._unknown_logged:
+            self._unknown_logged.add(interface)
+            log.info("no user has the PBX interface %r; its calls get no screen pop",
+                     interface[:120])
+        return found
+
+    def user_ids(self) -> dict[str, int]:
+        return {iface: uid for iface, (uid, _) in self._by_interface.items()}
+
+
+class PopSender:
+    """Builds and publishes the agent events (contract: telephony/README.md)."""
+
+    def __init__(self, session_factory: sessionmaker[Session], publisher: Any,
+                 directory: AgentDirectory, region: str) -> None:
+        self.session_factory = session_factory
+        self.publisher = publisher
+        self.directory = directory
+        self.region = region
+        self._cards: OrderedDict[str, dict] = OrderedDict()
+        self.stats = {"pops": 0, "no_user": 0, "card_failures": 0}
+
+    def card_for(self, call: Any) -> dict:
+        card = self._cards.get(call.call_id)
+        if card is None:
+            try:
+                with self.session_factory() as session:
+                    card = caller_card(session, call.caller_number or "",
+                                       call.caller_name or "", self.region)
+            except Exception:
+                # A pop without the customer beats no pop: the agent still sees the number.
+                log.exception("customer card for call %s failed", call.call_id)
+                self.stats["card_failures"] += 1
+                card = {"caller": {"number": call.caller_number or "",
+                                   "name": call.caller_name or "", "e164": None},
+                        "customer": None}
+            self._cards[call.call_id] = card
+            if len(self._cards) > CARD_CACHE_SIZE:
+                self._cards.popitem(last=False)
+        return card
+
+    def handle(self, effect: Any) -> None:
+        kind = type(effect)
+        if kind is CallUpdated:
+            # The caller is queued: fetch the card now, before anyone is rung.
+            summary = effect.summary
+            if summary.queue and summary.call_id not in self._cards:
+                self.card_for(effect_call(summary))
+            return
+        if kind is CallFinished:
+            self._cards.pop(effect.summary.call_id, None)
+            return
+        name = AGENT_EVENTS.get(kind)
+        if name is None:
+            return
+        user = self.directory.lookup(effect.interface)
+        if user is None:
+            self.stats["no_user"] += 1
+            return
+        self.publisher.publish(user[0], name, self.payload(effect))
+        self.stats["pops"] += 1
+
+    def payload(self, effect: Any) -> dict:
+        call = effect.call
+        card = self.card_for(call)
+        read_at = effect.read_at
+        queued_at = call.queued_at
+        answered_at = call.answered_at
+        if queued_at is None:
+            wait_s = None
+        else:
+            wait_s = round(max(0.0, (answered_at or read_at) - queued_at), 3)
+        summary = getattr(effect, "summary", None)
+        return {
+            "call_id": call.call_id,
+            "ami_read_at": read_at,
+            "caller": card["caller"],
+            "customer": card["customer"],
+            "queue": call.queue,
+            "wait_s": wait_s,
+            "interface": effect.interface,
+            "state": call.state,
+            "reason": getattr(effect, "reason", None),
+            "outcome": getattr(summary, "outcome", None),
+            "talk_s": (round(read_at - answered_at, 3)
+                       if isinstance(effect, CallEnded) and answered_at else None),
+        }
+
+
+class _SummaryCall:
+    """The few CallView attributes ``card_for`` reads, from a CallSummary."""
+
+    __slots__ = ("call_id", "caller_number", "caller_name")
+
+    def __init__(self, summary: Any) -> None:
+        self.call_id = summary.call_id
+        self.caller_number = summary.caller_number
+        self.caller_name = summary.caller_name
+
+
+def effect_call(summary: Any) -> _SummaryCall:
+    return _SummaryCall(summary)

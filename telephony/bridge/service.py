@@ -1,0 +1,232 @@
+"""The active bridge: AMI in, effects out, FastAGI beside it, commands from the web.
+
+Threads and loops, and why:
+
+* the asyncio loop reads AMI and serves FastAGI (≥ 100 sessions without a thread
+  each) and feeds every frame to the ``CallTracker``, which does no I/O;
+* the *pop* thread turns agent effects into Socket.IO events (customer cards from the
+  database, cached per call), so a pop never waits behind a call-log write;
+* the *log* thread upserts call-log rows and keeps the wallboard's live state and
+  figures in Redis;
+* the *command* thread takes PBX commands from the web (a blocking Redis pop) and runs
+  them on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+import time
+import uuid
+from typing import Any
+
+import redis
+from sqlalchemy.orm import Session, sessionmaker
+
+from callcenter.config import Settings
+from telephony.agi import create_fastagi_server
+from telephony.ami import AMIClient, AMIError
+from telephony.bridge.calllog import (
+    AgentSnapshot,
+    CallLogWriter,
+    LiveReplacement,
+    QueueSnapshot,
+)
+from telephony.bridge.commands import COMMANDS_KEY, execute_command, result_key
+from telephony.bridge.pops import AgentDirectory, PopSender
+from telephony.bridge.settings import BridgeSettings
+from telephony.bridge.worker import EffectWorker
+from telephony.callstate import (
+    AgentChanged,
+    CallAnswered,
+    CallDismissed,
+    CallEnded,
+    CallFinished,
+    CallRinging,
+    CallTracker,
+    CallUpdated,
+    QueueChanged,
+)
+
+log = logging.getLogger(__name__)
+
+#: Events the tracker never needs: dropped by the frame reader before they are parsed.
+SKIP_EVENTS = ("Newexten", "AGIExecStart", "AGIExecEnd", "DeviceStateChange", "Cdr",
+               "NewConnectedLine", "DialState", "LocalBridge", "SoftHangupRequest",
+               "HangupRequest", "SuccessfulAuth", "RTCPSent", "RTCPReceived")
+POP_EFFECTS = (CallRinging, CallAnswered, CallDismissed, CallEnded)
+
+
+class Bridge:
+    """One bridge between one PBX and the product, for as long as it is the leader."""
+
+    def __init__(self, settings: Settings, bridge_settings: BridgeSettings, *,
+                 session_factory: sessionmaker[Session], redis_client: redis.Redis,
+                 publisher: Any, tracker: CallTracker | None = None,
+                 agi_port: int | None = None) -> None:
+        self.settings = settings
+        self.bridge_settings = bridge_settings
+        self.session_factory = session_factory
+        self.redis = redis_client
+        self.publisher = publisher
+        self.tracker = tracker or CallTracker()
+        self.directory = AgentDirectory(session_factory)
+        self.pops = PopSender(session_factory, publisher, self.directory,
+                              settings.default_phone_region)
+        self.log_writer = CallLogWriter(session_factory, redis_client, publisher,
+                                        region=settings.default_phone_region,
+                                        timezone=settings.timezone)
+        self.pop_worker = EffectWorker("bridge-pops", self._handle_pops)
+        self.log_worker = EffectWorker("bridge-log", self.log_writer.handle,
+                                       idle=self.log_writer.push_figures)
+        bs = bridge_settings
+        self.ami = AMIClient(bs.ami_host, bs.ami_port, bs.ami_username, bs.ami_secret,
+                             events=True, on_event=self._on_frame,
+                             on_connected=self._resync, on_disconnected=self._on_lost,
+                             skip_events=SKIP_EVENTS)
+        self.agi = create_fastagi_server(session_factory, host=bs.agi_host,
+                                         port=bs.agi_port if agi_port is None else agi_port,
+                                         region=settings.default_phone_region)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.resyncs = 0
+        self._stop_commands = threading.Event()
+        self._command_thread: threading.Thread | None = None
+
+    # -- life cycle ---------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve until ``stop`` is set; then close everything in order."""
+        self.loop = asyncio.get_running_loop()
+        self.directory.refresh()
+        self.pop_worker.start()
+        self.log_worker.start()
+        await self.agi.start()
+        log.info("FastAGI listening on %s:%s", self.agi.host, self.agi.port)
+        ami_task = self.ami.start()
+        self._command_thread = threading.Thread(target=self._command_loop,
+                                                name="bridge-commands", daemon=True)
+        self._command_thread.start()
+        try:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1.0)
+                self._submit(self.tracker.tick(time.time()))
+                if ami_task.done() and not self.ami.reconnect:
+                    break
+                if ami_task.done() and ami_task.exception() is not None:
+                    raise ami_task.exception()
+        finally:
+            self._stop_commands.set()
+            await self.ami.close()
+            await self.agi.close()
+            self.pop_worker.stop()
+            self.log_worker.stop()
+            if self._command_thread is not None:
+                self._command_thread.join(5)
+
+    # -- AMI ----------------------------------------------------------------------------
+    def _on_frame(self, frame: dict) -> None:
+        effects = self.tracker.feed(frame, time.time())
+        if effects:
+            self._submit(effects)
+
+    def _submit(self, effects: list) -> None:
+        for effect in effects:
+            kind = type(effect)
+            if kind in POP_EFFECTS:
+                self.pop_worker.submit(effect)
+            elif kind is CallUpdated or kind is CallFinished:
+                self.pop_worker.submit(effect)   # card prefetch / cache eviction
+                self.log_worker.submit(effect)
+            elif kind is QueueChanged:
+                self.log_worker.submit(QueueSnapshot(effect.queue,
+                                                     self.queue_snapshot(effect.queue)))
+            elif kind is AgentChanged:
+                self.log_worker.submit(AgentSnapshot(effect.interface,
+                                                     self.agent_snapshot(effect.interface)))
+
+    def _handle_pops(self, batch: list) -> None:
+        for effect in batch:
+            self.pops.handle(effect)
+
+    async def _resync(self, client: AMIClient) -> None:
+        """After every login: the PBX's own view replaces ours (nothing lost or doubled)."""
+        queues = await client.queue_status()
+        channels = await client.core_show_channels()
+        events = [*queues.events, *channels.events]
+        self._submit(self.tracker.resync(events, time.time()))
+        self.replace_live_state()
+        self.resyncs += 1
+        log.info("AMI resync %d: %d queue entries/members, %d channels, %d live calls",
+                 self.resyncs, len(queues.events), len(channels.events),
+                 len(self.tracker.calls()))
+
+    def replace_live_state(self) -> None:
+        queues = {name: self.queue_snapshot(name) for name in self.tracker.queues()}
+        agents = {iface: self.agent_snapshot(iface) for iface in self.tracker.agents()}
+        # Through the log thread, so it lands after the effects submitted before it.
+        self.log_worker.submit(LiveReplacement(queues, agents))
+
+    def _on_lost(self, exc: Exception | None) -> None:
+        log.warning("AMI link lost (%s); calls stay as they were until the resync", exc)
+
+    # -- live state as JSON -------------------------------------------------------------
+    def queue_snapshot(self, name: str) -> dict:
+        queue = self.tracker.queues().get(name)
+        if queue is None:
+            return {"queue": name, "waiting": [], "members": []}
+        return {"queue": name,
+                "waiting": [{"call_id": w.call_id, "caller_number": w.caller_number,
+                             "queued_at": w.queued_at} for w in queue.waiting],
+                "members": sorted(queue.members)}
+
+    def agent_snapshot(self, interface: str) -> dict:
+        agent = self.tracker.agents().get(interface)
+        user = self.directory.lookup(interface)
+        if agent is None:
+            return {"interface": interface, "user_id": user[0] if user else None,
+                    "name": user[1] if user else interface, "state": "logged_out",
+                    "reason": None, "since": time.time(), "queues": []}
+        return {"interface": interface, "user_id": user[0] if user else None,
+                "name": user[1] if user else (agent.name or interface),
+                "state": agent.state, "reason": agent.reason, "since": agent.since,
+                "queues": sorted(agent.queues)}
+
+    # -- commands from the web ----------------------------------------------------------
+    def _command_loop(self) -> None:
+        while not self._stop_commands.is_set():
+            try:
+                item = self.redis.brpop([COMMANDS_KEY], timeout=1)
+            except redis.RedisError as exc:
+                log.warning("reading PBX commands failed: %s", exc)
+                self._stop_commands.wait(1.0)
+                continue
+            if item is None:
+                continue
+            self._run_command(item[1])
+
+    def _run_command(self, raw: bytes | str) -> None:
+        try:
+            command = json.loads(raw)
+            request_id = str(command.get("request_id") or uuid.uuid4().hex)
+        except (ValueError, AttributeError):
+            log.warning("dropped a malformed PBX command (%d bytes)", len(raw))
+            return
+        assert self.loop is not None
+        future = asyncio.run_coroutine_threadsafe(
+            execute_command(self.ami, command, self.directory), self.loop)
+        try:
+            result = future.result(timeout=10)
+        except (AMIError, TimeoutError) as exc:
+            result = {"ok": False, "error": str(exc) or type(exc).__name__}
+        except Exception as exc:  # noqa: BLE001 - reported back to the web, and logged
+            log.exception("PBX command %s failed", command.get("action"))
+            result = {"ok": False, "error": f"internal error: {type(exc).__name__}"}
+        key = result_key(request_id)
+        pipe = self.redis.pipeline()
+        pipe.lpush(key, json.dumps(result))
+        pipe.expire(key, 60)
+        pipe.execute()
+

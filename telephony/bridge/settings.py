@@ -1,0 +1,57 @@
+"""The bridge's own settings, from the environment like every other process's."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from callcenter.config import ConfigError
+
+
+@dataclass(frozen=True)
+class BridgeSettings:
+    ami_host: str
+    ami_port: int
+    ami_username: str
+    ami_secret: str
+    agi_host: str
+    agi_port: int
+    #: How long the leader lock lives without a renewal: a standby takes over after it.
+    leader_ttl_s: float = 5.0
+
+
+def _port(env: dict, name: str, default: int) -> int:
+    text = env.get(name) or str(default)
+    try:
+        port = int(text)
+    except ValueError:
+        raise ConfigError(f"{name}: {text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"{name}: {port} is not a port number (0-65535)")
+    return port
+
+
+def load_bridge_settings(env: dict | None = None) -> BridgeSettings:
+    """AMI_HOST, AMI_PORT, AMI_USERNAME, AMI_SECRET, AGI_HOST, AGI_PORT, BRIDGE_LEADER_TTL."""
+    env = dict(os.environ if env is None else env)
+    username, secret = env.get("AMI_USERNAME", ""), env.get("AMI_SECRET", "")
+    # There is no default AMI account: a bridge that logged in as someone unintended
+    # would be worse than one that says what is missing.
+    if not username:
+        raise ConfigError("AMI_USERNAME: not set; the bridge needs an AMI user "
+                          "(deploy/asterisk/manager.conf has one called 'bridge')")
+    if not secret:
+        raise ConfigError("AMI_SECRET: not set; give the secret of AMI_USERNAME")
+    ttl_text = env.get("BRIDGE_LEADER_TTL", "5")
+    try:
+        ttl = float(ttl_text)
+    except ValueError:
+        raise ConfigError(f"BRIDGE_LEADER_TTL: {ttl_text!r} is not a number of seconds") \
+            from None
+    if not 0.5 <= ttl <= 300:
+        raise ConfigError("BRIDGE_LEADER_TTL: must be between 0.5 and 300 seconds")
+    return BridgeSettings(
+        ami_host=env.get("AMI_HOST") or "127.0.0.1", ami_port=_port(env, "AMI_PORT", 5038),
+        ami_username=username, ami_secret=secret,
+        agi_host=env.get("AGI_HOST") or "127.0.0.1", agi_port=_port(env, "AGI_PORT", 4573),
+        leader_ttl_s=ttl)
