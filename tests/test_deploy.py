@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ASTERISK = ROOT / "deploy" / "asterisk"
 #: Services whose `callcenter` command comes with a later issue. When it lands, the
 #: test below fails until the name is taken off this list.
-PLANNED_COMMANDS = {"bridge"}
+PLANNED_COMMANDS: set[str] = set()
 APP_SERVICES = ("migrate", "web", "worker", "bridge")
 
 
@@ -55,6 +55,18 @@ def test_every_service_runs_a_command_the_cli_has(compose):
         # Parsing the options the way click will at start catches renamed options.
         ctx = command.make_context(f"callcenter {name}", rest, resilient_parsing=False)
         ctx.close()
+
+
+def test_bridge_gets_valid_bridge_settings_and_serves_agi_where_asterisk_dials(compose):
+    from telephony.bridge.settings import load_bridge_settings
+    env = {k: re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", str(v))
+           for k, v in compose["services"]["bridge"]["environment"].items()}
+    settings = load_bridge_settings(env)
+    assert (settings.ami_host, settings.ami_port) == ("asterisk", 5038)
+    assert settings.agi_host == "0.0.0.0"  # noqa: S104 - inside the container
+    assert str(settings.agi_port) in compose["services"]["bridge"]["expose"]
+    extensions = (ASTERISK / "extensions.conf").read_text()
+    assert f"bridge:{settings.agi_port}" in extensions
 
 
 def test_web_listens_where_compose_publishes_it(compose):
