@@ -93,7 +93,8 @@ class PopSender:
             try:
                 with self.session_factory() as session:
                     card = caller_card(session, call.caller_number or "",
-                                       call.caller_name or "", self.region)
+                                       call.caller_name or "", self.region,
+                                       exclude_call_id=call.call_id)
             except Exception:
                 # A pop without the customer beats no pop: the agent still sees the number.
                 log.exception("customer card for call %s failed", call.call_id)

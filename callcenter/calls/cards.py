@@ -1,0 +1,156 @@
+"""The caller card: what the agent's screen pop shows about whoever is calling.
+
+``caller_card`` runs in the bridge on every ringing call, so it is a handful of indexed
+queries (the phone lookup, contacts and their phones, products, last calls) and no
+more. Its result is the ``caller`` and ``customer`` parts of the agent events in
+telephony/README.md; ``customer`` is None for an unknown caller (the desk then offers
+to create the customer with the number filled in).
+
+Open tickets come from the domains that keep them: each function in
+``OPEN_TICKET_PROVIDERS`` is called as ``fn(session, customer_id)`` and returns a list
+of JSON-ready dicts (newest first); the card shows the first ``MAX_OPEN_TICKETS`` of
+all of them. Until the tickets domain registers one (``register_open_ticket_provider``)
+the list is empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from callcenter.calls.models import CallRecord
+from callcenter.calls.serializers import iso
+from callcenter.calls.services import LIMITS, clean_text
+from callcenter.customers.models import Contact, Customer, InstalledProduct, Phone
+from callcenter.customers.phones import try_normalise_phone
+from callcenter.customers.products import local_today, warranty_state
+from callcenter.customers.services import find_customer_by_phone
+from callcenter.users.models import User
+
+MAX_CONTACTS = 5
+MAX_CONTACT_PHONES = 5
+MAX_PRODUCTS = 10
+MAX_LAST_CALLS = 5
+MAX_OPEN_TICKETS = 10
+
+#: fn(session, customer_id) -> [ticket dict, ...]; see the module docstring.
+OpenTicketProvider = Callable[[Session, int], list[dict[str, Any]]]
+OPEN_TICKET_PROVIDERS: list[OpenTicketProvider] = []
+
+
+def register_open_ticket_provider(fn: OpenTicketProvider) -> OpenTicketProvider:
+    """Add ``fn`` to the card's open-ticket sources (a decorator; twice is a no-op)."""
+    if fn not in OPEN_TICKET_PROVIDERS:
+        OPEN_TICKET_PROVIDERS.append(fn)
+    return fn
+
+
+def open_tickets(session: Session, customer_id: int) -> list[dict[str, Any]]:
+    tickets: list[dict[str, Any]] = []
+    for provider in list(OPEN_TICKET_PROVIDERS):
+        tickets.extend(provider(session, customer_id) or [])
+        if len(tickets) >= MAX_OPEN_TICKETS:
+            break
+    return tickets[:MAX_OPEN_TICKETS]
+
+
+def _contacts(session: Session, customer_id: int, e164: str) -> list[dict[str, Any]]:
+    """Up to MAX_CONTACTS contacts; the one whose phone is calling comes first."""
+    calling = exists().where(Phone.contact_id == Contact.id, Phone.e164 == e164)
+    rows = session.execute(
+        select(Contact.id, Contact.name, Contact.position, calling.label("calling"))
+        .where(Contact.customer_id == customer_id)
+        .order_by(calling.desc(), Contact.id).limit(MAX_CONTACTS)).all()
+    if not rows:
+        return []
+    phones: dict[int, list[str]] = {row.id: [] for row in rows}
+    for contact_id, number in session.execute(
+            select(Phone.contact_id, Phone.e164).where(Phone.contact_id.in_(phones))
+            .order_by(Phone.id)):
+        if len(phones[contact_id]) < MAX_CONTACT_PHONES:
+            phones[contact_id].append(number)
+    return [{"id": row.id, "name": row.name, "position": row.position or "",
+             "phones": phones[row.id], "calling": bool(row.calling)} for row in rows]
+
+
+def _products(session: Session, customer_id: int, today: date) -> list[dict[str, Any]]:
+    products = session.scalars(select(InstalledProduct)
+                               .where(InstalledProduct.customer_id == customer_id)
+                               .order_by(InstalledProduct.id).limit(MAX_PRODUCTS))
+    return [{"id": p.id, "model": p.model, "serial_number": p.serial_number,
+             "warranty_state": warranty_state(p, today).value,
+             "warranty_end": iso(p.warranty_end)} for p in products]
+
+
+def _last_calls(session: Session, customer_id: int,
+                exclude_call_id: str | None) -> list[dict[str, Any]]:
+    stmt = (select(CallRecord.call_id, CallRecord.started_at, CallRecord.outcome,
+                   CallRecord.queue, CallRecord.disposition, User.display_name, User.username)
+            .outerjoin(User, User.id == CallRecord.agent_id)
+            .where(CallRecord.customer_id == customer_id)
+            .order_by(CallRecord.started_at.desc(), CallRecord.id.desc())
+            .limit(MAX_LAST_CALLS))
+    if exclude_call_id:
+        stmt = stmt.where(CallRecord.call_id != exclude_call_id)
+    return [{"call_id": row.call_id, "started_at": iso(row.started_at),
+             "outcome": row.outcome.value, "queue": row.queue,
+             "agent": (row.display_name or row.username) if row.username else None,
+             "disposition": row.disposition}
+            for row in session.execute(stmt)]
+
+
+def customer_card(session: Session, customer: Customer, *, e164: str = "",
+                  today: date | None = None,
+                  exclude_call_id: str | None = None) -> dict[str, Any]:
+    """The ``customer`` part of the pop for a customer already found."""
+    today = today or local_today()
+    return {
+        "id": customer.id,
+        "name": customer.name,
+        "tier": customer.tier.value,
+        "lifecycle": customer.lifecycle.value,
+        "is_placeholder": bool(customer.is_placeholder),
+        "url": f"/customers/{customer.id}",
+        "contacts": _contacts(session, customer.id, e164),
+        "products": _products(session, customer.id, today),
+        "open_tickets": open_tickets(session, customer.id),
+        "last_calls": _last_calls(session, customer.id, exclude_call_id),
+    }
+
+
+def caller_card(session: Session, number: str, name: str, region: str, *,
+                today: date | None = None,
+                exclude_call_id: str | None = None) -> dict[str, Any]:
+    """``{"caller": {"number", "name", "e164"}, "customer": {...} | None}`` for a caller ID.
+
+    ``number``/``name`` are the PBX's caller ID (hostile input: cleaned, never refused),
+    ``region`` the setting DEFAULT_PHONE_REGION. ``customer`` holds id, name, tier,
+    lifecycle, is_placeholder, url, contacts (at most 5: id, name, position, phones as
+    E.164, ``calling`` for the contact whose phone this is; that one first), products
+    (at most 10: id, model, serial_number, warranty_state, warranty_end as ISO date, as
+    of ``today`` in the call center's time zone), open_tickets (see
+    OPEN_TICKET_PROVIDERS) and last_calls (at most 5, newest first, without
+    ``exclude_call_id``, the call now ringing: call_id, started_at ISO, outcome, queue,
+    agent's name, disposition).
+    """
+    number = clean_text(number, LIMITS["caller_number"])
+    name = clean_text(name, LIMITS["caller_name"])
+    normalised = try_normalise_phone(number, region) if number else None
+    caller = {"number": number, "name": name,
+              "e164": normalised.e164 if normalised else None}
+    if normalised is None:
+        return {"caller": caller, "customer": None}
+    customer = find_customer_by_phone(session, normalised.e164, region=region)
+    if customer is None:
+        return {"caller": caller, "customer": None}
+    return {"caller": caller,
+            "customer": customer_card(session, customer, e164=normalised.e164, today=today,
+                                      exclude_call_id=exclude_call_id)}
+
+
+__all__ = ["OPEN_TICKET_PROVIDERS", "caller_card", "customer_card", "open_tickets",
+           "register_open_ticket_provider"]
