@@ -16,6 +16,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from callcenter.calls.services import ensure_queue, record_call
 from callcenter.db import session_scope
-from callcenter.wallboard.figures import queue_figures
+from callcenter.wallboard.figures import agent_rows, local_day_start, queue_figures
 from telephony.callstate import CallFinished, CallUpdated
 
 log = logging.getLogger(__name__)
@@ -53,12 +54,6 @@ class LiveReplacement:
 
     queues: dict
     agents: dict
-
-
-def local_day_start(now: datetime, tz: ZoneInfo) -> datetime:
-    """Midnight of today in the call center's time zone, as an aware UTC datetime."""
-    local = now.astimezone(tz)
-    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
 
 
 class CallLogWriter:
@@ -121,9 +116,15 @@ class CallLogWriter:
             pipe.hset(LIVE_AGENTS, interface, json.dumps(snap, ensure_ascii=False))
         pipe.execute()
         self._dirty_queues.update(queues)
-        for snap in agents.values():
-            for queue in snap.get("queues") or ():
-                self.publisher.publish_supervisor(queue, "agent.update", snap)
+        if not agents:
+            return
+        # The same rows GET /api/v1/wallboard answers (contract: agent.update = agents[]).
+        users = {iface: SimpleNamespace(id=snap.get("user_id"), display_name=snap.get("name"),
+                                        username=snap.get("name"))
+                 for iface, snap in agents.items() if snap.get("user_id") is not None}
+        for row in agent_rows(agents, users):
+            for queue in row["queues"]:
+                self.publisher.publish_supervisor(queue, "agent.update", row)
                 self.stats["agent_pushes"] += 1
 
     def replace_live(self, queues: dict[str, dict], agents: dict[str, dict]) -> None:
