@@ -128,6 +128,8 @@ async def _first(*events: asyncio.Event) -> None:
 
 def main(settings: Settings, bridge_settings: BridgeSettings) -> int:
     """The CLI entry: run until SIGINT/SIGTERM."""
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     async def _main() -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

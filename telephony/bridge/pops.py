@@ -71,6 +71,10 @@ class AgentDirectory:
                      interface[:120])
         return found
 
+    def peek(self, interface: str | None) -> tuple[int, str] | None:
+        """Like ``lookup`` but never re-reads the database (safe on the event loop)."""
+        return self._by_interface.get(interface) if interface else None
+
     def user_ids(self) -> dict[str, int]:
         return {iface: uid for iface, (uid, _) in self._by_interface.items()}
 

@@ -1,0 +1,1 @@
+"""The agent desk: the page an agent keeps open all day (status control and screen pops)."""
