@@ -58,12 +58,19 @@ def create_app(settings: Settings | None = None, *, db_bind=None, testing: bool 
     from callcenter.api import api_bp
     from callcenter.customers.import_views import imports_bp
     from callcenter.customers.views import customers_bp
+    from callcenter.wallboard.views import wallboard_bp
     from callcenter.web import web_bp
     csrf.exempt(api_bp)  # api_auth enforces CSRF itself for cookie-authenticated writes
     app.register_blueprint(web_bp)
     app.register_blueprint(customers_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(api_bp)
+    # Live updates (Socket.IO on the Redis message queue) and the agent desk.
+    from callcenter.desk.views import desk_bp
+    from callcenter.realtime.server import init_realtime
+    init_realtime(app)
+    app.register_blueprint(desk_bp)
+    app.register_blueprint(wallboard_bp)
 
     @app.before_request
     def _locale_param():

@@ -46,11 +46,14 @@ def db_upgrade(revision: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
-    """Run the web application."""
+    """Run the web application (pages, REST API, Socket.IO live updates)."""
     from werkzeug.serving import run_simple
 
     from callcenter.app import create_app
     app = create_app(_settings())
+    # What socketio.run(app, allow_unsafe_werkzeug=True) does in async_mode "threading":
+    # Werkzeug's threaded server; the Socket.IO middleware (installed by create_app)
+    # serves WebSocket connections through simple-websocket, a thread each.
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
@@ -111,14 +114,18 @@ def demo_cmd() -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--show-demo-logins", is_flag=True,
               help="Print the demo logins once the web server answers.")
-def run_cmd(host: str, port: int, show_demo_logins: bool) -> None:
-    """Run the whole product in the foreground (web server and worker); Ctrl-C stops it."""
+@click.option("--simulator/--no-simulator", default=True, show_default=True,
+              help="Start the PBX simulator (off when a real Asterisk is at AMI_HOST).")
+def run_cmd(host: str, port: int, show_demo_logins: bool, simulator: bool) -> None:
+    """Run the whole product in the foreground (PBX simulator, web server, worker and
+    telephony bridge); Ctrl-C stops it."""
     from callcenter.run import run_product
     note = ""
     if show_demo_logins:
         from callcenter.demo import format_logins
         note = "demo logins:\n" + format_logins()
-    sys.exit(run_product(_settings(), host=host, port=port, ready_note=note))
+    sys.exit(run_product(_settings(), host=host, port=port, ready_note=note,
+                         simulator=simulator))
 
 
 @main.command("worker")
@@ -197,6 +204,24 @@ def simulate_cmd(**options) -> None:
     """Run a PBX simulator that speaks AMI (and FastAGI) like Asterisk 22."""
     from telephony.simulator.cli import run as run_simulator
     run_simulator(options)
+
+
+@main.command("bridge")
+def bridge_cmd() -> None:
+    """Run the telephony bridge: AMI client, FastAGI server, screen pops, call log.
+
+    Reads AMI_HOST, AMI_PORT, AMI_USERNAME, AMI_SECRET, AGI_HOST and AGI_PORT besides
+    DATABASE_URL and REDIS_URL. Only one bridge per PBX is active; another one started
+    against the same Redis waits as a standby and takes over when the first dies.
+    """
+    from telephony.bridge.main import main as run_bridge_main
+    from telephony.bridge.settings import load_bridge_settings
+    settings = _settings()
+    try:
+        bridge_settings = load_bridge_settings()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    sys.exit(run_bridge_main(settings, bridge_settings))
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m callcenter`

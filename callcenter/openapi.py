@@ -156,7 +156,7 @@ def build_document(prefix: str = "/api/v1") -> dict[str, Any]:
             "title": API_TITLE,
             "version": API_VERSION,
             "description": (
-                "Customers, contacts and installed products. Authenticate with "
+                "Customers, contacts, installed products and the call log. Authenticate with "
                 "`Authorization: Bearer <token>` (`callcenter users create --print-token`). "
                 "A browser session also works; its writes need the `X-CSRFToken` header. "
                 "Every error is a JSON body `{\"error\": {\"status\", \"message\", "

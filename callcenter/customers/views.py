@@ -186,7 +186,42 @@ def detail(customer_id: int):
         "customers/detail.html", customer=customer, contacts=contacts, partners=partners,
         products=products_with_state(customer, today()),
         duplicates=possible_duplicates(dbs, current_user, customer),
-        changes=customer_history(dbs, customer.id, limit=5))
+        changes=customer_history(dbs, customer.id, limit=5),
+        calls=_customer_calls(customer.id))
+
+
+#: Calls shown on the 360° page (newest first).
+CALLS_ON_PAGE = 10
+
+
+def _customer_calls(customer_id: int) -> list[dict]:
+    """The customer's last calls for the 360° page: call, agent's name, labels, durations.
+    The customer is in the user's scope, so their calls are too."""
+    from callcenter.calls.labels import (
+        DISPOSITION_LABELS,
+        OUTCOME_LABELS,
+        OUTCOME_TONES,
+        format_duration,
+    )
+    from callcenter.calls.services import customer_calls, user_names
+
+    dbs = db_session()
+    calls = customer_calls(dbs, customer_id, limit=CALLS_ON_PAGE)
+    users = user_names(dbs, [c.agent_id for c in calls])
+    rows = []
+    for call in calls:
+        agent = users.get(call.agent_id)
+        rows.append({
+            "call": call,
+            "agent": (agent.display_name or agent.username) if agent else None,
+            "outcome": OUTCOME_LABELS.get(call.outcome, call.outcome),
+            "tone": OUTCOME_TONES.get(call.outcome, "muted"),
+            "wait": format_duration(call.wait_s),
+            "talk": format_duration(call.talk_s),
+            "disposition": DISPOSITION_LABELS.get(call.disposition, call.disposition)
+            if call.disposition else None,
+        })
+    return rows
 
 
 @customers_bp.route("/<int:customer_id>/history")

@@ -17,6 +17,8 @@ class Permission(enum.StrEnum):
     CUSTOMER_REASSIGN = "customer.reassign"
     PRODUCT_WRITE = "product.write"
     USER_MANAGE = "user.manage"
+    #: The supervisor's wallboard: queue figures and agents' states (callcenter.wallboard).
+    WALLBOARD_VIEW = "wallboard.view"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -28,7 +30,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SUPERVISOR: frozenset({Permission.CUSTOMER_READ, Permission.CUSTOMER_CREATE,
                                Permission.CUSTOMER_UPDATE, Permission.CUSTOMER_MERGE,
                                Permission.CUSTOMER_IMPORT, Permission.CUSTOMER_REASSIGN,
-                               Permission.PRODUCT_WRITE}),
+                               Permission.PRODUCT_WRITE, Permission.WALLBOARD_VIEW}),
     Role.ADMIN: frozenset(Permission),
 }
 
