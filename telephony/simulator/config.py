@@ -53,6 +53,8 @@ class SimulatorConfig:
     transfer_prob: float = 0.0  # answered call blind-transferred to another queue
     caller_hangup_prob: float = 0.2  # the caller, not the agent, ends the talk
     hostile_share: float = 0.3
+    #: File of caller IDs the ordinary callers are drawn from (default: random mobiles).
+    callers_file: str | None = None
     agi_host: str | None = None
     agi_port: int = 4573
     agi_timeout: float = 10.0

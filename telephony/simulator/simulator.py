@@ -11,7 +11,7 @@ from typing import Any
 
 from telephony.simulator import actions, queue_actions
 from telephony.simulator.ami_server import AmiServer
-from telephony.simulator.callerid import CallerId, CallerPool
+from telephony.simulator.callerid import CallerId, CallerPool, read_callers
 from telephony.simulator.callflow import Call
 from telephony.simulator.config import SimulatorConfig
 from telephony.simulator.originate import AgentOriginate
@@ -34,7 +34,8 @@ class PbxSimulator:
         self.seed = config.seed if config.seed is not None else seed_source.randrange(2**32)
         self.rng = random.Random(self.seed)  # noqa: S311
         self.pbx = Pbx(config, random.Random(f"{self.seed}:pbx"))  # noqa: S311
-        self.pool = CallerPool(config.hostile_share)
+        known = read_callers(config.callers_file) if config.callers_file else ()
+        self.pool = CallerPool(config.hostile_share, known=known)
         self.ami = AmiServer(self)
         self.pbx.subscribers.append(self.ami.broadcast)
         actions.register(self)
