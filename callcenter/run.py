@@ -59,7 +59,7 @@ def product_parts(host: str, port: int, *, simulator: bool = True,
     env = os.environ if env is None else env
     parts = []
     if simulator:
-        parts.append(Part("pbx-simulator", [
+        parts.append(Part("simulator", [
             "simulate", "--ami-host", "127.0.0.1", "--ami-port", env.get("AMI_PORT", "5038"),
             "--rate", env.get("SIMULATOR_RATE", "0.2"), "--agents", "5",
             "--queues", SIMULATOR_QUEUES, "--agi-host", env.get("AGI_HOST", "127.0.0.1"),
