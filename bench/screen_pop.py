@@ -112,18 +112,26 @@ class FakePbx:
                                         ("Ping", "Pong"), ("Timestamp", f"{time.time():.6f}")]))
             await writer.drain()
 
-    def call_frames(self, number: str, agents: list[int]) -> tuple[str, bytes, list, list]:
-        """(linkedid, ring bytes, connect frames, end frames) for one ringall call."""
+    def call_frames(self, number: str, customer_id: int, agents: list[int]
+                    ) -> tuple[str, bytes, bytes, bytes, list, list]:
+        """(linkedid, new channels, lookup result, ring, connect, end) of one ringall call.
+
+        As the captures show Asterisk send them: the channels appear, ~0.5 s later the
+        dialplan sets CUSTOMER_ID from the FastAGI lookup, ~50 ms later the caller joins
+        the queue and every member is rung in the same burst.
+        """
         self.seq += 1
         base = 1795455000 + self.seq
         linked, queue_uid = f"{base}.1", f"{base}.2"
         one, two = f"Local/s@inbound-{self.seq:08x};1", f"Local/s@inbound-{self.seq:08x};2"
         caller = _chan(two, queue_uid, linked, number)
         legs = []
-        ring = [frame([("Event", "Newchannel"), ("Privilege", "call,all"),
-                       *_chan(one, linked, linked, number)]),
-                frame([("Event", "Newchannel"), ("Privilege", "call,all"), *caller]),
-                frame([("Event", "QueueCallerJoin"), ("Privilege", "agent,all"), *caller,
+        channels = (frame([("Event", "Newchannel"), ("Privilege", "call,all"),
+                           *_chan(one, linked, linked, number)])
+                    + frame([("Event", "Newchannel"), ("Privilege", "call,all"), *caller]))
+        lookup = frame([("Event", "VarSet"), ("Privilege", "dialplan,all"), *caller,
+                        ("Variable", "CUSTOMER_ID"), ("Value", str(customer_id))])
+        ring = [frame([("Event", "QueueCallerJoin"), ("Privilege", "agent,all"), *caller,
                        ("Queue", "bench"), ("Position", "1"), ("Count", "1")])]
         for i, agent in enumerate(agents):
             leg = f"Local/bench{agent}@agents-{self.seq:06x}{i:02x};1"
@@ -155,7 +163,7 @@ class FakePbx:
             end.append(frame([("Event", "Hangup"), ("Privilege", "call,all"),
                               *_chan(name, uid, linked, number), ("Cause", "16"),
                               ("Cause-txt", "Normal Clearing")]))
-        return linked, b"".join(ring), connect, end
+        return linked, channels, lookup, b"".join(ring), connect, end
 
     async def write(self, data: bytes) -> float:
         writer = self.writers[-1]
@@ -165,19 +173,27 @@ class FakePbx:
         return t
 
 
+async def self_timed_ring(pbx: FakePbx, ring: bytes, agents: list[int], linked: str,
+                          written: dict) -> None:
+    t = await pbx.write(ring)
+    for a in agents:
+        written[(linked, a)] = t
+
+
 def percentiles(ms: list[float]) -> dict:
     if not ms:
         return {"n": 0}
     return lookup_bench.summary(ms)
 
 
-def seed(url: str, args, rng: random.Random) -> tuple[list[str], list[str], list[int]]:
+def seed(url: str, args, rng: random.Random
+         ) -> tuple[list[tuple[str, int]], list[str], list[int]]:
     """N customers, and the agents with their interfaces: (caller numbers, tokens, ids)."""
     engine = create_engine(url)
     with engine.begin() as conn:
         phones = lookup_bench.generate(conn, args.customers)
         conn.execute(text("ANALYZE"))
-        numbers = [raw for raw, _ in lookup_bench.sample(conn, rng, phones, 2000)]
+        numbers = lookup_bench.sample(conn, rng, phones, 2000)
     tokens, ids = [], []
     with Session(engine) as session:
         for n in range(args.agents):
@@ -196,7 +212,10 @@ async def connect_clients(port: int, tokens: list[str], inbox: dict) -> list:
         client = socketio.AsyncClient(reconnection=False)
 
         def on_ringing(data, n=n):
-            inbox.setdefault(("call.ringing", data.get("call_id"), n), time.time())
+            key = ("call.ringing", data.get("call_id"), n)
+            if key not in inbox:
+                inbox[key] = time.time()
+                inbox[("stamps",) + key[1:]] = (data.get("ami_read_at"), data.get("sent_at"))
 
         def on_probe(data, n=n):
             inbox.setdefault(("probe", data.get("i"), n), time.time())
@@ -209,7 +228,7 @@ async def connect_clients(port: int, tokens: list[str], inbox: dict) -> list:
     return clients
 
 
-async def measure(args, env: dict, numbers: list[str], tokens: list[str],
+async def measure(args, env: dict, numbers: list[tuple[str, int]], tokens: list[str],
                   user_ids: list[int]) -> dict:
     rng = random.Random(args.seed)
     pbx = FakePbx()
@@ -250,27 +269,42 @@ async def measure(args, env: dict, numbers: list[str], tokens: list[str],
         # The product path.
         written: dict = {}
         pending: list = []
+        loop = asyncio.get_running_loop()
         t_next = time.monotonic()
         for _ in range(args.calls):
             agents = rng.sample(range(len(tokens)), 3)
-            linked, ring, connect, end = pbx.call_frames(rng.choice(numbers), agents)
-            t = await pbx.write(ring)
-            for a in agents:
-                written[(linked, a)] = t
-            loop = asyncio.get_running_loop()
-            pending.append(loop.call_later(0.5, lambda c=connect: pbx.writers[-1].write(
-                b"".join(c))))
-            pending.append(loop.call_later(1.5, lambda e=end: pbx.writers[-1].write(
-                b"".join(e))))
+            number, customer_id = rng.choice(numbers)
+            linked, channels, lookup, ring, connect, end = pbx.call_frames(
+                number, customer_id, agents)
+            await pbx.write(channels)
+            pending.append(loop.call_later(0.50, pbx.writers[-1].write, lookup))
+            pending.append(loop.call_later(
+                0.55, lambda r=ring, a=agents, c=linked, lp=loop: lp.create_task(
+                    self_timed_ring(pbx, r, a, c, written))))
+            pending.append(loop.call_later(1.5, pbx.writers[-1].write, b"".join(connect)))
+            pending.append(loop.call_later(2.5, pbx.writers[-1].write, b"".join(end)))
             t_next += rng.expovariate(args.rate)
             await asyncio.sleep(max(0.0, t_next - time.monotonic()))
-        await asyncio.sleep(3.0)
-        pop_ms = [(inbox[("call.ringing", cid, a)] - t) * 1000
-                  for (cid, a), t in written.items() if ("call.ringing", cid, a) in inbox]
+        await asyncio.sleep(4.0)
+        pop_ms, read_ms, bridge_ms, hop_ms = [], [], [], []
+        for (cid, a), t in written.items():
+            got = inbox.get(("call.ringing", cid, a))
+            if got is None:
+                continue
+            read_at, sent_at = inbox[("stamps", cid, a)]
+            pop_ms.append((got - t) * 1000)
+            read_ms.append((read_at - t) * 1000)
+            bridge_ms.append((sent_at - read_at) * 1000)
+            hop_ms.append((got - sent_at) * 1000)
         return {
             "pop": {**percentiles(pop_ms), "expected": len(written),
                     "missing": len(written) - len(pop_ms),
                     "what": "AMI AgentCalled written -> call.ringing received"},
+            "pop_parts": {
+                "socket_to_bridge_read": percentiles(read_ms),
+                "bridge_read_to_published": percentiles(bridge_ms),
+                "published_to_received": percentiles(hop_ms),
+                "what": "the same pops split at ami_read_at and sent_at (same clock)"},
             "baseline_redis_to_socketio": {**percentiles(base_ms), "expected": len(probes),
                                            "what": "write-only SocketIO emit -> received"},
         }

@@ -2,16 +2,18 @@
 
 Runs in a thread of its own (``EffectWorker``), so that a slow database never holds the
 AMI read loop, and so that pops never wait behind call-log writes. The customer card
-is looked up once per call, when the caller joins a queue (seconds before any agent is
-rung), and reused for every agent the call rings, so the pop itself is only a Redis
-round trip.
+is looked up once per call, as soon as the call is first reported (the FastAGI lookup's
+CUSTOMER_ID comes tens of milliseconds before the queue rings anyone), and reused for
+every agent the call rings, so the pop itself is only a Redis round trip.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import select
@@ -25,7 +27,6 @@ from telephony.callstate import (
     CallEnded,
     CallFinished,
     CallRinging,
-    CallUpdated,
 )
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,8 @@ AGENT_EVENTS = {CallRinging: "call.ringing", CallAnswered: "call.answered",
 #: Keep the cards of this many recent calls (a call lives minutes; this is hours at 20/s).
 CARD_CACHE_SIZE = 5000
 DIRECTORY_TTL_S = 30.0
+#: A card slower than this is given up on: the pop goes out with the number alone.
+CARD_TIMEOUT_S = 1.0
 
 
 class AgentDirectory:
@@ -80,47 +83,64 @@ class AgentDirectory:
 
 
 class PopSender:
-    """Builds and publishes the agent events (contract: telephony/README.md)."""
+    """Builds and publishes the agent events (contract: telephony/README.md).
+
+    Customer cards are looked up by a small pool of their own threads, started when a
+    call is first seen (``prefetch``, from the event loop): a pop never waits behind the
+    card of another call, only (rarely) for its own.
+    """
 
     def __init__(self, session_factory: sessionmaker[Session], publisher: Any,
-                 directory: AgentDirectory, region: str) -> None:
+                 directory: AgentDirectory, region: str, *, card_workers: int = 4) -> None:
         self.session_factory = session_factory
         self.publisher = publisher
         self.directory = directory
         self.region = region
-        self._cards: OrderedDict[str, dict] = OrderedDict()
+        self._cards: OrderedDict[str, Future] = OrderedDict()
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(card_workers, thread_name_prefix="bridge-cards")
         self.stats = {"pops": 0, "no_user": 0, "card_failures": 0}
 
-    def card_for(self, call: Any) -> dict:
-        card = self._cards.get(call.call_id)
-        if card is None:
-            try:
-                with self.session_factory() as session:
-                    card = caller_card(session, call.caller_number or "",
-                                       call.caller_name or "", self.region,
-                                       exclude_call_id=call.call_id)
-            except Exception:
-                # A pop without the customer beats no pop: the agent still sees the number.
-                log.exception("customer card for call %s failed", call.call_id)
-                self.stats["card_failures"] += 1
-                card = {"caller": {"number": call.caller_number or "",
-                                   "name": call.caller_name or "", "e164": None},
-                        "customer": None}
-            self._cards[call.call_id] = card
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def prefetch(self, call_id: str, number: str, name: str) -> None:
+        """Start looking up the caller's card (once per call); returns at once."""
+        with self._lock:
+            if call_id in self._cards:
+                return
+            self._cards[call_id] = self._pool.submit(self._lookup, call_id, number, name)
             if len(self._cards) > CARD_CACHE_SIZE:
                 self._cards.popitem(last=False)
-        return card
+
+    def forget(self, call_id: str) -> None:
+        with self._lock:
+            self._cards.pop(call_id, None)
+
+    def _lookup(self, call_id: str, number: str, name: str) -> dict:
+        try:
+            with self.session_factory() as session:
+                return caller_card(session, number, name, self.region,
+                                   exclude_call_id=call_id)
+        except Exception:
+            # A pop without the customer beats no pop: the agent still sees the number.
+            log.exception("customer card for call %s failed", call_id)
+            self.stats["card_failures"] += 1
+            return {"caller": {"number": number, "name": name, "e164": None},
+                    "customer": None}
+
+    def card_for(self, call: Any) -> dict:
+        self.prefetch(call.call_id, call.caller_number or "", call.caller_name or "")
+        with self._lock:
+            future = self._cards.get(call.call_id)
+        if future is None:  # evicted between the two lines: look it up here
+            return self._lookup(call.call_id, call.caller_number or "", call.caller_name or "")
+        return future.result(timeout=CARD_TIMEOUT_S)
 
     def handle(self, effect: Any) -> None:
         kind = type(effect)
-        if kind is CallUpdated:
-            # The caller is queued: fetch the card now, before anyone is rung.
-            summary = effect.summary
-            if summary.queue and summary.call_id not in self._cards:
-                self.card_for(effect_call(summary))
-            return
         if kind is CallFinished:
-            self._cards.pop(effect.summary.call_id, None)
+            self.forget(effect.summary.call_id)
             return
         name = AGENT_EVENTS.get(kind)
         if name is None:
@@ -157,18 +177,3 @@ class PopSender:
             "talk_s": (round(read_at - answered_at, 3)
                        if isinstance(effect, CallEnded) and answered_at else None),
         }
-
-
-class _SummaryCall:
-    """The few CallView attributes ``card_for`` reads, from a CallSummary."""
-
-    __slots__ = ("call_id", "caller_number", "caller_name")
-
-    def __init__(self, summary: Any) -> None:
-        self.call_id = summary.call_id
-        self.caller_number = summary.caller_number
-        self.caller_name = summary.caller_name
-
-
-def effect_call(summary: Any) -> _SummaryCall:
-    return _SummaryCall(summary)

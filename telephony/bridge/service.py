@@ -125,6 +125,7 @@ class Bridge:
             await self.agi.close()
             self.pop_worker.stop()
             self.log_worker.stop()
+            self.pops.close()
             if self._command_thread is not None:
                 self._command_thread.join(5)
 
@@ -139,8 +140,13 @@ class Bridge:
             kind = type(effect)
             if kind in POP_EFFECTS:
                 self.pop_worker.submit(effect)
-            elif kind is CallUpdated or kind is CallFinished:
-                self.pop_worker.submit(effect)   # card prefetch / cache eviction
+            elif kind is CallUpdated:
+                summary = effect.summary
+                self.pops.prefetch(summary.call_id, summary.caller_number or "",
+                                   summary.caller_name or "")
+                self.log_worker.submit(effect)
+            elif kind is CallFinished:
+                self.pop_worker.submit(effect)   # after its last pop: drop the card
                 self.log_worker.submit(effect)
             elif kind is QueueChanged:
                 self.log_worker.submit(QueueSnapshot(effect.queue, effect.view.as_dict()))
