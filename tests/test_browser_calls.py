@@ -11,8 +11,6 @@ follows the caller in and out of the queue, and after the talk agent1 gets the w
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from simulator_support import AmiClient, header
 from sqlalchemy.orm import Session
@@ -37,25 +35,7 @@ SEED = 11
 
 
 @pytest.fixture
-def private_channel(monkeypatch):
-    """A Socket.IO message-queue channel of this test's own, for the server and the bridge
-    (both run in this process). Redis pub/sub ignores the database number, so on the
-    default ``flask-socketio`` channel any other stack on the same Redis server (another
-    test run, a benchmark) would pop its calls on our desks, and ours on theirs."""
-    from callcenter.realtime import publish, server
-    from telephony.bridge import main as bridge_main
-
-    channel = f"flask-socketio-{uuid.uuid4().hex[:12]}"
-    monkeypatch.setattr(server, "CHANNEL", channel)
-
-    def make_publisher(redis_client, redis_url):
-        return publish.AgentEventPublisher(redis_client, redis_url, channel=channel)
-    monkeypatch.setattr(bridge_main, "make_publisher", make_publisher)
-    return channel
-
-
-@pytest.fixture
-def stack(private_channel, backend, fresh_database, tmp_path, redis_conn, redis_url):
+def stack(backend, fresh_database, tmp_path, redis_conn, redis_url):
     url = fresh_database.create(backend)
     st, stop = start_stack(url, redis_url, tmp_path / "instance")
     try:

@@ -405,3 +405,14 @@ def test_closing_a_websocket_is_quick_and_clean(live_server, clients, caplog):
     time.sleep(0.2)
     assert not [r for r in caplog.records if "Bad request" in r.getMessage()
                 or "Bad HTTP" in r.getMessage()]
+
+
+def test_the_message_queue_channel_carries_the_redis_database_number():
+    """Redis pub/sub ignores database numbers: without this, two installations on one
+    Redis server would pop each other's calls."""
+    from callcenter.realtime.publish import channel_for
+    assert channel_for("redis://127.0.0.1:6379/0") == "flask-socketio"
+    assert channel_for("redis://redis:6379") == "flask-socketio"
+    assert channel_for("redis://127.0.0.1:6379/9") == "flask-socketio:db9"
+    assert channel_for("unix:///var/run/redis.sock") == "flask-socketio"
+    assert channel_for("unix:///var/run/redis.sock?db=4") == "flask-socketio:db4"

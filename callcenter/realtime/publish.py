@@ -15,13 +15,30 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import socketio
 
 from callcenter.realtime.live import agent_room, queue_room, record_agent_event
 
-#: Flask-SocketIO's default channel; the server listens on it (``server.CHANNEL``).
+#: Flask-SocketIO's default channel, used as is for Redis database 0.
 CHANNEL = "flask-socketio"
+
+
+def channel_for(redis_url: str) -> str:
+    """The Socket.IO message-queue channel for a REDIS_URL.
+
+    Redis pub/sub ignores the database number, so two installations (or test runs) on
+    one Redis server with different database numbers would see each other's pops on one
+    channel. The channel therefore carries the database number (but 0, where it is
+    Flask-SocketIO's default, so a plain setup stays compatible with other publishers).
+    """
+    parsed = urlparse(redis_url)
+    db = parse_qs(parsed.query).get("db", [""])[0]
+    if not db and parsed.scheme in ("redis", "rediss"):  # unix:// paths are socket files
+        db = parsed.path.strip("/")
+    db = db or "0"
+    return CHANNEL if db == "0" else f"{CHANNEL}:db{db}"
 
 AGENT_EVENTS = ("call.ringing", "call.answered", "call.dismissed", "call.ended")
 SUPERVISOR_EVENTS = ("queue.update", "agent.update")
@@ -43,11 +60,11 @@ class AgentEventPublisher:
     write-only ``socketio.RedisManager`` (tests).
     """
 
-    def __init__(self, redis_client, redis_url: str, *, channel: str = CHANNEL,
+    def __init__(self, redis_client, redis_url: str, *, channel: str | None = None,
                  manager: Any = None):
         self.redis = redis_client
-        self.manager = manager or socketio.RedisManager(redis_url, channel=channel,
-                                                        write_only=True)
+        self.manager = manager or socketio.RedisManager(
+            redis_url, channel=channel or channel_for(redis_url), write_only=True)
 
     def publish(self, user_id: int, event: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Emit an agent event to ``agent:<user_id>``; returns it as sent (with seq, sent_at).

@@ -34,7 +34,7 @@ from callcenter.config import Settings
 from callcenter.db import db_session
 from callcenter.jobs import redis_connection, redis_url
 from callcenter.realtime import live
-from callcenter.realtime.publish import CHANNEL
+from callcenter.realtime.publish import CHANNEL, channel_for
 from callcenter.users.models import Role, User
 from callcenter.users.services import user_for_token
 from callcenter.wallboard.services import sees_every_queue, visible_queue_names
@@ -73,9 +73,19 @@ class _LazyRedisManager(socketio.RedisManager):
         super().__init__(url="redis://unresolved", channel=CHANNEL)
         self._settings = settings
 
+    def _resolve(self) -> None:
+        if self.redis_url == "redis://unresolved":
+            self.redis_url = redis_url(self._settings)
+            self.channel = channel_for(self.redis_url)
+
     def _redis_connect(self):
-        self.redis_url = redis_url(self._settings)
+        self._resolve()
         super()._redis_connect()
+
+    def _listen(self):
+        # The base class reads the channel name before it first connects.
+        self._resolve()
+        yield from super()._listen()
 
 
 class _SocketTuning:

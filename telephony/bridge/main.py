@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 import threading
+import time
 
 import redis
 
@@ -44,6 +45,7 @@ async def run_bridge(settings: Settings, bridge_settings: BridgeSettings,
     announced_standby = False
     try:
         while not stop.is_set():
+            asked_at = time.monotonic()
             try:
                 leader = await asyncio.to_thread(lock.acquire)
             except redis.RedisError as exc:
@@ -66,7 +68,8 @@ async def run_bridge(settings: Settings, bridge_settings: BridgeSettings,
             both = asyncio.Event()
             bridge = Bridge(settings, bridge_settings, session_factory=factory,
                             redis_client=client, publisher=make_publisher(client, url))
-            keeper = asyncio.create_task(_keep_lock(lock, stop, deposed, both))
+            bridge.lease_until = asked_at + lock.ttl_ms / 1000
+            keeper = asyncio.create_task(_keep_lock(lock, stop, deposed, both, bridge))
             try:
                 await bridge.run(both)
             finally:
@@ -89,11 +92,14 @@ def _holder(lock: LeaderLock) -> str:
 
 
 async def _keep_lock(lock: LeaderLock, stop: asyncio.Event, deposed: asyncio.Event,
-                     both: asyncio.Event) -> None:
+                     both: asyncio.Event, bridge=None) -> None:
     """Renew the lock; set ``both`` when told to stop or when the lock is lost.
 
     A Redis hiccup is not a loss while the lock's TTL has not run out since the last
-    renewal; after that another bridge may hold it, so this one must stop.
+    renewal; after that another bridge may hold it, so this one must stop. Each renewal
+    moves ``bridge.lease_until`` on (TTL from when it was sent): if this loop stalls past
+    it, the bridge drops the events it reads on waking instead of acting on them before
+    this task gets to find out the lock is gone.
     """
     loop = asyncio.get_running_loop()
     renewed_at = loop.time()
@@ -103,6 +109,7 @@ async def _keep_lock(lock: LeaderLock, stop: asyncio.Event, deposed: asyncio.Eve
         if stop.is_set():
             both.set()
             return
+        asked_at = time.monotonic()
         try:
             kept = await asyncio.to_thread(lock.renew)
         except redis.RedisError as exc:
@@ -111,6 +118,8 @@ async def _keep_lock(lock: LeaderLock, stop: asyncio.Event, deposed: asyncio.Eve
         else:
             if kept:
                 renewed_at = loop.time()
+                if bridge is not None:
+                    bridge.lease_until = asked_at + lock.ttl_ms / 1000
         if not kept:
             deposed.set()
             both.set()

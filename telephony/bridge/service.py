@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import threading
 import time
 import uuid
@@ -94,6 +95,11 @@ class Bridge:
                                          region=settings.default_phone_region)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.resyncs = 0
+        #: ``time.monotonic()`` until which the leader lock is surely ours: run_bridge
+        #: moves it on with every renewal. Past it (the loop stalled beyond the TTL, so a
+        #: standby may be the leader now) effects are dropped and the bridge stops.
+        self.lease_until = math.inf
+        self._run_stop: asyncio.Event | None = None
         self._stop_commands = threading.Event()
         self._command_thread: threading.Thread | None = None
 
@@ -101,6 +107,7 @@ class Bridge:
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until ``stop`` is set; then close everything in order."""
         self.loop = asyncio.get_running_loop()
+        self._run_stop = stop
         self.directory.refresh()
         self.pop_worker.start()
         self.log_worker.start()
@@ -135,7 +142,19 @@ class Bridge:
         if effects:
             self._submit(effects)
 
+    def _leader(self) -> bool:
+        """False once the lease ran out; then it also stops the bridge (on the loop)."""
+        if time.monotonic() < self.lease_until:
+            return True
+        if self._run_stop is not None and not self._run_stop.is_set():
+            log.error("no leader lock renewal within its TTL (a stall?): another bridge "
+                      "may be active, so this one drops what it reads and stops")
+            self._run_stop.set()
+        return False
+
     def _submit(self, effects: list) -> None:
+        if not self._leader():
+            return
         for effect in effects:
             kind = type(effect)
             if kind in POP_EFFECTS:
@@ -174,6 +193,8 @@ class Bridge:
                  len(self.tracker.calls()))
 
     def replace_live_state(self) -> None:
+        if not self._leader():
+            return
         queues = {name: view.as_dict() for name, view in self.tracker.queues().items()}
         agents = {iface: self.agent_snapshot(view)
                   for iface, view in self.tracker.agents().items()}
