@@ -182,3 +182,22 @@ def make_customer(session):
         return customer
 
     return factory
+
+
+#: Debian's Chromium, headless, with nothing that would reach for the (closed) network.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture
+def browser():
+    """Headless Chromium (/usr/bin/chromium) driven by Playwright; never a downloaded one."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                      args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

@@ -23,8 +23,6 @@ from callcenter.users.services import create_user
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 PASSWORD = "browser-pass-123"
 
 
@@ -69,19 +67,6 @@ def live_server(backend, fresh_database, tmp_path, redis_url):
         thread.join(timeout=10)
         server.server_close()
         app.extensions["db_engine"].dispose()
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                      args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def test_login_search_by_phone_open_360_and_switch_language(live_server, browser, tmp_path,

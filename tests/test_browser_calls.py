@@ -24,8 +24,6 @@ from telephony.simulator import SimulatorConfig, ThreadedSimulator, parse_queues
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 WAIT_MS = 15_000
 CUSTOMER = "北京华通汽车服务有限公司"
 NUMBER = "13812345678"
@@ -75,19 +73,6 @@ def bridge(stack, pbx, redis_conn):
         yield thread
     finally:
         thread.stop()
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                      args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def _open(browser, base: str, username: str, path: str, problems: list[str]):

@@ -27,8 +27,6 @@ from callcenter.users.services import create_user, ensure_department
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 PASSWORD = "browser-pass-123"
 HOSTILE = "<img src=x onerror=alert(1)>"
 
@@ -76,19 +74,6 @@ def desk_server(backend, fresh_database, tmp_path, redis_url):
         thread.join(timeout=10)
         server.server_close()
         app.extensions["db_engine"].dispose()
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                      args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def _known_caller(customer_id: int) -> dict:

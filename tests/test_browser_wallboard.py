@@ -25,8 +25,6 @@ from callcenter.wallboard.live import LIVE_AGENTS, LIVE_QUEUES
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 PASSWORD = "browser-pass-123"
 WAIT_MS = 10_000
 
@@ -93,19 +91,6 @@ def live_server(backend, fresh_database, tmp_path, redis_url, redis_conn):
         app.extensions["db_engine"].dispose()
 
 
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                      args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
 def _queue_update(**changes) -> dict:
     now = datetime.now(UTC)
     figures = {
@@ -125,6 +110,8 @@ def test_wallboard_shows_figures_and_follows_live_updates(live_server, browser, 
                                                           redis_conn, tmp_path, backend):
     from flask_socketio import SocketIO
     from playwright.sync_api import expect
+
+    from callcenter.realtime.publish import channel_for
 
     base = live_server
     context = browser.new_context(locale="en-US", viewport={"width": 1600, "height": 1000})
@@ -171,7 +158,7 @@ def test_wallboard_shows_figures_and_follows_live_updates(live_server, browser, 
     expect(page.locator("[data-connection='live']")).to_be_visible(timeout=WAIT_MS)
     page.evaluate("window.__not_reloaded = true")
 
-    emitter = SocketIO(message_queue=redis_url)
+    emitter = SocketIO(message_queue=redis_url, channel=channel_for(redis_url))
     emitter.emit("queue.update", _queue_update(), to="queue:support")
     expect(waiting).to_have_text("7", timeout=WAIT_MS)
     expect(card.locator("[data-field='offered']")).to_have_text("12")
