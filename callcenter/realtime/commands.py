@@ -40,7 +40,7 @@ def request_pbx_action(redis_client, action: dict[str, Any], timeout: float = 5.
         redis_client.lpush(COMMANDS_KEY, command)
         reply = redis_client.blpop([RESULT_KEY.format(request_id)], timeout=max(timeout, 0.01))
     except redis.RedisError as exc:
-        log.warning("PBX command %s: Redis failed: %s", action.get("action"), exc)
+        log.warning("PBX command %r: Redis failed: %s", str(action.get("action"))[:40], exc)
         return {"ok": False, "error": NOT_ANSWERING}
     if reply is None:
         try:

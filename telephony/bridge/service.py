@@ -241,7 +241,7 @@ class Bridge:
         except (AMIError, TimeoutError) as exc:
             result = {"ok": False, "error": str(exc) or type(exc).__name__}
         except Exception as exc:  # noqa: BLE001 - reported back to the web, and logged
-            log.exception("PBX command %s failed", command.get("action"))
+            log.exception("PBX command %r failed", str(command.get("action"))[:40])
             result = {"ok": False, "error": f"internal error: {type(exc).__name__}"}
         key = result_key(request_id)
         pipe = self.redis.pipeline()
