@@ -71,6 +71,8 @@ def create_app(settings: Settings | None = None, *, db_bind=None, testing: bool 
     init_realtime(app)
     app.register_blueprint(desk_bp)
     app.register_blueprint(wallboard_bp)
+    from callcenter.users.views import users_bp
+    app.register_blueprint(users_bp)
 
     @app.before_request
     def _locale_param():
