@@ -1,4 +1,5 @@
-"""The agent desk: ``GET /desk`` (the page) and ``POST /desk/status`` (the status control).
+"""The agent desk: ``GET /desk`` (the page) and ``POST /desk/status`` (the status control);
+``POST /desk/dial`` and ``POST /desk/transfer`` are in ``callcenter.desk.dial``.
 
 The page itself is static: the pops come over Socket.IO (``static/js/desk.js``, with
 ``static/js/live.js`` for the connection). Everything the script needs (URLs, the
@@ -28,6 +29,7 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
 from callcenter.db import db_session
+from callcenter.desk import dial as desk_dial
 from callcenter.desk.status import (
     DESK_ROLES,
     PAUSE_REASONS,
@@ -139,6 +141,7 @@ def _desk_strings() -> dict[str, object]:
                      "unanswered": _("Unanswered")},
         "tiers": {"vip": _("VIP"), "major": _("Major"), "ordinary": _("Ordinary"),
                   "small": _("Small")},
+        **desk_dial.desk_dial_strings(),
     }
 
 
@@ -158,6 +161,7 @@ def desk_config() -> dict[str, object]:
         "reasons": {code: str(label) for code, label in PAUSE_REASONS.items()},
         "statusLabels": status_labels(),
         "strings": _desk_strings(),
+        **desk_dial.desk_dial_config(db_session()),
     }
 
 
@@ -222,6 +226,11 @@ def status():
                         "user_id": target.id})
     flash(_("Status changed to %(status)s.", status=label), "success")
     return redirect(url_for("desk.index"))
+
+
+# Click-to-dial and transfer (callcenter.desk.dial).
+desk_bp.add_url_rule("/desk/dial", "dial", desk_dial.dial_view, methods=["POST"])
+desk_bp.add_url_rule("/desk/transfer", "transfer", desk_dial.transfer_view, methods=["POST"])
 
 
 def _status_target(raw) -> User:

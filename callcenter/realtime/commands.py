@@ -17,7 +17,7 @@ import redis
 
 COMMANDS_KEY = "cc:bridge:commands"
 RESULT_KEY = "cc:bridge:result:{}"
-ACTIONS = ("queue_add", "queue_remove", "queue_pause", "originate", "redirect")
+ACTIONS = ("queue_add", "queue_remove", "queue_pause", "originate", "redirect", "transfer")
 NOT_ANSWERING = "the telephony bridge is not answering"
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,6 @@
 // The agent desk: screen pops over the live connection, the wrap-up form, the status
-// control, sound and notification on ringing, keyboard shortcuts.
+// control, sound and notification on ringing, keyboard shortcuts, click-to-dial (the dial
+// box) and the transfer of an answered call to another queue.
 //
 // Everything the caller or the PBX sends is put on the page with textContent, never as
 // HTML. Configuration and translated texts come from <script id="desk-config"
@@ -207,6 +208,10 @@
       }
     }
     box.appendChild(actions);
+    if (card.event === "call.answered") {
+      var transfer = buildTransfer(card);
+      if (transfer) { box.appendChild(transfer); }
+    }
 
     if (customer) {
       var details = el("div", "pop__details");
@@ -256,6 +261,76 @@
       box.appendChild(details);
     }
     return box;
+  }
+
+  // --- transfer (an answered call, to another queue: POST /desk/transfer) -----------------
+
+  function postJson(url, body) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json",
+        "X-CSRFToken": cfg.csrfToken },
+      body: JSON.stringify(body)
+    }).then(function (response) {
+      return response.json().catch(function () { return null; }).then(function (reply) {
+        if (response.ok && reply && reply.ok) { return reply; }
+        throw new Error(reply && reply.error ? reply.error
+          : response.status === 400 ? T.pageExpired : response.status + " " + response.statusText);
+      });
+    });
+  }
+
+  function buildTransfer(card) {
+    var queues = (Array.isArray(cfg.transferQueues) ? cfg.transferQueues : [])
+      .filter(function (name) { return typeof name === "string" && name !== card.data.queue; });
+    if (!cfg.transferUrl || !queues.length) { return null; }
+    var n = ++counter;
+    var form = el("form", "pop__transfer");
+    form.noValidate = true;
+    form.setAttribute("data-pop-transfer", "");
+    var field = el("div", "field");
+    var label = el("label", "field__label", T.transferTo);
+    label.htmlFor = "transfer-queue-" + n;
+    var select = el("select", "field__input");
+    select.id = label.htmlFor;
+    select.name = "queue";
+    queues.forEach(function (name) { select.appendChild(new Option(name, name)); });
+    field.appendChild(label);
+    field.appendChild(select);
+    form.appendChild(field);
+    var actions = el("div", "actions");
+    var button = el("button", "btn", T.transfer);
+    button.type = "submit";
+    actions.appendChild(button);
+    form.appendChild(actions);
+    var note = el("p", "muted");
+    note.setAttribute("role", "status");
+    note.hidden = true;
+    form.appendChild(note);
+    var error = el("p", "field__error");
+    error.setAttribute("role", "alert");
+    error.hidden = true;
+    form.appendChild(error);
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      error.hidden = true;
+      button.disabled = select.disabled = true;
+      button.textContent = T.transferring;
+      postJson(cfg.transferUrl, { call_id: card.id, queue: select.value }).then(function () {
+        // call.ended (transferred) follows from the bridge and turns this into the wrap-up
+        note.textContent = T.transferAsked;
+        note.hidden = false;
+        announce(T.transferAsked);
+      }).catch(function (err) {
+        error.textContent = fmt(T.transferFailed, { error: err.message });
+        error.hidden = false;
+        button.disabled = select.disabled = false;
+        button.textContent = T.transfer;
+      });
+    });
+    return form;
   }
 
   function buildWrapup(card) {
@@ -596,6 +671,33 @@
     on: handlers
   });
   updateCount();
+
+  // --- click-to-dial (POST /desk/dial: the agent's phone rings first) --------------------
+
+  var dialForm = document.querySelector("[data-dial-form]");
+  if (dialForm && cfg.dialUrl) {
+    var dialNumber = dialForm.querySelector("[data-dial-number]");
+    var dialSubmit = dialForm.querySelector("[data-dial-submit]");
+    var dialStatus = dialForm.querySelector("[data-dial-status]");
+    var dialError = dialForm.querySelector("[data-dial-error]");
+    dialForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      dialError.hidden = true;
+      dialStatus.textContent = T.dialing;
+      dialStatus.hidden = false;
+      dialSubmit.disabled = true;
+      postJson(cfg.dialUrl, { number: dialNumber.value }).then(function (reply) {
+        dialStatus.textContent = reply.message || T.dialing;
+      }).catch(function (err) {
+        dialStatus.hidden = true;
+        dialError.textContent = fmt(T.dialFailed, { error: err.message });
+        dialError.hidden = false;
+        dialNumber.focus();
+      }).then(function () {
+        dialSubmit.disabled = false;
+      });
+    });
+  }
 
   // --- the status control ---------------------------------------------------------------
 

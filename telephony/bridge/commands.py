@@ -12,12 +12,17 @@ import re
 from typing import Any
 
 from telephony.ami import AMIActionError, AMIClient, AMIValueError, format_caller_id
+from telephony.callstate import CALL_CONNECTED
 
 COMMANDS_KEY = "cc:bridge:commands"
 RESULT_PREFIX = "cc:bridge:result:"
 
 _NAME = re.compile(r"[A-Za-z0-9_.@/;:+#*-]{1,120}\Z")
 _DIALLABLE = re.compile(r"\+?[0-9*#]{1,32}\Z")
+_CALL_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")
+#: A queue is an extension of the ``[transfer]`` context (deploy/asterisk/extensions.conf).
+_QUEUE = re.compile(r"[A-Za-z0-9_-]{1,80}\Z")
+TRANSFER_CONTEXT = "transfer"
 
 
 def result_key(request_id: str) -> str:
@@ -25,7 +30,11 @@ def result_key(request_id: str) -> str:
 
 
 class CommandError(ValueError):
-    pass
+    """A command not run; ``code`` tells the web why (``invalid`` unless said)."""
+
+    def __init__(self, message: str, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def _field(command: dict, name: str, pattern: re.Pattern = _NAME, required: bool = True):
@@ -48,8 +57,35 @@ def _reason(command: dict) -> str | None:
     return reason[:80]
 
 
-async def execute_command(ami: AMIClient, command: dict, directory: Any = None) -> dict:
-    """Run one command; ``{"ok": True}`` or ``{"ok": False, "error": ...}``."""
+def _transfer_target(command: dict, tracker: Any) -> tuple[str, str]:
+    """(channel, queue) for a ``transfer``, after checking that the call is live and
+    connected to the requesting agent's interface right now."""
+    call_id = _field(command, "call_id", _CALL_ID)
+    queue = _field(command, "queue", _QUEUE)
+    interface = _field(command, "interface")
+    if tracker is None:
+        raise CommandError("transfer: this bridge follows no calls", "no_call")
+    view = tracker.call(call_id)
+    if view is None:
+        raise CommandError("call_id: no such call in progress", "no_call")
+    if view.state != CALL_CONNECTED or view.agent_interface != interface:
+        raise CommandError("call_id: the call is not connected to your phone",
+                           "not_connected")
+    if view.queue == queue:
+        raise CommandError(f"queue: the call is in {queue} already", "same_queue")
+    channel = tracker.caller_channel(call_id)
+    if not channel or not _NAME.match(channel):
+        raise CommandError("call_id: the caller's channel is not known", "no_call")
+    return channel, queue
+
+
+async def execute_command(ami: AMIClient, command: dict, directory: Any = None,
+                          tracker: Any = None) -> dict:
+    """Run one command; ``{"ok": True}`` or ``{"ok": False, "error": ..., "code": ...}``.
+
+    ``tracker``: the bridge's CallTracker (``transfer`` looks the call up in it); run
+    this on the loop that feeds it, as the bridge does.
+    """
     try:
         action = command.get("action")
         if action == "queue_add":
@@ -70,13 +106,18 @@ async def execute_command(ami: AMIClient, command: dict, directory: Any = None) 
             await ami.originate(interface, exten=number, context=context, priority=1,
                                 caller_id=format_caller_id(
                                     str(command.get("caller_name") or "")[:40], number))
+        elif action == "transfer":
+            channel, queue = _transfer_target(command, tracker)
+            await ami.redirect(channel, queue, TRANSFER_CONTEXT, priority=1)
         elif action == "redirect":
             await ami.redirect(_field(command, "channel"), _field(command, "exten"),
                                _field(command, "context"))
         else:
             raise CommandError(f"action: unknown action {str(action)[:40]!r}")
-    except (CommandError, AMIValueError) as exc:
-        return {"ok": False, "error": str(exc)}
+    except CommandError as exc:
+        return {"ok": False, "error": str(exc), "code": exc.code}
+    except AMIValueError as exc:
+        return {"ok": False, "error": str(exc), "code": "invalid"}
     except AMIActionError as exc:
-        return {"ok": False, "error": f"the PBX refused: {exc}"}
+        return {"ok": False, "error": f"the PBX refused: {exc}", "code": "refused"}
     return {"ok": True}

@@ -235,7 +235,8 @@ class Bridge:
             return
         assert self.loop is not None
         future = asyncio.run_coroutine_threadsafe(
-            execute_command(self.ami, command, self.directory), self.loop)
+            execute_command(self.ami, command, self.directory, tracker=self.tracker),
+            self.loop)
         try:
             result = future.result(timeout=10)
         except (AMIError, TimeoutError) as exc:

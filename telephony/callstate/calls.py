@@ -105,6 +105,7 @@ class CallEvents:
         self.stats["adopted"] += 1
         call.channels.add(uid)
         call.queue_uniqueid = uid
+        call.queue_channel = f.get("Channel") or None
         call.queue = f.get("Queue")
         call.queued_at = now
         call.ever_queued = True
@@ -287,6 +288,8 @@ class CallEvents:
         call.touched = now
         if call.queue_uniqueid is None:
             call.queue_uniqueid = uid
+        if uid == call.queue_uniqueid:
+            call.queue_channel = f.get("Channel") or call.queue_channel
         number = clean_cid(f.get("CallerIDNum"))
         if number or not call.caller_number:
             call.caller_number = number

@@ -70,9 +70,9 @@ class Call:
 
     __slots__ = (
         "call_id", "started_at", "caller_number", "caller_name", "customer_id", "queue",
-        "queue_uniqueid", "queued_at", "answered_at", "ended_at", "state", "channels",
-        "legs", "ringing", "current", "agents", "wait_total", "has_wait", "talk_total",
-        "has_talk", "stint_joined", "stint_left", "stint_final", "waiting_in",
+        "queue_uniqueid", "queue_channel", "queued_at", "answered_at", "ended_at", "state",
+        "channels", "legs", "ringing", "current", "agents", "wait_total", "has_wait",
+        "talk_total", "has_talk", "stint_joined", "stint_left", "stint_final", "waiting_in",
         "ever_queued", "abandoned", "last_transferred", "transfer_pending", "left_bridge",
         "hangup_requested", "dial_answered", "queue_status", "touched",
     )
@@ -85,6 +85,9 @@ class Call:
         self.customer_id: int | None = None
         self.queue: str | None = None
         self.queue_uniqueid: str | None = None
+        # the Queue() channel's name (``Local/s@inbound-XXXXXXXX;2``): what a transfer
+        # redirects (CallTracker.caller_channel)
+        self.queue_channel: str | None = None
         self.queued_at: float | None = None
         self.answered_at: float | None = None
         self.ended_at: float | None = None

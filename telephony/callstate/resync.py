@@ -155,6 +155,7 @@ def resync(tracker: CallTracker, events: list[Frame], now: float,
             queue_channel = next((c for c in listed if c.get("Application") == "Queue"), None)
             if queue_channel is not None:
                 call.queue_uniqueid = queue_channel["Uniqueid"]
+                call.queue_channel = queue_channel.get("Channel") or None
                 call.queue = (queue_channel.get("ApplicationData") or "").split(",")[0] or None
                 call.ever_queued = True
             _reconcile_legs(tracker, call, listed, known, snap, now, out)

@@ -148,6 +148,15 @@ class CallTracker(LegEvents):
         call = self._calls.get(call_id)
         return call.view() if call is not None else None
 
+    def caller_channel(self, call_id: str) -> str | None:
+        """The live call's Queue() channel (``Local/s@inbound-XXXXXXXX;2``): the caller's
+        side a transfer redirects. Its Uniqueid when the name was never seen (a call
+        taken up from a resync without CoreShowChannels); None for no such call."""
+        call = self._calls.get(call_id)
+        if call is None:
+            return None
+        return call.queue_channel or call.queue_uniqueid
+
     def summary(self, call_id: str) -> CallSummary | None:
         call = self._calls.get(call_id)
         return call.summary() if call is not None else None
