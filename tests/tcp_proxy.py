@@ -129,9 +129,9 @@ class TcpProxy:
 
     def close(self) -> None:
         self._closing = True
+        self._thread.join(5)  # the accept loop looks at _closing every 0.1 s
         with contextlib.suppress(OSError):
             self._listener.close()
-        self._thread.join(5)
         self.cut()
         with self._lock:
             held, self._held = self._held, []

@@ -58,7 +58,7 @@ def simulator_config(queue_log, *, duration: float, seed: int = 20260517) -> Sim
     return SimulatorConfig(
         ami_port=0, rate=2.5, seed=seed, duration=duration, queues=queues, agents=5,
         talk_time=(1.0, 3.0), answer_delay=(0.3, 1.2), no_answer_prob=0.15,
-        abandon_prob=0.25, patience=(0.5, 4.0), queue_timeout=5.0, transfer_prob=0.1,
+        abandon_prob=0.25, patience=(0.5, 4.0), queue_timeout=5.0, transfer_prob=0.25,
         caller_hangup_prob=0.3, hostile_share=0.3, queue_log=str(queue_log))
 
 
@@ -159,3 +159,65 @@ def test_a_dropped_ami_link_loses_no_call_and_leaves_no_stale_pop(
 
     assert seen["queued"] and seen["ringing"] and seen["talking"]
     assert time.monotonic() - started < 40
+
+
+def _closed_by_peer(sock) -> bool:
+    """The other end went away: EOF or a reset (what a client sees of a cut)."""
+    sock.settimeout(2)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_the_proxy_forwards_cuts_refuses_and_holds():
+    """The helper itself, against a plain echo server (no bridge, no database)."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def echo(conn: socket.socket) -> None:
+        with conn:
+            while data := conn.recv(4096):
+                conn.sendall(data)
+
+    def serve() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=echo, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        with TcpProxy(server.getsockname()[1]) as proxy:
+            with socket.create_connection(("127.0.0.1", proxy.port), timeout=2) as client:
+                client.sendall(b"ping")
+                assert client.recv(4) == b"ping"
+                assert proxy.cut() == 1
+                assert _closed_by_peer(client)
+                assert proxy.live() == 0
+            proxy.pause(accept=False)
+            with socket.create_connection(("127.0.0.1", proxy.port), timeout=2) as refused:
+                assert _closed_by_peer(refused)
+            assert proxy.refused == 1 and proxy.accepted == 1
+            proxy.pause(accept=True)
+            with socket.create_connection(("127.0.0.1", proxy.port), timeout=2) as held:
+                held.sendall(b"later")
+                held.settimeout(0.3)
+                with pytest.raises(TimeoutError):
+                    held.recv(5)  # held: nothing goes through yet
+                assert proxy.live() == 0
+                proxy.resume()
+                held.settimeout(2)
+                assert held.recv(5) == b"later"
+                assert proxy.live() == 1 and proxy.accepted == 2
+    finally:
+        stop.set()
+        thread.join(2)
+        server.close()

@@ -17,10 +17,11 @@ import time
 import pytest
 from stack import BridgeThread, Inbox, start_stack, wait_until
 from test_bridge import all_calls
-from test_bridge_reconnect import RecordingBridge, recorded_bridges  # noqa: F401 - fixture
+from test_bridge_reconnect import RecordingBridge
 
 from callcenter.realtime.commands import NOT_ANSWERING, request_pbx_action
 from telephony.bridge import main as bridge_main
+from telephony.bridge import service
 from telephony.bridge.leader import LEADER_KEY, LeaderLock
 from telephony.simulator import SimulatorConfig, ThreadedSimulator, parse_queues
 
@@ -35,6 +36,14 @@ class RecordingLock(LeaderLock):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         RecordingLock.made.append((threading.current_thread(), self))
+
+
+@pytest.fixture
+def recorded_bridges(monkeypatch):
+    """Every Bridge the leaders start, in order (run_bridge makes one per leadership)."""
+    RecordingBridge.instances = []
+    monkeypatch.setattr(service, "Bridge", RecordingBridge)
+    return RecordingBridge.instances
 
 
 @pytest.fixture
@@ -231,15 +240,17 @@ def test_a_leader_whose_loop_stalls_past_the_ttl_sends_nothing_when_it_wakes(
     # The old leader's event loop hangs (a long GC pause, a blocking call...): its lock
     # lapses, the standby takes over, and a call rings while the old one is frozen; the
     # PBX keeps writing that call's events to the frozen bridge's socket too.
-    stall_s = TTL_S + 2.5
+    stall_s = TTL_S + 3.5
     stalled._loop.call_soon_threadsafe(time.sleep, stall_s)
     stalled_at = time.monotonic()
     assert successor.leader.wait(TTL_S + 1.5), "the standby did not take over"
     new = wait_until(lambda: len(recorded_bridges) == 2 and recorded_bridges[1], 5)
     wait_until(lambda: new.resyncs >= 1, 5)
     call_id = place_call(sim)
-    wait_until(lambda: logged(stack, call_id), 10, 0.1, what="the successor's row")
+    wait_until(lambda: pops_for(inboxes, call_id, "call.answered"), 5,
+               what="the successor's pops")
     assert time.monotonic() - stalled_at < stall_s, "the stall ended too early to tell"
+    wait_until(lambda: logged(stack, call_id), 10, 0.1, what="the successor's row")
 
     # The frozen bridge wakes up with the call's events buffered: it must drop them and
     # stop (its lock is gone), not pop the call to the agents a second time.

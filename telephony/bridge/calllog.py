@@ -72,6 +72,7 @@ class CallLogWriter:
         self._dirty_queues: set[str] = set()
         self._last_figures: dict[str, float] = {}
         self._live_queues: dict[str, dict] = {}
+        self._agent_queues: dict[str, set[str]] = {}  # interface -> queues last told
         self.stats = {"calls_written": 0, "figure_pushes": 0, "agent_pushes": 0}
 
     # -- one batch ----------------------------------------------------------------------
@@ -123,7 +124,12 @@ class CallLogWriter:
                                         username=snap.get("name"))
                  for iface, snap in agents.items() if snap.get("user_id") is not None}
         for row in agent_rows(agents, users):
-            for queue in row["queues"]:
+            # To the queues it was in too: an agent removed from its last queue must be
+            # shown logged out to that queue's supervisors, not left as it was.
+            queues = set(row["queues"])
+            rooms = queues | self._agent_queues.get(row["interface"], set())
+            self._agent_queues[row["interface"]] = queues
+            for queue in sorted(rooms):
                 self.publisher.publish_supervisor(queue, "agent.update", row)
                 self.stats["agent_pushes"] += 1
 

@@ -152,12 +152,18 @@ class AgentBook:
         return state
 
     # -- state changes ------------------------------------------------------------------
-    def refresh(self, agent: Agent, now: float, out: list[Effect]) -> None:
-        """Recompute the state; an AgentChanged when it (or the pause reason) changed."""
+    def refresh(self, agent: Agent, now: float, out: list[Effect],
+                queues_changed: bool = False) -> None:
+        """Recompute the state; an AgentChanged when it (or the pause reason) changed,
+        or when the agent's queues did (the view lists them: the wallboard and the desk
+        read them from ``cc:live:agents``)."""
         state, reason = agent.derive(now)
         if state != agent.state or reason != agent.reason:
             agent.state, agent.reason, agent.since = state, reason, now
             out.append(AgentChanged(agent.interface, state, reason, now, agent.view(), now))
+        elif queues_changed:
+            out.append(AgentChanged(agent.interface, state, reason, agent.since,
+                                    agent.view(), now))
 
     def start_wrapup(self, agent: Agent, queue: str | None, now: float) -> None:
         seconds = self.wrapup_s
@@ -216,13 +222,14 @@ class AgentBook:
         queue = self.queue(queue_name)
         out: list[Effect] = []
         if removed:
-            agent.memberships.pop(queue_name, None)
+            was_member = agent.memberships.pop(queue_name, None) is not None
             if queue.members.pop(interface, None) is not None:
                 self.queue_changed(queue_name, now, out)
-            self.refresh(agent, now, out)
+            self.refresh(agent, now, out, queues_changed=was_member)
             return out
         membership = agent.memberships.get(queue_name)
-        if membership is None:
+        joined = membership is None
+        if joined:
             membership = agent.memberships[queue_name] = Membership(queue_name)
             queue.members[interface] = membership
             self.queue_changed(queue_name, now, out)
@@ -234,5 +241,5 @@ class AgentBook:
             self.stats["bad_values"] += 1
         if "Wrapuptime" in frame:
             membership.wrapup = _seconds(frame.get("Wrapuptime"))
-        self.refresh(agent, now, out)
+        self.refresh(agent, now, out, queues_changed=joined)
         return out or NO_EFFECTS
