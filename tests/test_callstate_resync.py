@@ -101,13 +101,16 @@ def test_consistent_snapshot_changes_nothing(directory):
                           tracker, set())
 
 
-@pytest.mark.parametrize("directory", CAPTURE_DIRS, ids=[p.name for p in CAPTURE_DIRS])
+#: The scenarios with calls in them (00_protocol has none to lose events of).
+CALL_DIRS = [p for p in CAPTURE_DIRS if b"Event: AgentCalled" in (p / "ami.raw").read_bytes()]
+
+
+@pytest.mark.parametrize("directory", CALL_DIRS, ids=[p.name for p in CALL_DIRS])
 @pytest.mark.parametrize("gap", [1.0, 4.0, 12.0])
 def test_lost_events_mid_call(directory, gap):
     frames = timed_frames(directory)
     calls = [t for f, t in frames if f.get("Event") == "AgentCalled"]
-    if not calls:
-        pytest.skip("no calls")
+    assert calls
     for at in (calls[0] + 0.5, calls[len(calls) // 2] + 0.2, calls[-1] + 0.1):
         tracker, effects = split_and_resync(frames, at - gap, at)
         outside = touched_between(frames, 0, at - gap) | touched_between(frames, at, 1e12)
