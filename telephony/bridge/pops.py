@@ -91,7 +91,7 @@ class PopSender:
     """
 
     def __init__(self, session_factory: sessionmaker[Session], publisher: Any,
-                 directory: AgentDirectory, region: str, *, card_workers: int = 4) -> None:
+                 directory: AgentDirectory, region: str, *, card_workers: int = 2) -> None:
         self.session_factory = session_factory
         self.publisher = publisher
         self.directory = directory

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -23,8 +24,11 @@ class EffectWorker:
 
     def __init__(self, name: str, handle: Callable[[list[Any]], None], *,
                  idle: Callable[[], None] | None = None, idle_every_s: float = 0.5,
-                 max_batch: int = 500) -> None:
+                 max_batch: int = 500, settle_s: float = 0.0) -> None:
         self.name = name
+        #: Wait this long after the first item before taking the batch: work that may
+        #: lag (the call log) then stays off the CPU while a burst's pops go out.
+        self.settle_s = settle_s
         self.handle = handle
         self.idle = idle
         self.idle_every_s = idle_every_s
@@ -57,6 +61,8 @@ class EffectWorker:
             except queue.Empty:
                 self._call(self.idle)
                 continue
+            if self.settle_s:
+                time.sleep(self.settle_s)
             batch = []
             item = first
             while True:
