@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import asyncio
-import queue
 import threading
 import time
 from dataclasses import dataclass, field
@@ -155,7 +154,6 @@ class Inbox:
 
     sio: socketio.Client
     events: list = field(default_factory=list)
-    _queue: queue.Queue = field(default_factory=queue.Queue)
 
     @classmethod
     def connect(cls, stack: Stack, username: str) -> Inbox:
@@ -163,8 +161,7 @@ class Inbox:
         inbox = cls(sio)
 
         def record(event, data=None):
-            inbox.events.append((event, data))
-            inbox._queue.put((event, data))
+            inbox.events.append((event, data))  # list.append is atomic: no lock needed
             if isinstance(data, dict) and "seq" in data and event.startswith("call."):
                 sio.emit("call.ack", {"seq": data["seq"]})
 
@@ -176,19 +173,26 @@ class Inbox:
     def of(self, *names: str) -> list[dict]:
         return [data for event, data in list(self.events) if event in names]
 
-    def wait_for(self, name: str, predicate=lambda d: True, timeout: float = WAIT_S) -> dict:
+    def mark(self) -> int:
+        """A position in what was received: ``wait_for(..., after=mark)`` looks only later."""
+        return len(self.events)
+
+    def wait_for(self, name: str, predicate=lambda d: True, timeout: float = WAIT_S,
+                 after: int = 0) -> dict:
+        """The first ``name`` event (from position ``after`` on) that ``predicate`` likes."""
         deadline = time.monotonic() + timeout
-        for event, data in list(self.events):
-            if event == name and predicate(data):
-                return data
-        while time.monotonic() < deadline:
-            try:
-                event, data = self._queue.get(timeout=0.05)
-            except queue.Empty:
-                continue
-            if event == name and predicate(data):
-                return data
-        raise AssertionError(f"no {name} within {timeout} s; got {[e for e, _ in self.events]}")
+        seen = after
+        while True:
+            events = self.events
+            while seen < len(events):
+                event, data = events[seen]
+                seen += 1
+                if event == name and predicate(data):
+                    return data
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"no {name} within {timeout} s; got {[e for e, _ in self.events]}")
+            time.sleep(0.01)
 
     def close(self) -> None:
         if self.sio.connected:

@@ -79,9 +79,9 @@ def raw_command(redis_conn, command: dict | str, timeout: float = 5.0) -> dict |
     return json.loads(reply[1]) if reply else None
 
 
-def update_for(inbox: Inbox, interface: str, **want):
+def update_for(inbox: Inbox, interface: str, after: int = 0, **want):
     return inbox.wait_for("agent.update", lambda d: d["interface"] == interface and all(
-        d.get(k) == v for k, v in want.items()))
+        d.get(k) == v for k, v in want.items()), after=after)
 
 
 def test_pause_unpause_remove_add_through_redis(stack, pbx, supervisor, redis_conn):
@@ -101,18 +101,20 @@ def test_pause_unpause_remove_add_through_redis(stack, pbx, supervisor, redis_co
     row = update_for(supervisor, AGENT1, state="paused", reason="lunch")
     assert row["user_id"] == user_id and row["queues"] == ["support"]
 
+    mark = supervisor.mark()
     assert request_pbx_action(redis_conn, {
         "action": "queue_pause", "interface": AGENT1, "queue": None, "paused": False,
         "user_id": user_id}) == {"ok": True}
-    update_for(supervisor, AGENT1, state="available", reason=None)
+    update_for(supervisor, AGENT1, mark, state="available", reason=None)
     assert agent_state(redis_conn, AGENT1)["state"] == "available"
 
     # Out of the queue: logged out (and the supervisor of that queue is told so).
+    mark = supervisor.mark()
     assert request_pbx_action(redis_conn, {
         "action": "queue_remove", "interface": AGENT1, "queue": "support",
         "user_id": user_id}) == {"ok": True}
     assert member(pbx, "support", AGENT1) is None
-    update_for(supervisor, AGENT1, state="logged_out")
+    update_for(supervisor, AGENT1, mark, state="logged_out")
     state = agent_state(redis_conn, AGENT1)
     assert (state["state"], state["queues"]) == ("logged_out", [])
     # Removing again: the PBX refuses, and says why.
@@ -121,11 +123,12 @@ def test_pause_unpause_remove_add_through_redis(stack, pbx, supervisor, redis_co
         "user_id": user_id})
     assert again["ok"] is False and "Not there" in again["error"]
 
+    mark = supervisor.mark()
     assert request_pbx_action(redis_conn, {
         "action": "queue_add", "interface": AGENT1, "queue": "support",
         "member_name": "agent1", "paused": False, "user_id": user_id}) == {"ok": True}
     assert member(pbx, "support", AGENT1) == (False, "")
-    update_for(supervisor, AGENT1, state="available", queues=["support"])
+    update_for(supervisor, AGENT1, mark, state="available", queues=["support"])
     assert agent_state(redis_conn, AGENT1)["state"] == "available"
 
     # Added paused, with a reason: paused at once.
@@ -232,19 +235,22 @@ def test_the_desk_status_control_drives_the_pbx_end_to_end(stack, pbx, superviso
 
     assert post(status="paused", reason="not-a-reason").status_code == 400
 
+    mark = supervisor.mark()
     assert post(status="available").json()["ok"] is True
     assert member(pbx, "support", AGENT1) == (False, "")
-    update_for(supervisor, AGENT1, state="available", reason=None)
+    update_for(supervisor, AGENT1, mark, state="available", reason=None)
 
+    mark = supervisor.mark()
     assert post(status="logged_out").json()["ok"] is True
     assert member(pbx, "support", AGENT1) is None
-    update_for(supervisor, AGENT1, state="logged_out")
+    update_for(supervisor, AGENT1, mark, state="logged_out")
     wait_until(lambda: agent_state(redis_conn, AGENT1)["state"] == "logged_out", 5)
 
     # Back in: queue_add for the queue of the agent's department.
+    mark = supervisor.mark()
     assert post(status="available").json()["ok"] is True
     assert member(pbx, "support", AGENT1) == (False, "")
-    update_for(supervisor, AGENT1, state="available", queues=["support"])
+    update_for(supervisor, AGENT1, mark, state="available", queues=["support"])
 
     # An agent changes only their own status.
     other = post(status="paused", reason="lunch", user_id=stack.ids["agent2"])
