@@ -44,7 +44,8 @@ from telephony.ami.client import AMIClient  # noqa: E402
 from telephony.ami.frames import FrameReader  # noqa: E402
 from telephony.bridge.service import SKIP_EVENTS  # noqa: E402
 
-CAPTURE = ROOT.parent / "shared" / "asterisk" / "captures" / "02_ringall_10_calls" / "ami.raw"
+CAPTURE = Path(os.environ.get("ASTERISK_CAPTURES", ROOT.parent / "shared" / "asterisk" / "captures")
+               ) / "02_ringall_10_calls" / "ami.raw"
 NOISE = ("VarSet", "Newexten", "AGIExecStart", "AGIExecEnd", "DeviceStateChange", "Cdr")
 LOGIN_OK = "Response: Success\r\nActionID: {}\r\nMessage: Authentication accepted\r\n\r\n"
 

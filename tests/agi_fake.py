@@ -15,9 +15,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "asterisk" / "captures"
+from captures import CAPTURES  # noqa: E402,F401
 
 
 def asterisk_parse_args(line: str) -> list[str]:

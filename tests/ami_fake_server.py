@@ -12,11 +12,11 @@ import hashlib
 import random
 import time
 from collections.abc import Callable
-from pathlib import Path
+
+from captures import CAPTURES  # noqa: E402,F401
 
 from telephony.ami.frames import Frame, FrameReader
 
-CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "asterisk" / "captures"
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
 
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
 from collections import defaultdict
-from pathlib import Path
 
-CAPTURES = Path(os.environ.get(
-    "ASTERISK_CAPTURES", Path(__file__).resolve().parents[2] / "shared" / "asterisk" / "captures"))
+from captures import CAPTURES  # noqa: E402,F401
 
 Frame = list[tuple[str, str]]
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from pathlib import Path
 
 import pytest
+from captures import CAPTURES  # noqa: E402
 
 from telephony.ami.frames import Frame, FrameReader, getlist
 
-ASTERISK = Path(__file__).resolve().parents[2] / "shared" / "asterisk"
+ASTERISK = CAPTURES.parent
 CAPTURES = ASTERISK / "captures"
 
 

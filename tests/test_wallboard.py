@@ -10,7 +10,6 @@ import json
 import logging
 import socket
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -31,7 +30,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 #: 10:00 in Shanghai is 02:00 UTC: "today" there began at 16:00 UTC the day before.
 NOW = datetime(2026, 3, 10, 10, 0, tzinfo=SHANGHAI).astimezone(UTC)
 DAY_START = local_day_start(NOW, SHANGHAI)
-CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "asterisk" / "captures"
+from captures import CAPTURES  # noqa: E402
 
 
 def closed_port() -> int:
