@@ -201,3 +201,22 @@ def browser():
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture
+def stack(backend, fresh_database, tmp_path, redis_conn, redis_url):
+    """The web side of the product live on a fresh database of this backend, with the
+    users and queues of tests/stack.py; the bridge and a PBX are the test's to start."""
+    from stack import start_stack
+    st, stop = start_stack(fresh_database.create(backend), redis_url, tmp_path / "instance")
+    yield st
+    stop()
+
+
+@pytest.fixture
+def sqlite_stack(fresh_database, tmp_path, redis_conn, redis_url):
+    """``stack`` on SQLite only, for tests about Redis and the AMI link."""
+    from stack import start_stack
+    st, stop = start_stack(fresh_database.create("sqlite"), redis_url, tmp_path / "instance")
+    yield st
+    stop()

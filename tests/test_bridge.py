@@ -17,7 +17,7 @@ from collections import Counter
 import pytest
 from ami_fake_server import CAPTURES
 from ami_replay import ReplayPBX
-from stack import BridgeThread, Inbox, interface_of, start_stack, wait_until
+from stack import BridgeThread, Inbox, interface_of, wait_until
 
 from telephony.queue_log import call_times, figures, parse
 
@@ -40,13 +40,6 @@ class LoopThread:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
         self.loop.close()
-
-
-@pytest.fixture
-def stack(backend, fresh_database, tmp_path, redis_conn, redis_url):
-    st, stop = start_stack(fresh_database.create(backend), redis_url, tmp_path / "instance")
-    yield st
-    stop()
 
 
 @pytest.fixture

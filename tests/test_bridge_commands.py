@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 import requests
-from stack import PASSWORD, WAIT_S, BridgeThread, Inbox, interface_of, start_stack, wait_until
+from stack import PASSWORD, WAIT_S, BridgeThread, Inbox, interface_of, wait_until
 
 from callcenter.realtime.commands import COMMANDS_KEY, RESULT_KEY, request_pbx_action
 from telephony.bridge.calllog import LIVE_AGENTS
@@ -26,11 +26,9 @@ USER_AGENT = "callcenter-tests/1.0"
 
 
 @pytest.fixture
-def stack(fresh_database, tmp_path, redis_conn, redis_url):
+def stack(sqlite_stack):
     # The path under test is Redis and AMI; the desk's queue lookup is plain ORM.
-    st, stop = start_stack(fresh_database.create("sqlite"), redis_url, tmp_path / "instance")
-    yield st
-    stop()
+    return sqlite_stack
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from stack import BridgeThread, Inbox, interface_of, start_stack, wait_until
+from stack import BridgeThread, Inbox, interface_of, wait_until
 from tcp_proxy import TcpProxy
 from test_bridge import all_calls
 
@@ -43,13 +43,6 @@ def recorded_bridges(monkeypatch):
     # run_bridge imports Bridge from the module when it becomes the leader.
     monkeypatch.setattr(service, "Bridge", RecordingBridge)
     return RecordingBridge.instances
-
-
-@pytest.fixture
-def stack(backend, fresh_database, tmp_path, redis_conn, redis_url):
-    st, stop = start_stack(fresh_database.create(backend), redis_url, tmp_path / "instance")
-    yield st
-    stop()
 
 
 def simulator_config(queue_log, *, duration: float, seed: int = 20260517) -> SimulatorConfig:

@@ -15,7 +15,7 @@ import threading
 import time
 
 import pytest
-from stack import BridgeThread, Inbox, start_stack, wait_until
+from stack import BridgeThread, Inbox, wait_until
 from test_bridge import all_calls
 from test_bridge_reconnect import RecordingBridge
 
@@ -54,11 +54,9 @@ def locks(monkeypatch):
 
 
 @pytest.fixture
-def stack(fresh_database, tmp_path, redis_conn, redis_url):
+def stack(sqlite_stack):
     # One backend is enough here: this is about Redis and the AMI link, not the database.
-    st, stop = start_stack(fresh_database.create("sqlite"), redis_url, tmp_path / "instance")
-    yield st
-    stop()
+    return sqlite_stack
 
 
 @pytest.fixture

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 
 import pytest
-import redis
+from fake_bridge import FakeBridge
 from webtools import get_token, login, text
 
 from callcenter.calls.models import PbxQueue
@@ -19,41 +18,6 @@ from callcenter.desk.status import plan_commands
 from callcenter.realtime import commands as pbx
 from callcenter.realtime import live
 from callcenter.users.services import ensure_department
-
-
-class FakeBridge:
-    """Answers PBX commands like the bridge would; records what it was asked."""
-
-    def __init__(self, url: str, reply=None):
-        self.redis = redis.Redis.from_url(url)
-        self.reply = reply or (lambda command: {"ok": True})
-        self.commands: list[dict] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.redis.close()
-
-    def _run(self):
-        while not self._stop.is_set():
-            item = self.redis.brpop([pbx.COMMANDS_KEY], timeout=0.1)
-            if item is None:
-                continue
-            command = json.loads(item[1])
-            self.commands.append(command)
-            key = pbx.RESULT_KEY.format(command["request_id"])
-            self.redis.lpush(key, json.dumps(self.reply(command)))
-            self.redis.expire(key, 60)
-
-    def actions(self) -> list[tuple]:
-        return [(c["action"], c.get("queue"), c.get("paused"), c.get("reason"))
-                for c in self.commands]
 
 
 @pytest.fixture

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 
 import pytest
-import redis
 import requests
+from fake_bridge import FakeBridge
 from simulator_support import AmiClient, header
-from stack import PASSWORD, WAIT_S, BridgeThread, Inbox, interface_of, start_stack, wait_until
+from stack import PASSWORD, WAIT_S, BridgeThread, Inbox, interface_of, wait_until
 from webtools import get_token, login, text
 
 from callcenter.calls.models import PbxQueue
@@ -28,37 +27,6 @@ from telephony.simulator import SimulatorConfig, ThreadedSimulator, parse_queues
 from telephony.simulator.originate import AgentOriginate
 
 NUMBER = "13812345678"
-
-
-class FakeBridge:
-    """Answers PBX commands as the bridge would (``reply``); records the commands."""
-
-    def __init__(self, url: str, reply=None):
-        self.redis = redis.Redis.from_url(url)
-        self.reply = reply or (lambda command: {"ok": True})
-        self.commands: list[dict] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.redis.close()
-
-    def _run(self):
-        while not self._stop.is_set():
-            item = self.redis.brpop([pbx.COMMANDS_KEY], timeout=0.1)
-            if item is None:
-                continue
-            command = json.loads(item[1])
-            self.commands.append(command)
-            key = pbx.RESULT_KEY.format(command["request_id"])
-            self.redis.lpush(key, json.dumps(self.reply(command)))
-            self.redis.expire(key, 60)
 
 
 @pytest.fixture
@@ -401,10 +369,9 @@ def test_the_bridge_redirects_the_callers_queue_channel_of_its_own_call():
 # --- end to end: web -> Redis -> bridge -> AMI -> PBX simulator -> events back --------------
 
 @pytest.fixture
-def stack(fresh_database, tmp_path, redis_conn, redis_url):
-    st, stop = start_stack(fresh_database.create("sqlite"), redis_url, tmp_path / "instance")
-    yield st
-    stop()
+def stack(sqlite_stack):
+    # Web side on SQLite: the path under test is Redis and AMI.
+    return sqlite_stack
 
 
 @pytest.fixture
