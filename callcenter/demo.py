@@ -20,7 +20,7 @@ import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from callcenter.calls.services import ensure_queue
+from callcenter.calls.recording import ensure_queue
 from callcenter.customers.history import record_changes
 from callcenter.customers.models import Customer, InstalledProduct, Phone, WarrantyType
 from callcenter.customers.phones import normalise_phone

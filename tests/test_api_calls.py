@@ -20,7 +20,7 @@ from test_calls import (
 from webtools import get_token, login
 
 from callcenter.calls.models import CallRecord
-from callcenter.calls.services import record_call
+from callcenter.calls.recording import record_call
 from callcenter.users.models import Role
 
 

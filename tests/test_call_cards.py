@@ -12,7 +12,8 @@ from test_calls import T0, finished, summary
 
 from callcenter.calls import cards
 from callcenter.calls.cards import caller_card
-from callcenter.calls.services import record_call, save_wrapup
+from callcenter.calls.recording import record_call
+from callcenter.calls.services import save_wrapup
 from callcenter.customers.models import InstalledProduct, WarrantyType
 from callcenter.customers.services import add_contact
 

@@ -19,15 +19,14 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 from webtools import login, text
 
-from callcenter.calls import services
+from callcenter.calls import recording, services
 from callcenter.calls.models import CallRecord, Outcome, PbxQueue
+from callcenter.calls.recording import ensure_queue, record_call
 from callcenter.calls.services import (
     CallNotFound,
     calls_query,
-    ensure_queue,
     get_call,
     list_calls,
-    record_call,
     save_wrapup,
 )
 from callcenter.customers.errors import PermissionDenied, ValidationError
@@ -190,19 +189,19 @@ def test_an_unknown_caller_is_linked_once_the_customer_exists(session, make_user
 
 
 def test_a_row_inserted_concurrently_is_updated_not_duplicated(session, agent, monkeypatch):
-    original = services._insert_unless_exists
+    original = recording._insert_unless_exists
 
     def racing(sess, model, key, values):
         if model is CallRecord:  # another bridge process records an older summary first
-            monkeypatch.setattr(services, "_insert_unless_exists", original)
+            monkeypatch.setattr(recording, "_insert_unless_exists", original)
             record_call(sess, summary())
         return original(sess, model, key, values)
 
-    monkeypatch.setattr(services, "_insert_unless_exists", racing)
+    monkeypatch.setattr(recording, "_insert_unless_exists", racing)
     call = record_call(session, finished())
     assert count_calls(session) == 1
     assert call.outcome == Outcome.ANSWERED and call.agent_id == agent.id
-    assert services._insert_unless_exists(session, PbxQueue, "name", {"name": "support"}) is None
+    assert recording._insert_unless_exists(session, PbxQueue, "name", {"name": "support"}) is None
 
 
 def test_recording_a_new_call_takes_a_few_queries(session, agent, customer, connection):

@@ -23,8 +23,8 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from callcenter.calls.models import CallRecord
+from callcenter.calls.recording import LIMITS, clean_text
 from callcenter.calls.serializers import iso
-from callcenter.calls.services import LIMITS, clean_text
 from callcenter.customers.models import Contact, Customer, InstalledProduct, Phone
 from callcenter.customers.phones import try_normalise_phone
 from callcenter.customers.products import local_today, warranty_state

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
-from callcenter.calls.services import ensure_queue, record_call
+from callcenter.calls.recording import ensure_queue, record_call
 from callcenter.db import session_scope
 from callcenter.wallboard.figures import agent_rows, local_day_start, queue_figures
 from telephony.callstate import CallFinished, CallUpdated
