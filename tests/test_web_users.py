@@ -13,14 +13,9 @@ from markupsafe import escape
 from sqlalchemy import func, select
 from webtools import get_token, login, post, text
 
+from callcenter.users.admin import UserFieldError, update_user
 from callcenter.users.models import Department, Role, Scope, User
-from callcenter.users.services import (
-    UserError,
-    UserFieldError,
-    authenticate,
-    update_user,
-    user_for_token,
-)
+from callcenter.users.services import UserError, authenticate, user_for_token
 
 HOSTILE = '<script>alert("x")</script>&<b>'
 

@@ -13,8 +13,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from callcenter.users.admin import UserFieldError
 from callcenter.users.models import Role, Scope
-from callcenter.users.services import MIN_PASSWORD_LENGTH, UserFieldError
+from callcenter.users.services import MIN_PASSWORD_LENGTH
 
 ROLE_LABELS = {Role.AGENT: _l("Agent"), Role.TECHNICIAN: _l("Technician"),
                Role.SUPERVISOR: _l("Supervisor"), Role.ADMIN: _l("Administrator")}

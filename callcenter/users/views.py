@@ -16,6 +16,13 @@ from sqlalchemy import func, select
 
 from callcenter.auth import permission_required
 from callcenter.db import db_session
+from callcenter.users.admin import (
+    UserFieldError,
+    department_paths,
+    register_user,
+    update_user,
+    users_query,
+)
 from callcenter.users.forms import (
     LOCALE_LABELS,
     ROLE_LABELS,
@@ -26,14 +33,7 @@ from callcenter.users.forms import (
 )
 from callcenter.users.models import User
 from callcenter.users.permissions import Permission
-from callcenter.users.services import (
-    UserFieldError,
-    department_paths,
-    issue_api_token,
-    register_user,
-    update_user,
-    users_query,
-)
+from callcenter.users.services import issue_api_token
 
 users_bp = Blueprint("users", __name__, url_prefix="/admin/users")
 
