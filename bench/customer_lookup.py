@@ -105,6 +105,23 @@ def as_typed(rng: random.Random, national: str) -> str:
                        f"{n[:3]}-{n[3:7]}-{n[7:]}", f"(+86) {n}"))
 
 
+def create_database(admin_url: str) -> tuple[str, str]:
+    """A new empty database next to ``admin_url``: (name, URL). Every benchmark uses one."""
+    name = f"cc_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return name, make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def percentile(sorted_ms: list[float], p: float) -> float:
     k = min(len(sorted_ms) - 1, max(0, round(p / 100 * len(sorted_ms)) - 1))
     return sorted_ms[k]
@@ -127,12 +144,7 @@ def sample(conn, rng: random.Random, phones: int, n: int) -> list[tuple[str, int
 
 def run(args) -> dict:
     rng = random.Random(args.seed)
-    admin_url = make_url(args.database_url)
-    name = f"cc_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    name, url = create_database(args.database_url)
     result: dict = {"database": name, "customers": args.customers,
                     "started_at": datetime.now(UTC).isoformat(timespec="seconds")}
     engine = None
@@ -221,9 +233,7 @@ def run(args) -> dict:
         if engine is not None:
             engine.dispose()
         if not args.keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+            drop_database(args.database_url, name)
     return result
 
 

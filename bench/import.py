@@ -28,18 +28,19 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
-from callcenter.customers.importer import import_csv
-from callcenter.customers.models import ChangeRecord, Customer, Phone
-from callcenter.customers.services import create_customer
-from callcenter.db import make_engine, make_sessionmaker, session_scope
-from callcenter.migrate import upgrade
-from callcenter.users.services import create_user
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from customer_lookup import create_database, drop_database  # noqa: E402 - a sibling script
+
+from callcenter.customers.importer import import_csv  # noqa: E402
+from callcenter.customers.models import ChangeRecord, Customer, Phone  # noqa: E402
+from callcenter.customers.services import create_customer  # noqa: E402
+from callcenter.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
+from callcenter.migrate import upgrade  # noqa: E402
+from callcenter.users.services import create_user  # noqa: E402
 
 COLUMNS = ["external_id", "name", "phones", "tax_id", "region", "industry", "lifecycle",
            "tier", "email"]
@@ -120,22 +121,6 @@ def write_csv(path: Path, rows: int, seed: int, *, changed: bool = False) -> Non
                           "small": "vip"}[row[7]]
                 row[2] = row[2].split(";")[0].split("|")[0]  # keep only the first phone
             writer.writerow(row)
-
-
-def create_database(admin_url: str) -> tuple[str, str]:
-    name = f"cc_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return name, make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(admin_url: str, name: str) -> None:
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def timed_import(factory, path: Path, batch_size: int) -> dict:

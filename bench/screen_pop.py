@@ -35,7 +35,6 @@ from pathlib import Path
 
 import socketio
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -321,17 +320,15 @@ async def measure(args, env: dict, numbers: list[tuple[str, int]], tokens: list[
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        for writer in pbx.writers:  # the bridge is gone: end the handlers, then the server
+            writer.close()
+        await asyncio.sleep(0.1)
         server.close()
 
 
 def run(args) -> dict:
     rng = random.Random(args.seed)
-    admin_url = make_url(args.database_url)
-    name = f"cc_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    name, url = lookup_bench.create_database(args.database_url)
     result: dict = {"database": name, "customers": args.customers, "agents": args.agents,
                     "rate": args.rate, "calls": args.calls, "cpus": os.cpu_count(),
                     "started_at": datetime.now(UTC).isoformat(timespec="seconds")}
@@ -354,9 +351,7 @@ def run(args) -> dict:
         result["load_average"] = [round(x, 2) for x in os.getloadavg()]
     finally:
         if not args.keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+            lookup_bench.drop_database(args.database_url, name)
     return result
 
 

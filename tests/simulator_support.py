@@ -168,3 +168,18 @@ class FastAgiRecorder:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def originate_inbound(port: int, caller_id: str) -> None:
+    """One inbound call, the way the captures' driver made them (Originate of
+    Local/s@inbound running Wait), on a connection of its own."""
+    client = AmiClient(port)
+    try:
+        assert client.login(events="off")[0] == ("Response", "Success")
+        client.send(Action="Originate", ActionID="call-1", Channel="Local/s@inbound",
+                    Application="Wait", Data="120", CallerID=caller_id, Async="true")
+        assert header(client.response("call-1"), "Message") == "Originate successfully queued"
+        client.send(Action="Logoff", ActionID="bye")
+        client.response("bye")
+    finally:
+        client.close()

@@ -12,7 +12,7 @@ follows the caller in and out of the queue, and after the talk agent1 gets the w
 from __future__ import annotations
 
 import pytest
-from simulator_support import AmiClient, header
+from simulator_support import originate_inbound
 from sqlalchemy.orm import Session
 from stack import PASSWORD, BridgeThread, interface_of, start_stack, wait_until
 
@@ -88,20 +88,6 @@ def _open(browser, base: str, username: str, path: str, problems: list[str]):
     return context, page
 
 
-def _originate(port: int) -> None:
-    client = AmiClient(port)
-    try:
-        assert client.login(events="off")[0] == ("Response", "Success")
-        client.send(Action="Originate", ActionID="call-1", Channel="Local/s@inbound",
-                    Application="Wait", Data="120", CallerID=f'"Zhang San" <{NUMBER}>',
-                    Async="true")
-        assert header(client.response("call-1"), "Message") == "Originate successfully queued"
-        client.send(Action="Logoff", ActionID="bye")
-        client.response("bye")
-    finally:
-        client.close()
-
-
 def test_a_call_pops_on_both_desks_one_answers_the_wallboard_follows(
         stack, pbx, bridge, browser, tmp_path, backend):
     from playwright.sync_api import Expect
@@ -134,7 +120,7 @@ def test_a_call_pops_on_both_desks_one_answers_the_wallboard_follows(
         for page in (*desks.values(), board):
             page.evaluate("window.__not_reloaded = true")
 
-        _originate(pbx.ami_port)
+        originate_inbound(pbx.ami_port, f'"Zhang San" <{NUMBER}>')
 
         # Ringing (4 s): the caller waits in the queue, both members' desks pop.
         expect(waiting).to_have_text("1")

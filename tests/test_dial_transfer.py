@@ -15,7 +15,7 @@ import time
 import pytest
 import requests
 from fake_bridge import FakeBridge
-from simulator_support import AmiClient, header
+from simulator_support import AmiClient, header, originate_inbound
 from stack import PASSWORD, WAIT_S, BridgeThread, Inbox, interface_of, wait_until
 from webtools import get_token, login, text
 
@@ -463,26 +463,12 @@ def test_click_to_dial_rings_agent1s_phone_at_the_pbx(stack, pbx_sim):
     assert len(pbx_sim.call(originated)) <= 1
 
 
-def _originate_inbound(port: int) -> None:
-    client = AmiClient(port)
-    try:
-        assert client.login(events="off")[0] == ("Response", "Success")
-        client.send(Action="Originate", ActionID="call-1", Channel="Local/s@inbound",
-                    Application="Wait", Data="120", CallerID=f'"Zhang San" <{NUMBER}>',
-                    Async="true")
-        assert header(client.response("call-1"), "Message") == "Originate successfully queued"
-        client.send(Action="Logoff", ActionID="bye")
-        client.response("bye")
-    finally:
-        client.close()
-
-
 def test_an_answered_call_is_transferred_and_the_pop_follows_it(stack, pbx_sim):
     inboxes = {n: Inbox.connect(stack, f"agent{n}") for n in (1, 2, 4, 5)}
     try:
         for inbox in inboxes.values():
             inbox.wait_for("calls.snapshot", timeout=WAIT_S)
-        _originate_inbound(pbx_sim.ami_port)
+        originate_inbound(pbx_sim.ami_port, f'"Zhang San" <{NUMBER}>')
         ringing = inboxes[1].wait_for("call.ringing", timeout=20)
         call_id = ringing["call_id"]
         assert ringing["queue"] == "support"
@@ -564,7 +550,7 @@ def test_in_chromium_the_pop_transfers_and_the_dial_box_dials(stack, pbx_sim, br
         page.evaluate("window.__not_reloaded = true")
 
         # A call answered in support: the pop offers the other queue only.
-        _originate_inbound(pbx_sim.ami_port)
+        originate_inbound(pbx_sim.ami_port, f'"Zhang San" <{NUMBER}>')
         pop = page.locator("[data-pops] > li")
         expect(pop.locator(".pop__state")).to_have_text("✆ Answered")
         select = pop.get_by_label("Transfer to")

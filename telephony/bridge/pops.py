@@ -62,24 +62,22 @@ class AgentDirectory:
                               for uid, iface, display, username in rows}
         self._loaded_at = time.monotonic()
 
-    def lookup(self, interface: str | None) -> tuple[int, str] | None:
-        if not interface:
-            return None
+    def refresh_if_stale(self) -> None:
+        """Re-read the users when ``ttl_s`` has passed (the log thread calls this between
+        batches, so no pop and no event-loop step ever waits for the query)."""
         if time.monotonic() - self._loaded_at > self.ttl_s:
             self.refresh()
+
+    def lookup(self, interface: str | None) -> tuple[int, str] | None:
+        """The user of ``interface``, from memory; never the database."""
+        if not interface:
+            return None
         found = self._by_interface.get(interface)
         if found is None and interface not in self._unknown_logged:
             self._unknown_logged.add(interface)
             log.info("no user has the PBX interface %r; its calls get no screen pop",
                      interface[:120])
         return found
-
-    def peek(self, interface: str | None) -> tuple[int, str] | None:
-        """Like ``lookup`` but never re-reads the database (safe on the event loop)."""
-        return self._by_interface.get(interface) if interface else None
-
-    def user_ids(self) -> dict[str, int]:
-        return {iface: uid for iface, (uid, _) in self._by_interface.items()}
 
 
 class PopSender:

@@ -87,7 +87,7 @@ class Bridge:
         # The log thread lets each burst of AMI events settle before it writes: the pops
         # of the burst get the interpreter to themselves (bench/screen_pop.py).
         self.log_worker = EffectWorker("bridge-log", self.log_writer.handle,
-                                       idle=self.log_writer.push_figures,
+                                       idle=self._between_log_batches,
                                        settle_s=LOG_SETTLE_S)
         bs = bridge_settings
         self.ami = AMIClient(bs.ami_host, bs.ami_port, bs.ami_username, bs.ami_secret,
@@ -177,6 +177,10 @@ class Bridge:
                 self.log_worker.submit(AgentSnapshot(effect.interface,
                                                      self.agent_snapshot(effect.view)))
 
+    def _between_log_batches(self) -> None:
+        self.directory.refresh_if_stale()
+        self.log_writer.push_figures()
+
     def _handle_pops(self, batch: list) -> None:
         for effect in batch:
             self.pops.handle(effect)
@@ -211,7 +215,7 @@ class Bridge:
     def agent_snapshot(self, view: Any) -> dict:
         """``cc:live:agents`` JSON: the tracker's view plus who the interface belongs to."""
         data = view.as_dict()
-        user = self.directory.peek(view.interface)  # never the database, on the loop
+        user = self.directory.lookup(view.interface)
         data["user_id"] = user[0] if user else None
         if user:
             data["name"] = user[1]
