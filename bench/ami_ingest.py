@@ -40,9 +40,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from callcenter.bridge.service import SKIP_EVENTS  # noqa: E402
 from telephony.ami.client import AMIClient  # noqa: E402
 from telephony.ami.frames import FrameReader  # noqa: E402
-from telephony.bridge.service import SKIP_EVENTS  # noqa: E402
 
 CAPTURE = Path(os.environ.get("ASTERISK_CAPTURES", ROOT.parent / "shared" / "asterisk" / "captures")
                ) / "02_ringall_10_calls" / "ami.raw"

@@ -220,8 +220,8 @@ def bridge_cmd() -> None:
     DATABASE_URL and REDIS_URL. Only one bridge per PBX is active; another one started
     against the same Redis waits as a standby and takes over when the first dies.
     """
-    from telephony.bridge.main import main as run_bridge_main
-    from telephony.bridge.settings import load_bridge_settings
+    from callcenter.bridge.main import main as run_bridge_main
+    from callcenter.bridge.settings import load_bridge_settings
     settings = _settings()
     try:
         bridge_settings = load_bridge_settings()

@@ -23,12 +23,12 @@ from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from callcenter.app import create_app
+from callcenter.bridge.main import run_bridge
+from callcenter.bridge.settings import BridgeSettings
 from callcenter.calls.models import PbxQueue
 from callcenter.config import Settings, load_settings
 from callcenter.db import make_engine
 from callcenter.users.services import create_user, ensure_department, issue_api_token
-from telephony.bridge.main import run_bridge
-from telephony.bridge.settings import BridgeSettings
 
 PASSWORD = "stack-pass-12345"
 WAIT_S = 10.0

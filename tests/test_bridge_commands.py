@@ -17,8 +17,8 @@ import pytest
 import requests
 from stack import PASSWORD, WAIT_S, BridgeThread, Inbox, interface_of, wait_until
 
+from callcenter.bridge.calllog import LIVE_AGENTS
 from callcenter.realtime.commands import COMMANDS_KEY, RESULT_KEY, request_pbx_action
-from telephony.bridge.calllog import LIVE_AGENTS
 from telephony.simulator import SimulatorConfig, ThreadedSimulator, parse_queues
 
 AGENT1 = interface_of(1)

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
+from callcenter.bridge.leader import LeaderLock
+from callcenter.bridge.settings import load_bridge_settings
 from callcenter.config import ConfigError
-from telephony.bridge.leader import LeaderLock
-from telephony.bridge.settings import load_bridge_settings
 
 
 def test_one_holder_at_a_time(redis_conn):

@@ -18,7 +18,7 @@ from stack import BridgeThread, Inbox, interface_of, wait_until
 from tcp_proxy import TcpProxy
 from test_bridge import all_calls
 
-from telephony.bridge import service
+from callcenter.bridge import service
 from telephony.queue_log import call_times, parse
 from telephony.simulator import SimulatorConfig, ThreadedSimulator, parse_queues
 

@@ -19,10 +19,10 @@ from stack import BridgeThread, Inbox, wait_until
 from test_bridge import all_calls
 from test_bridge_reconnect import RecordingBridge
 
+from callcenter.bridge import main as bridge_main
+from callcenter.bridge import service
+from callcenter.bridge.leader import LEADER_KEY, LeaderLock
 from callcenter.realtime.commands import NOT_ANSWERING, request_pbx_action
-from telephony.bridge import main as bridge_main
-from telephony.bridge import service
-from telephony.bridge.leader import LEADER_KEY, LeaderLock
 from telephony.simulator import SimulatorConfig, ThreadedSimulator, parse_queues
 
 TTL_S = 1.0
@@ -171,7 +171,7 @@ def test_one_leader_the_standby_waits_then_takes_over_when_the_leader_dies(
 
 def test_a_leader_that_lost_its_lock_stops_bridging_and_goes_back_to_standby(
         stack, sim, bridges, inboxes, locks, recorded_bridges, redis_conn, caplog):
-    caplog.set_level(logging.INFO, logger="telephony.bridge.main")
+    caplog.set_level(logging.INFO, logger="callcenter.bridge.main")
     bridge = bridges(ami_port=sim.ami_port, ttl_s=TTL_S)
     assert bridge.leader.wait(5)
     lock = lock_of(locks, bridge)

@@ -16,10 +16,10 @@ from simulator_support import originate_inbound
 from sqlalchemy.orm import Session
 from stack import PASSWORD, BridgeThread, interface_of, start_stack, wait_until
 
+from callcenter.bridge.calllog import LIVE_QUEUES
 from callcenter.customers.services import create_customer
 from callcenter.db import make_engine
 from callcenter.users.models import User
-from telephony.bridge.calllog import LIVE_QUEUES
 from telephony.simulator import SimulatorConfig, ThreadedSimulator, parse_queues
 
 pytestmark = pytest.mark.browser

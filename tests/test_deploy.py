@@ -58,7 +58,7 @@ def test_every_service_runs_a_command_the_cli_has(compose):
 
 
 def test_bridge_gets_valid_bridge_settings_and_serves_agi_where_asterisk_dials(compose):
-    from telephony.bridge.settings import load_bridge_settings
+    from callcenter.bridge.settings import load_bridge_settings
     env = {k: re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", str(v))
            for k, v in compose["services"]["bridge"]["environment"].items()}
     settings = load_bridge_settings(env)

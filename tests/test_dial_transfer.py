@@ -19,10 +19,10 @@ from simulator_support import AmiClient, header, originate_inbound
 from stack import PASSWORD, WAIT_S, BridgeThread, Inbox, interface_of, wait_until
 from webtools import get_token, login, text
 
+from callcenter.bridge.calllog import LIVE_QUEUES
 from callcenter.calls.models import PbxQueue
 from callcenter.realtime import commands as pbx
 from callcenter.users.services import ensure_department
-from telephony.bridge.calllog import LIVE_QUEUES
 from telephony.simulator import SimulatorConfig, ThreadedSimulator, parse_queues
 from telephony.simulator.originate import AgentOriginate
 
@@ -336,7 +336,7 @@ def _connected_tracker():
 def test_the_bridge_redirects_the_callers_queue_channel_of_its_own_call():
     import asyncio
 
-    from telephony.bridge.commands import execute_command
+    from callcenter.bridge.commands import execute_command
 
     tracker, link = _connected_tracker()
     assert tracker.caller_channel(link) == "Local/s@inbound-00000001;2"

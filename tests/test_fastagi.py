@@ -21,12 +21,12 @@ from agi_fake import (
     captured_session,
 )
 
+from callcenter.bridge.agi_scripts import serve_fastagi
 from telephony.agi import (
     AGIDeadChannel,
     AGIHangup,
     FastAGIServer,
     FastAGIThread,
-    serve_fastagi,
 )
 from telephony.agi.protocol import (
     MAX_COMMAND_BYTES,

@@ -11,11 +11,12 @@ import pytest
 from agi_fake import FakeAsterisk, asterisk_env, run_in_threads
 from sqlalchemy.orm import sessionmaker
 
+from callcenter.bridge.agi_scripts import CallCenterScripts, create_fastagi_server
 from callcenter.customers.models import InstalledProduct, WarrantyType
 from callcenter.customers.services import create_customer
 from callcenter.db import make_engine, make_sessionmaker, session_scope
 from callcenter.users.services import create_user
-from telephony.agi import CallCenterScripts, FastAGIThread, create_fastagi_server, dialplan_safe
+from telephony.agi import FastAGIThread, dialplan_safe
 
 TODAY = date(2026, 11, 20)
 LOOKUP_VARS = ["CUSTOMER_ID", "CUSTOMER_NAME", "CUSTOMER_TIER", "QUEUE_PRIORITY",

@@ -11,9 +11,9 @@ import time
 
 import redis
 
+from callcenter.bridge.leader import LeaderLock
+from callcenter.bridge.settings import BridgeSettings
 from callcenter.config import Settings
-from telephony.bridge.leader import LeaderLock
-from telephony.bridge.settings import BridgeSettings
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +31,10 @@ async def run_bridge(settings: Settings, bridge_settings: BridgeSettings,
     Returns 0 when stopped. Losing the lock (Redis gone, or a stall past the TTL)
     stops this bridge's work at once; it then goes back to standby.
     """
+    from callcenter.bridge.service import Bridge
     from callcenter.db import make_engine, make_sessionmaker
     from callcenter.jobs import redis_url as resolve_redis_url
     from callcenter.redis_conn import redis_from_url
-    from telephony.bridge.service import Bridge
 
     stop = stop or asyncio.Event()
     url = resolve_redis_url(settings)

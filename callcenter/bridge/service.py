@@ -27,19 +27,19 @@ from typing import Any
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
-from callcenter.config import Settings
-from telephony.agi import create_fastagi_server
-from telephony.ami import AMIClient, AMIError
-from telephony.bridge.calllog import (
+from callcenter.bridge.agi_scripts import create_fastagi_server
+from callcenter.bridge.calllog import (
     AgentSnapshot,
     CallLogWriter,
     LiveReplacement,
     QueueSnapshot,
 )
-from telephony.bridge.commands import COMMANDS_KEY, execute_command, result_key
-from telephony.bridge.pops import AgentDirectory, PopSender
-from telephony.bridge.settings import BridgeSettings
-from telephony.bridge.worker import EffectWorker
+from callcenter.bridge.commands import COMMANDS_KEY, execute_command, result_key
+from callcenter.bridge.pops import AgentDirectory, PopSender
+from callcenter.bridge.settings import BridgeSettings
+from callcenter.bridge.worker import EffectWorker
+from callcenter.config import Settings
+from telephony.ami import AMIClient, AMIError
 from telephony.callstate import (
     AgentChanged,
     CallAnswered,

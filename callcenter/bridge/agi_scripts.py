@@ -41,13 +41,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from callcenter.customers.models import Customer, Tier
 from callcenter.customers.services import find_customer_by_phone
 from telephony.agi.protocol import dialplan_safe, token_safe
-from telephony.agi.server import AGISession, Script
+from telephony.agi.server import AGISession, FastAGIServer, Script
 
 log = logging.getLogger(__name__)
 
@@ -198,3 +199,25 @@ class CallCenterScripts:
                 status = "unknown"
         await agi.set_variable("TICKET_NUMBER", number)
         await agi.set_variable("TICKET_STATUS", token_safe(status))
+
+
+def create_fastagi_server(session_factory: sessionmaker[Session], *, host: str = "127.0.0.1",
+                          port: int = 4573, region: str = "CN",
+                          scripts: CallCenterScripts | None = None,
+                          **options: Any) -> FastAGIServer:
+    """A FastAGI server running ``lookup`` and ``ticket_status`` (not yet listening).
+
+    ``options`` are FastAGIServer's limits (env_timeout, reply_timeout, max_session_s,
+    max_sessions, db_workers, ...).
+    """
+    scripts = scripts or CallCenterScripts()
+    return FastAGIServer(scripts.as_mapping(), host=host, port=port,
+                         session_factory=session_factory, region=region, **options)
+
+
+async def serve_fastagi(host: str, port: int, session_factory: sessionmaker[Session],
+                        region: str = "CN", **options: Any) -> None:
+    """Serve FastAGI until cancelled (for ``asyncio.gather`` with the AMI client)."""
+    server = create_fastagi_server(session_factory, host=host, port=port, region=region,
+                                   **options)
+    await server.serve_forever()
