@@ -1,0 +1,205 @@
+// What a pop shows (ES module): the call's state, who calls (the customer, or an
+// unknown number with "create customer"), the facts of the call, and the customer's
+// open tickets, products, contacts and last contacts. Built with textContent only.
+import { el, fill } from "../dom.js";
+import { buildTransfer } from "./dial.js";
+import { duration, isObject, list, sitePath, when } from "./format.js";
+
+const KNOWN_TIERS = { vip: 1, major: 1, ordinary: 1, small: 1 };
+const WARRANTY_TONES = { in_warranty: "ok", expiring: "warn", expired: "danger", none: "muted" };
+
+/** The pop states by event name; an unknown event shows as ringing. */
+export function callState(T, event) {
+  const states = {
+    "call.ringing": { state: "ringing", icon: "☎", label: T.ringing },
+    "call.answered": { state: "answered", icon: "✆", label: T.answered },
+    "call.ended": { state: "ended", icon: "✎", label: T.ended }
+  };
+  return states[event] || states["call.ringing"];
+}
+
+export const CALL_EVENTS = ["call.ringing", "call.answered", "call.ended"];
+
+export function displayName(T, data) {
+  const caller = isObject(data.caller) ? data.caller : {};
+  const customer = isObject(data.customer) ? data.customer : null;
+  if (customer && customer.name) { return String(customer.name); }
+  return caller.name ? String(caller.name) : T.unknownCaller;
+}
+
+function icon(text) {
+  const span = el("span", "pop__icon", text);
+  span.setAttribute("aria-hidden", "true");
+  return span;
+}
+
+function newTabLink(T, href, text, className) {
+  const link = el("a", className, text);
+  link.href = href;
+  link.target = "_blank";
+  link.rel = "noopener";
+  link.appendChild(el("span", "visually-hidden", " (" + T.newTab + ")"));
+  return link;
+}
+
+function fact(dl, label, value, attr) {
+  const row = el("div");
+  row.appendChild(el("dt", null, label));
+  const dd = el("dd", null, value);
+  if (attr) { dd.setAttribute(attr, ""); }
+  row.appendChild(dd);
+  dl.appendChild(row);
+  return dd;
+}
+
+function section(title, items, emptyText, render) {
+  const box = el("section", "pop__section");
+  box.appendChild(el("h4", "pop__section-title", title));
+  if (!items.length) {
+    box.appendChild(el("p", "muted pop__none", emptyText));
+    return box;
+  }
+  const ul = el("ul", "pop__list");
+  items.forEach((item) => {
+    const li = el("li", "pop__item");
+    render(li, item);
+    ul.appendChild(li);
+  });
+  box.appendChild(ul);
+  return box;
+}
+
+function customerHref(cfg, customer) {
+  const path = sitePath(customer.url);
+  if (path) { return path; }
+  const id = parseInt(customer.id, 10);
+  return isFinite(id) ? cfg.customerUrl + id : null;
+}
+
+function createHref(cfg, caller) {
+  if (!cfg.createUrl) { return null; }
+  const number = caller.number || caller.e164 || "";
+  return cfg.createUrl + (number ? "?q=" + encodeURIComponent(number) : "");
+}
+
+function buildHead(T, card, customer) {
+  const head = el("div", "pop__head");
+  const state = callState(T, card.event);
+  const stateBadge = el("span", "badge pop__state pop__state--" + state.state);
+  stateBadge.append(icon(state.icon), " " + state.label);
+  if (card.event === "call.ended" && card.data.reason === "transferred") {
+    stateBadge.append(" · " + T.transferred);
+  }
+  head.appendChild(stateBadge);
+  if (customer && customer.tier) {
+    const tier = KNOWN_TIERS[customer.tier] ? customer.tier : "ordinary";
+    const tierBadge = el("span", "badge badge--tier badge--tier-" + tier);
+    if (tier === "vip") { tierBadge.appendChild(icon("★")); }
+    tierBadge.append(T.tiers[customer.tier] || customer.tier);
+    head.appendChild(tierBadge);
+  }
+  return head;
+}
+
+function buildFacts(T, card, caller, customer) {
+  const data = card.data;
+  const facts = el("dl", "facts pop__facts");
+  fact(facts, T.number, caller.number ? String(caller.number) : T.noNumber, "data-pop-number");
+  if (caller.e164 && caller.e164 !== caller.number) {
+    fact(facts, T.normalised, caller.e164, "data-pop-e164");
+  }
+  if (customer && caller.name && caller.name !== customer.name) {
+    fact(facts, T.callerIdName, caller.name);
+  }
+  if (data.queue) { fact(facts, T.queue, data.queue); }
+  card.waitEl = data.wait_s !== null && data.wait_s !== undefined
+    ? fact(facts, T.waited, duration(data.wait_s), "data-pop-wait") : null;
+  if (card.event === "call.ended" && data.talk_s !== null && data.talk_s !== undefined) {
+    fact(facts, T.talked, duration(data.talk_s));
+  }
+  return facts;
+}
+
+function buildDetails(desk, customer) {
+  const { cfg, T } = desk;
+  const dispositionLabels = Object.fromEntries(cfg.dispositions);
+  const details = el("div", "pop__details");
+  details.appendChild(section(T.openTickets, list(customer.open_tickets), T.noOpenTickets,
+    (li, ticket) => {
+      const text = [ticket.number || (ticket.id !== undefined ? "#" + ticket.id : ""),
+        ticket.title || ticket.subject || ""].filter(Boolean).join(" ");
+      const href = sitePath(ticket.url);
+      li.appendChild(href ? newTabLink(T, href, text || "?") : el("span", null, text || "?"));
+      if (ticket.status) { li.appendChild(el("span", "badge badge--muted", ticket.status)); }
+    }));
+  details.appendChild(section(T.products, list(customer.products), T.noProducts,
+    (li, product) => {
+      li.appendChild(el("span", "strong", product.model || "?"));
+      if (product.serial_number) {
+        const serial = el("span", "muted", " " + T.serial + " ");
+        serial.appendChild(el("code", null, product.serial_number));
+        li.appendChild(serial);
+      }
+      const stateName = WARRANTY_TONES[product.warranty_state] ? product.warranty_state : "none";
+      li.append(" ", el("span", "badge badge--" + WARRANTY_TONES[stateName], T.warranty[stateName]));
+      if (product.warranty_end && stateName !== "none") {
+        li.appendChild(el("span", "muted", " " + fill(T.warrantyUntil, { date: product.warranty_end })));
+      }
+    }));
+  details.appendChild(section(T.contacts, list(customer.contacts).slice(0, 3), "—",
+    (li, contact) => {
+      li.appendChild(el("span", "strong", contact.name || "?"));
+      if (contact.position) { li.appendChild(el("span", "muted", " " + contact.position)); }
+      const phone = list(contact.phones)[0];
+      if (phone) { li.appendChild(el("span", "nowrap", " " + (phone.display || phone.number || ""))); }
+    }));
+  details.appendChild(section(T.lastContacts, list(customer.last_calls).slice(0, 5),
+    T.noLastContacts, (li, call) => {
+      li.appendChild(el("span", "muted nowrap", when(call.started_at || call.at || call.date, cfg) + " "));
+      const text = [call.queue, T.outcomes[call.outcome] || call.outcome,
+        dispositionLabels[call.disposition] || call.disposition, call.agent_name || call.agent]
+        .filter((v) => typeof v === "string" && v).join(" · ");
+      li.appendChild(el("span", null, text));
+      if (call.notes) { li.appendChild(el("span", "pop__note prewrap", " " + call.notes)); }
+    }));
+  return details;
+}
+
+/** The pop's summary (everything but the wrap-up form), for card.event and card.data. */
+export function buildSummary(desk, card) {
+  const { cfg, T } = desk;
+  const data = card.data;
+  const caller = isObject(data.caller) ? data.caller : {};
+  const customer = isObject(data.customer) ? data.customer : null;
+  const box = el("div", "pop__summary");
+  box.appendChild(buildHead(T, card, customer));
+  const title = el("h3", "pop__name customer-name", displayName(T, data));
+  title.id = card.titleId;
+  box.appendChild(title);
+  box.appendChild(buildFacts(T, card, caller, customer));
+
+  const actions = el("div", "actions pop__actions");
+  if (customer) {
+    const href = customerHref(cfg, customer);
+    if (href) {
+      const open = newTabLink(T, href, T.open360, "btn btn--primary");
+      open.setAttribute("data-pop-open", "");
+      actions.appendChild(open);
+    }
+  } else {
+    box.appendChild(el("p", "pop__unknown", T.unknownHint));
+    const create = createHref(cfg, caller);
+    if (create) {
+      const add = newTabLink(T, create, T.createCustomer, "btn btn--primary");
+      add.setAttribute("data-pop-open", "");
+      actions.appendChild(add);
+    }
+  }
+  box.appendChild(actions);
+  if (card.event === "call.answered") {
+    const transfer = buildTransfer(desk, card);
+    if (transfer) { box.appendChild(transfer); }
+  }
+  if (customer) { box.appendChild(buildDetails(desk, customer)); }
+  return box;
+}
