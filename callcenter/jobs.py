@@ -56,6 +56,9 @@ FAILURE_TTL_S = 7 * 24 * 3600
 EXCLUSIVE_KEY = "cc:jobs:running:{}"
 #: The lock outlives a run that died without releasing it by this long past its timeout.
 EXCLUSIVE_GRACE_S = 60
+#: A worker's heartbeat lapses after this long (RQ beats every WORKER_TTL_S - 15 s when
+#: idle): /healthz tells a dead worker within two minutes, not RQ's default eight.
+WORKER_TTL_S = 60
 #: A worker started --with-scheduler re-creates lost periodic jobs this often.
 RECONCILE_EVERY_S = 60.0
 
@@ -258,7 +261,8 @@ def run_worker(*, burst: bool = False, with_scheduler: bool = False,
 
     connection = redis_connection(settings)
     worker = _Worker([Queue(q, connection=connection) for q in queues],
-                     connection=connection, exception_handlers=[_log_final_failure])
+                     connection=connection, exception_handlers=[_log_final_failure],
+                     worker_ttl=WORKER_TTL_S)
     worker.burst = burst
     reconciler = None
     if with_scheduler:
