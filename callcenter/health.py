@@ -34,6 +34,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from rq import Queue, Worker
 from rq.registry import FailedJobRegistry
+from rq.scheduler import RQScheduler
 from sqlalchemy import Engine, text
 
 from callcenter.bridge.leader import LEADER_KEY
@@ -110,7 +111,7 @@ def check_bridge(client: redis.Redis, now: float) -> Check:
 def check_workers(client: redis.Redis, now: float) -> dict[str, Check]:
     try:
         workers = Worker.all(connection=client)
-        scheduling = any(client.exists(f"rq:scheduler-lock:{q}") for q in QUEUES)
+        scheduling = any(client.exists(RQScheduler.get_locking_key(q)) for q in QUEUES)
         failed = sum(FailedJobRegistry(queue=Queue(q, connection=client)).count
                      for q in QUEUES)
     except redis.RedisError:

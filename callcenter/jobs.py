@@ -116,7 +116,9 @@ def enqueue_once(fn: Callable, *args, job_id: str, queue: str = "default",
     Returns ``(job, created)``. With ``at`` or ``delay_s`` the job waits in the queue's
     scheduled registry (a worker ``--with-scheduler`` moves it to the queue when due).
     The id must say what the job is about, so that every enqueuer computes the same one;
-    the existence check and the write are one atomic step on the server.
+    the existence check and the write are one atomic step on the server. An id stays
+    taken while RQ knows its job: waiting, running, finished (``result_ttl_s``) or
+    failed (``failure_ttl_s``, in the failed registry).
     """
     if not job_id or len(job_id) > 64 or not all(c.isalnum() or c in "-_" for c in job_id):
         raise ValueError(f"job id {job_id!r}: 1-64 letters, digits, '-' or '_'")
@@ -128,15 +130,17 @@ def enqueue_once(fn: Callable, *args, job_id: str, queue: str = "default",
                "description": description, "meta": meta}
     if delay_s is not None:
         at = datetime.now(UTC) + timedelta(seconds=delay_s)
-    try:
-        if at is None:
-            job = q.enqueue(fn, **options)
-        else:
-            job = q.enqueue_at(at, fn, **options)
-    except DuplicateJobError:
-        existing = Job.fetch(job_id, connection=connection)
-        return existing, False
-    return job, True
+    for _ in range(2):
+        try:
+            if at is None:
+                return q.enqueue(fn, **options), True
+            return q.enqueue_at(at, fn, **options), True
+        except DuplicateJobError:
+            existing = fetch_job(job_id, connection=connection)
+            if existing is not None:
+                return existing, False
+            # It expired between the two steps: the id is free again.
+    raise RuntimeError(f"job {job_id}: could not enqueue nor find it")
 
 
 @dataclass

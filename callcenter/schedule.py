@@ -137,9 +137,10 @@ def reconcile(connection: redis.Redis, definitions: list[PeriodicJob] | None = N
                     not in wanted:
                 registry.remove(job_id, delete_job=True)
                 result.removed.append(job_id)
-    for job_id in result.enqueued + result.scheduled + result.removed:
-        log.info("periodic jobs: %s %s", "removed" if job_id in result.removed
-                 else "scheduled", job_id)
+    for what, ids in (("enqueued", result.enqueued), ("scheduled", result.scheduled),
+                      ("removed", result.removed)):
+        for job_id in ids:
+            log.info("periodic jobs: %s %s", what, job_id)
     return result
 
 
