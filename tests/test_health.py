@@ -17,6 +17,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 from simulator_support import originate_inbound
 from stack import WAIT_S, BridgeThread, wait_until
+from tcp_proxy import TcpProxy
 
 from callcenter.app import create_app
 from callcenter.config import ConfigError, load_settings
@@ -57,8 +58,8 @@ def test_healthz_ready_with_everything_up_and_metrics_follow_a_pop(sqlite_stack,
     config = SimulatorConfig(ami_port=0, rate=0, seed=3, agents=2,
                              queues=parse_queues("support:ringall=1-2", 2),
                              answer_delay=(3.0, 4.0), abandon_prob=0.0, no_answer_prob=0.0)
-    with ThreadedSimulator(config) as sim:
-        bridge = BridgeThread(stack.settings, sim.ami_port).start()
+    with ThreadedSimulator(config) as sim, TcpProxy(sim.ami_port) as proxy:
+        bridge = BridgeThread(stack.settings, proxy.port).start()
         try:
             assert bridge.leader.wait(15)
             code, body = wait_until(lambda: (r := health(stack.base))[0] == 200
@@ -95,6 +96,23 @@ def test_healthz_ready_with_everything_up_and_metrics_follow_a_pop(sqlite_stack,
             assert after[("callcenter_ami_reconnects_total", ())] == 0
             assert after[("callcenter_bridge_effect_failures_total",
                           (("worker", "pops"),))] == 0
+
+            # The AMI link breaks and the PBX refuses the bridge for a while.
+            proxy.pause(accept=False)
+            assert proxy.cut() == 1
+            code, body = wait_until(lambda: (r := health(stack.base))[1]["checks"]["bridge"]
+                                    ["reason"] == "ami down" and r, 15, what="ami down")
+            assert code == 200 and body["status"] == "degraded"
+            assert samples(stack.api("/metrics").text)[("callcenter_ami_link_up", ())] == 0
+            proxy.resume()
+            wait_until(lambda: health(stack.base)[1]["status"] == "ready", 20,
+                       what="ready again after the reconnect")
+            again = wait_until(lambda: (s := samples(stack.api("/metrics").text))[
+                ("callcenter_ami_reconnects_total", ())] == 1 and s, 15, what="reconnects")
+            assert again[("callcenter_ami_disconnects_total", ())] == 1
+            # Same bridge term: its counters went on (the resync may pop the ringing
+            # call again); only a take-over by another bridge starts them at 0.
+            assert again[pops] >= after[pops]
         finally:
             bridge.stop()
             close_probes(stack.app)
