@@ -60,6 +60,12 @@ class PeriodicJob:
     retry: Retry | None = DEFAULT_RETRY
     args: tuple = ()
 
+    def __post_init__(self) -> None:
+        if not self.name or not all(c.isalnum() or c == "_" for c in self.name):
+            raise ValueError(f"periodic job name {self.name!r}: letters, digits and '_'")
+        if self.interval_s < 1:
+            raise ValueError(f"periodic job {self.name}: interval_s must be at least 1")
+
     @property
     def func_path(self) -> str:
         return f"{self.func.__module__}.{self.func.__qualname__}"

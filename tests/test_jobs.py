@@ -17,10 +17,12 @@ from pathlib import Path
 
 import job_support
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from rq import Retry, Worker
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
+from callcenter.app import create_app
 from callcenter.config import load_settings
 from callcenter.customers.jobs import enqueue_import
 from callcenter.jobs import ExclusiveRun, enqueue_once, get_queue, run_worker
@@ -91,6 +93,22 @@ def test_failing_job_is_retried_per_policy_then_lands_in_the_failed_registry(job
     assert failed.get_job_ids() == ["test-fails-1"]
     assert "test-fails-1" not in scheduled.get_job_ids()
     assert Job.fetch(job.id, connection=job_env["redis"]).get_status() == JobStatus.FAILED
+
+    # Someone sees it: /healthz names it (without failing the web), /metrics counts it.
+    app = create_app(load_settings({**job_env["env"], "METRICS_TOKEN": "m" * 24}))
+    try:
+        client = app.test_client()
+        health = client.get("/healthz").get_json()
+        assert health["checks"]["jobs"] == {"ok": False, "reason": "1 failed",
+                                            "required": False}
+        page = client.get("/metrics", headers={"Authorization": "Bearer " + "m" * 24})
+        failed_now = {s.labels["queue"]: s.value
+                      for f in text_string_to_metric_families(page.get_data(as_text=True))
+                      if f.name == "callcenter_jobs_failed" for s in f.samples}
+        assert failed_now == {"default": 1, "imports": 0}
+    finally:
+        app.extensions["health_redis"].close()
+        app.extensions["db_engine"].dispose()
 
 
 def _uploads(settings, now: float) -> dict[str, Path]:
