@@ -73,6 +73,8 @@ def create_app(settings: Settings | None = None, *, db_bind=None, testing: bool 
     app.register_blueprint(wallboard_bp)
     from callcenter.users.views import users_bp
     app.register_blueprint(users_bp)
+    from callcenter import health
+    health.init_app(app)   # /healthz (probes, no login) and /metrics (Prometheus)
 
     @app.before_request
     def _locale_param():

@@ -134,10 +134,16 @@ def run_cmd(host: str, port: int, show_demo_logins: bool, simulator: bool) -> No
 
 @main.command("worker")
 @click.option("--burst", is_flag=True, help="Quit once the queues are empty.")
-@click.option("--with-scheduler", is_flag=True, help="Also run RQ's scheduler.")
+@click.option("--with-scheduler", is_flag=True,
+              help="Also run the scheduler: delayed and retried jobs, and the periodic "
+                   "jobs (scheduled at start, idempotently: any number of such workers).")
 def worker_cmd(burst: bool, with_scheduler: bool) -> None:
     """Run a background worker on the "default" and "imports" queues."""
+    import logging
+
     from callcenter.jobs import run_worker
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     run_worker(burst=burst, with_scheduler=with_scheduler, settings=_settings())
 
 

@@ -38,6 +38,8 @@ class Settings:
     login_lockout_s: int = 900
     #: Largest accepted upload (CSV imports), bytes.
     max_upload_bytes: int = 64 * 1024 * 1024
+    #: Bearer token a Prometheus server scrapes /metrics with; None: admin API tokens only.
+    metrics_token: str | None = None
 
     def as_flask_config(self) -> dict:
         return {
@@ -113,6 +115,15 @@ def _timezone(env: dict) -> str:
     return tz
 
 
+def _metrics_token(env: dict) -> str | None:
+    token = env.get("METRICS_TOKEN")
+    if not token:
+        return None
+    if len(token) < 24 or any(c.isspace() for c in token):
+        raise ConfigError("METRICS_TOKEN: must be at least 24 characters, without spaces")
+    return token
+
+
 def load_settings(env: dict | None = None) -> Settings:
     """Read and check every setting; raises ConfigError naming the bad variable."""
     env = dict(os.environ if env is None else env)
@@ -126,4 +137,5 @@ def load_settings(env: dict | None = None) -> Settings:
         secret_key=_secret_key(env, instance),
         default_phone_region=_region(env),
         timezone=_timezone(env),
+        metrics_token=_metrics_token(env),
     )

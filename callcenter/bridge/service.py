@@ -37,6 +37,7 @@ from callcenter.bridge.calllog import (
 from callcenter.bridge.commands import COMMANDS_KEY, execute_command, result_key
 from callcenter.bridge.pops import AgentDirectory, PopSender
 from callcenter.bridge.settings import BridgeSettings
+from callcenter.bridge.status import StatusPublisher
 from callcenter.bridge.worker import EffectWorker
 from callcenter.config import Settings
 from telephony.ami import AMIClient, AMIError
@@ -106,6 +107,8 @@ class Bridge:
         self._run_stop: asyncio.Event | None = None
         self._stop_commands = threading.Event()
         self._command_thread: threading.Thread | None = None
+        #: AMI link state and counters for /healthz and /metrics (from the log thread).
+        self.status = StatusPublisher(self, redis_client)
 
     # -- life cycle ---------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -180,6 +183,7 @@ class Bridge:
     def _between_log_batches(self) -> None:
         self.directory.refresh_if_stale()
         self.log_writer.push_figures()
+        self.status.publish_if_due()
 
     def _handle_pops(self, batch: list) -> None:
         for effect in batch:

@@ -178,3 +178,44 @@ def live_queue_names(redis_client) -> list[str]:
 
 def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+# -- Process health: the active bridge's status and counters ------------------------------
+# Written by the bridge (callcenter/bridge/status.py), read by /healthz and /metrics
+# (callcenter/health.py, callcenter/metrics.py): the web cannot ask the bridge process.
+
+#: Hash: ``at`` (epoch s of the write), ``ami_up`` ("1"/"0"), ``counters`` (JSON object
+#: name -> int, since the bridge became active). Gone BRIDGE_STATUS_TTL_S after the last
+#: write: no hash means no bridge worked lately.
+BRIDGE_STATUS_KEY = "cc:bridge:status"
+#: The active bridge writes its status this often (from its call-log thread).
+BRIDGE_STATUS_EVERY_S = 2.0
+BRIDGE_STATUS_TTL_S = 15
+
+
+def write_bridge_status(redis_client, *, ami_up: bool, counters: dict[str, int],
+                        now: float | None = None) -> None:
+    now = time.time() if now is None else now
+    pipe = redis_client.pipeline(transaction=True)
+    pipe.hset(BRIDGE_STATUS_KEY, mapping={
+        "at": f"{now:.3f}", "ami_up": "1" if ami_up else "0",
+        "counters": json.dumps(counters, separators=(",", ":"))})
+    pipe.expire(BRIDGE_STATUS_KEY, BRIDGE_STATUS_TTL_S)
+    pipe.execute()
+
+
+def read_bridge_status(redis_client) -> dict[str, Any] | None:
+    """``{"at": float, "ami_up": bool, "counters": {name: int}}``, or None."""
+    raw = {_text(k): _text(v) for k, v in redis_client.hgetall(BRIDGE_STATUS_KEY).items()}
+    if not raw:
+        return None
+    try:
+        counters = json.loads(raw.get("counters") or "{}")
+        at = float(raw.get("at") or 0)
+    except ValueError:
+        return None
+    if not isinstance(counters, dict):
+        counters = {}
+    return {"at": at, "ami_up": raw.get("ami_up") == "1",
+            "counters": {str(k): int(v) for k, v in counters.items()
+                         if isinstance(v, int) and not isinstance(v, bool)}}
