@@ -21,11 +21,10 @@ import logging
 import socket as socket_module
 import threading
 import time
-from pathlib import Path
 
 import redis
 import socketio
-from flask import Blueprint, Flask, abort, current_app, request, send_from_directory
+from flask import Flask, current_app, request
 from flask_login import current_user
 from flask_socketio import SocketIO, emit, join_room
 
@@ -44,26 +43,6 @@ log = logging.getLogger(__name__)
 #: Seconds between pings, and to wait for the answer: a dead link shows within ~20 s.
 PING_INTERVAL_S = 10
 PING_TIMEOUT_S = 10
-
-realtime_bp = Blueprint("realtime", __name__)
-
-#: Browser libraries served from node_modules (installed by npm, never committed).
-VENDOR_FILES = {
-    "socket.io.min.js": "socket.io-client/dist/socket.io.min.js",
-    "socket.io.min.js.map": "socket.io-client/dist/socket.io.min.js.map",
-}
-
-
-@realtime_bp.route("/vendor/<path:name>")
-def vendor(name: str):
-    relative = VENDOR_FILES.get(name)
-    if relative is None:
-        abort(404)
-    folder = Path(current_app.config["NODE_MODULES"]) / Path(relative).parent
-    if not (folder / Path(relative).name).is_file():
-        abort(404, description="browser libraries are missing: run `npm ci`")
-    return send_from_directory(folder, Path(relative).name, max_age=3600)
-
 
 class _LazyRedisManager(socketio.RedisManager):
     """The message queue; the Redis URL is resolved on first use, so creating the app
@@ -216,7 +195,7 @@ def _drop_wrapped_up_pop(call_id: str, user_id: int) -> None:
 
 
 def init_realtime(app: Flask) -> SocketIO:
-    """Attach the Socket.IO server to ``app`` and register the vendor route."""
+    """Attach the Socket.IO server to ``app``."""
     settings: Settings = app.config["SETTINGS"]
     if _drop_wrapped_up_pop not in WRAPUP_LISTENERS:
         WRAPUP_LISTENERS.append(_drop_wrapped_up_pop)
@@ -226,7 +205,6 @@ def init_realtime(app: Flask) -> SocketIO:
     app.wsgi_app = _SocketTuning(app.wsgi_app)
     connections = _Connections()
     app.extensions["realtime_connections"] = connections
-    app.register_blueprint(realtime_bp)
 
     def redis_client():
         return redis_connection(settings)

@@ -1,0 +1,139 @@
+"""The product runs as an installed package: a wheel, not the source tree, started from
+a directory that has nothing of the project in it.
+
+The wheel is built from this checkout (setup.py compiles the catalogues and copies the
+static files and browser libraries into it), installed with ``--no-deps`` into a folder
+of its own that goes first on PYTHONPATH, so it shadows the editable install; the
+dependencies come from the test environment.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+import requests
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT_S = 60
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    dist = tmp_path_factory.mktemp("dist")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                    "--no-build-isolation", "--wheel-dir", str(dist), str(ROOT)],
+                   check=True, cwd=dist)
+    (built,) = dist.glob("callcenter-*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def installed(wheel, tmp_path_factory) -> dict[str, str]:
+    """The environment of a process that runs the wheel's ``callcenter``."""
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                    "--no-compile", "--target", str(target), str(wheel)], check=True)
+    instance = tmp_path_factory.mktemp("instance")
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("CALLCENTER_", "DATABASE_", "PYTHON", "FLASK_"))}
+    env.update(PYTHONPATH=str(target), CALLCENTER_INSTANCE=str(instance),
+               DATABASE_URL=f"sqlite:///{instance / 'package.sqlite3'}",
+               SECRET_KEY="package-test-secret")
+    if os.environ.get("TEST_REDIS_URL"):
+        env["REDIS_URL"] = os.environ["TEST_REDIS_URL"]
+    return env
+
+
+def _callcenter(env: dict[str, str], *args: str) -> list[str]:
+    """The console script pip wrote for the wheel, run by this interpreter."""
+    script = Path(env["PYTHONPATH"]) / "bin" / "callcenter"
+    return [sys.executable, str(script), *args]
+
+
+def test_the_wheel_carries_templates_static_files_catalogues_and_browser_libraries(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "callcenter/templates/login.html" in names
+    assert "callcenter/_assets/static/css/app.css" in names
+    assert "callcenter/_assets/node_modules/socket.io-client/dist/socket.io.min.js" in names
+    assert "callcenter/translations/zh_Hans_CN/LC_MESSAGES/messages.mo" in names
+    # Only the allow-listed browser files, nothing else of node_modules.
+    vendored = {n for n in names if "/node_modules/" in n}
+    assert vendored == {"callcenter/_assets/node_modules/socket.io-client/dist/" + f
+                        for f in ("socket.io.min.js", "socket.io.min.js.map")}
+
+
+def test_the_installed_package_migrates_and_serves_from_any_directory(installed, tmp_path):
+    cwd = tmp_path / "elsewhere"
+    cwd.mkdir()
+    where = subprocess.run([sys.executable, "-c", "import callcenter; print(callcenter.__file__)"],
+                           env=installed, cwd=cwd, capture_output=True, text=True, check=True)
+    assert Path(where.stdout.strip()).is_relative_to(installed["PYTHONPATH"])
+
+    subprocess.run(_callcenter(installed, "db", "upgrade"), env=installed, cwd=cwd,
+                   check=True, timeout=120)
+    package_files = _files(Path(installed["PYTHONPATH"]))
+    port = _free_port()
+    log = (tmp_path / "serve.log").open("wb")
+    server = subprocess.Popen(
+        _callcenter(installed, "serve", "--host", "127.0.0.1", "--port", str(port)),
+        env=installed, cwd=cwd, start_new_session=True,
+        stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        page = _wait_for_login_page(base, server, tmp_path / "serve.log")
+        with (ROOT / "callcenter/translations/zh_CN/LC_MESSAGES/messages.po").open("rb") as fh:
+            log_in = read_po(fh)["Log in"].string
+        assert log_in and log_in != "Log in"
+        assert page.status_code == 200
+        assert 'lang="zh-CN"' in page.text and log_in in page.text
+
+        css = requests.get(base + "/static/css/app.css", timeout=10)
+        assert css.status_code == 200 and css.content == (ROOT / "static/css/app.css").read_bytes()
+        library = requests.get(base + "/vendor/socket.io.min.js", timeout=10)
+        assert library.status_code == 200 and b"io" in library.content
+        assert requests.get(base + "/vendor/socket.io.js", timeout=10).status_code == 404
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+    # The app wrote nothing into the installed package (no catalogues compiled at start).
+    assert _files(Path(installed["PYTHONPATH"])) == package_files
+
+
+def _files(folder: Path) -> set[Path]:
+    return {path for path in folder.rglob("*")
+            if path.is_file() and "__pycache__" not in path.parts}
+
+
+def _wait_for_login_page(base: str, server: subprocess.Popen, log: Path) -> requests.Response:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        if server.poll() is not None:
+            pytest.fail(f"callcenter serve exited ({server.returncode}): "
+                        f"{log.read_text(errors='replace')[-2000:]}")
+        try:
+            return requests.get(base + "/login", headers={"Accept-Language": "zh-CN,zh;q=0.9"},
+                                timeout=5)
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
