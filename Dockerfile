@@ -30,10 +30,11 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     CALLCENTER_INSTANCE=/var/lib/callcenter
 # The pinned dependencies first, so that a code change does not reinstall them.
-COPY requirements/base.txt /tmp/requirements.txt
-RUN pip install --require-hashes -r /tmp/requirements.txt && rm /tmp/requirements.txt
-COPY --from=builder /dist/ /tmp/dist/
-RUN pip install --no-deps /tmp/dist/callcenter-*.whl && rm -rf /tmp/dist \
+# The lock stays in the image: it says what the image was built from.
+COPY requirements/base.txt /opt/callcenter/requirements.txt
+RUN pip install --require-hashes -r /opt/callcenter/requirements.txt
+COPY --from=builder /dist/ /opt/callcenter/dist/
+RUN pip install --no-deps /opt/callcenter/dist/callcenter-*.whl && rm -r /opt/callcenter/dist \
     && useradd --system --uid 10001 --home-dir /var/lib/callcenter --create-home callcenter
 # Not root; nothing of the app is writable by it but the instance folder (a volume).
 USER callcenter

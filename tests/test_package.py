@@ -1,15 +1,21 @@
 """The product runs as an installed package: a wheel, not the source tree, started from
 a directory that has nothing of the project in it.
 
-The wheel is built from this checkout (setup.py compiles the catalogues and copies the
-static files and browser libraries into it), installed with ``--no-deps`` into a folder
-of its own that goes first on PYTHONPATH, so it shadows the editable install; the
-dependencies come from the test environment.
+The wheel is built the way the Dockerfile's ``builder`` stage builds it, without Docker:
+only the files its COPY lines take (less what .dockerignore leaves out, so no .mo file
+and no build folder of the checkout) go into a fresh folder, with the checkout's
+node_modules standing in for the ``frontend`` stage's ``npm ci``; setup.py compiles the
+catalogues and copies the static files and browser libraries into the wheel. The wheel
+is installed with ``--no-deps`` into a folder of its own that goes first on PYTHONPATH,
+so it shadows the editable install; the dependencies come from the test environment.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
+import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,6 +29,7 @@ import requests
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
+DOCKERFILE = ROOT / "Dockerfile"
 START_TIMEOUT_S = 60
 
 
@@ -32,14 +39,94 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _stages() -> dict[str, list[list[str]]]:
+    """The Dockerfile's instructions by stage name ("" for an unnamed last stage)."""
+    stages: dict[str, list[list[str]]] = {}
+    current: list[list[str]] = []
+    for line in DOCKERFILE.read_text().replace("\\\n", " ").splitlines():
+        words = shlex.split(line, comments=True)
+        if not words:
+            continue
+        if words[0].upper() == "FROM":
+            name = words[3] if len(words) > 3 and words[2].upper() == "AS" else ""
+            current = stages.setdefault(name, [])
+        current.append(words)
+    return stages
+
+
+def _docker_ignored(relative: Path) -> bool:
+    patterns = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    text = relative.as_posix()
+    for pattern in patterns:
+        if pattern.startswith("**/"):
+            if any(fnmatch.fnmatch(part, pattern[3:]) for part in relative.parts):
+                return True
+        elif any(fnmatch.fnmatch("/".join(relative.parts[:n]), pattern)
+                 for n in range(1, len(relative.parts) + 1)) or text == pattern:
+            return True
+    return False
+
+
+def _copy_into_context(source: Path, target: Path) -> None:
+    """Docker's COPY of one path of the build context: a folder's contents, a file."""
+    relative = source.relative_to(ROOT)
+    assert source.exists(), f"the Dockerfile copies {relative}, which does not exist"
+    assert not _docker_ignored(relative), f"the Dockerfile copies {relative}: .dockerignored"
+    if source.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+        return
+    for path in source.rglob("*"):
+        if path.is_file() and not _docker_ignored(path.relative_to(ROOT)):
+            (target / path.relative_to(source)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target / path.relative_to(source))
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
+    """The wheel as the Dockerfile's builder stage makes it."""
+    workdir = tmp_path_factory.mktemp("builder")
     dist = tmp_path_factory.mktemp("dist")
+    builder = _stages()["builder"]
+    for words in builder:
+        if words[0] != "COPY":
+            continue
+        *sources, dest = words[1:]
+        if sources[0].startswith("--from="):
+            assert sources == ["--from=frontend", "/src/node_modules"], sources
+            (workdir / dest).symlink_to(ROOT / "node_modules")
+            continue
+        for source in sources:
+            target = workdir / dest
+            if dest.endswith("/") or len(sources) > 1:
+                target = target / Path(source).name
+            _copy_into_context(ROOT / source, target)
+    wheel_step = ["RUN", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                  "--wheel-dir", "/dist", "."]
+    assert wheel_step in builder
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                    "--no-build-isolation", "--wheel-dir", str(dist), str(ROOT)],
-                   check=True, cwd=dist)
+                    "--no-build-isolation", "--wheel-dir", str(dist), "."],
+                   check=True, cwd=workdir)
     (built,) = dist.glob("callcenter-*.whl")
     return built
+
+
+def test_the_image_installs_the_lock_and_the_wheel_and_runs_as_a_user():
+    runtime = _stages()[""]
+    runs = [" ".join(words[1:]) for words in runtime if words[0] == "RUN"]
+    lock = next(words[1] for words in runtime
+                if words[0] == "COPY" and words[1].startswith("requirements/"))
+    assert lock == "requirements/base.txt"
+    assert "pip install --require-hashes -r /opt/callcenter/requirements.txt" in runs
+    assert ["COPY", "--from=builder", "/dist/", "/opt/callcenter/dist/"] in runtime
+    assert any(run.startswith("pip install --no-deps /opt/callcenter/dist/callcenter-")
+               for run in runs)
+    users = [words[1] for words in runtime if words[0] == "USER"]
+    assert users and users[-1] not in ("root", "0")
+    # Nothing of the source tree in the image: the wheel carries what the app serves.
+    assert not [words for words in runtime if words[0] == "COPY" and "--from" not in words[1]
+                and not words[1].startswith("requirements/")]
 
 
 @pytest.fixture(scope="module")
