@@ -14,8 +14,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-UV=${UV:-uv}
-command -v "$UV" >/dev/null 2>&1 || { echo "error: uv is needed (pip install uv)" >&2; exit 1; }
+UV=${UV:-$(command -v uv || echo .venv/bin/uv)}
+[ -x "$UV" ] || { echo "error: uv is needed (.venv/bin/pip install uv)" >&2; exit 1; }
 # One Python for the lock, the oldest supported (the Docker image's); --universal keeps
 # the platform markers, so the same files install on Linux and macOS.
 compile() {
