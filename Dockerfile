@@ -15,7 +15,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
 COPY requirements/build.txt requirements/build.txt
 RUN pip install --require-hashes -r requirements/build.txt
-COPY pyproject.toml setup.py MANIFEST.in package.json package-lock.json babel.cfg ./
+COPY pyproject.toml setup.py MANIFEST.in package.json package-lock.json ./
 COPY callcenter ./callcenter
 COPY telephony ./telephony
 COPY tickets ./tickets
