@@ -70,8 +70,6 @@ def create_app(settings: Settings | None = None, *, db_bind=None, testing: bool 
     from callcenter.desk.views import desk_bp
     from callcenter.realtime.server import init_realtime
     init_realtime(app)
-    from callcenter.vendor import vendor_bp
-    app.register_blueprint(vendor_bp)
     app.register_blueprint(desk_bp)
     app.register_blueprint(wallboard_bp)
     from callcenter.users.views import users_bp

@@ -24,10 +24,11 @@ import time
 
 import redis
 import socketio
-from flask import Flask, current_app, request
+from flask import Blueprint, Flask, abort, current_app, request, send_from_directory
 from flask_login import current_user
 from flask_socketio import SocketIO, emit, join_room
 
+from callcenter.assets import vendor_file
 from callcenter.calls.services import WRAPUP_LISTENERS
 from callcenter.config import Settings
 from callcenter.db import db_session
@@ -43,6 +44,21 @@ log = logging.getLogger(__name__)
 #: Seconds between pings, and to wait for the answer: a dead link shows within ~20 s.
 PING_INTERVAL_S = 10
 PING_TIMEOUT_S = 10
+
+realtime_bp = Blueprint("realtime", __name__)
+
+
+@realtime_bp.route("/vendor/<path:name>")
+def vendor(name: str):
+    """The browser libraries npm installs (the Socket.IO client): the allow-list and where
+    they are, in a source tree or an installed wheel, are ``callcenter.assets``'."""
+    path = vendor_file(name)
+    if path is None:
+        abort(404)
+    if not path.is_file():
+        abort(404, description="browser libraries are missing: run `npm ci`")
+    return send_from_directory(path.parent, path.name, max_age=3600)
+
 
 class _LazyRedisManager(socketio.RedisManager):
     """The message queue; the Redis URL is resolved on first use, so creating the app
@@ -195,7 +211,7 @@ def _drop_wrapped_up_pop(call_id: str, user_id: int) -> None:
 
 
 def init_realtime(app: Flask) -> SocketIO:
-    """Attach the Socket.IO server to ``app``."""
+    """Attach the Socket.IO server to ``app`` and register the vendor route."""
     settings: Settings = app.config["SETTINGS"]
     if _drop_wrapped_up_pop not in WRAPUP_LISTENERS:
         WRAPUP_LISTENERS.append(_drop_wrapped_up_pop)
@@ -205,6 +221,7 @@ def init_realtime(app: Flask) -> SocketIO:
     app.wsgi_app = _SocketTuning(app.wsgi_app)
     connections = _Connections()
     app.extensions["realtime_connections"] = connections
+    app.register_blueprint(realtime_bp)
 
     def redis_client():
         return redis_connection(settings)
