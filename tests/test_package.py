@@ -21,12 +21,15 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
 import requests
 from babel.messages.pofile import read_po
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
@@ -110,6 +113,39 @@ def wheel(tmp_path_factory) -> Path:
                    check=True, cwd=workdir)
     (built,) = dist.glob("callcenter-*.whl")
     return built
+
+
+def _pins(lock: str) -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "requirements" / lock).read_text().splitlines():
+        if line and not line[0].isspace() and not line.startswith("#"):
+            name, _, version = line.split(" ")[0].partition("==")
+            pins[canonicalize_name(name)] = version
+    return pins
+
+
+@pytest.mark.parametrize(("lock", "groups"), [
+    ("base.txt", ["dependencies"]), ("test.txt", ["dependencies", "test"]),
+    ("bench.txt", ["dependencies", "test", "bench"]), ("build.txt", ["build-system"])])
+def test_the_lock_files_pin_what_pyproject_asks_for(lock, groups):
+    """A dependency changed in pyproject.toml without ./scripts/lock.sh fails here."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    project = pyproject["project"]
+    wanted = [Requirement(text) for group in groups for text in (
+        project["dependencies"] if group == "dependencies"
+        else pyproject["build-system"]["requires"] if group == "build-system"
+        else project["optional-dependencies"][group])]
+    pins = _pins(lock)
+    for requirement in wanted:
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{requirement} is not in requirements/{lock}"
+        assert requirement.specifier.contains(pins[name], prereleases=True), (
+            f"requirements/{lock} pins {name}=={pins[name]}, pyproject.toml asks {requirement}")
+
+
+def test_the_benchmark_clients_stay_out_of_the_runtime_and_the_tests():
+    for lock in ("base.txt", "test.txt"):
+        assert not {"pyst2", "aiohttp"} & set(_pins(lock)), lock
 
 
 def test_the_image_installs_the_lock_and_the_wheel_and_runs_as_a_user():
