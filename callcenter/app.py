@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from flask import Flask, g, request, session
 from flask_babel import Babel
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 
-from callcenter import db
+from callcenter import assets, db
 from callcenter.auth import login_manager
 from callcenter.config import Settings, load_settings
 
@@ -18,7 +17,7 @@ csrf = CSRFProtect()
 babel = Babel()
 
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
-ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
 
 
 def select_locale() -> str:
@@ -36,13 +35,12 @@ def create_app(settings: Settings | None = None, *, db_bind=None, testing: bool 
     """Build the app. Touches no network: connections are made on first use."""
     settings = settings or load_settings()
     app = Flask("callcenter", instance_path=str(settings.instance_path),
-                static_folder=str(ROOT / "static"), static_url_path="/static",
+                static_folder=str(assets.static_dir()), static_url_path="/static",
                 template_folder="templates")
     app.config.update(settings.as_flask_config())
     app.config["TESTING"] = testing
     app.config["SETTINGS"] = settings
-    app.config["NODE_MODULES"] = str(ROOT / "node_modules")
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(__file__).parent / "translations")
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(assets.TRANSLATIONS)
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -50,8 +48,11 @@ def create_app(settings: Settings | None = None, *, db_bind=None, testing: bool 
     login_manager.init_app(app)
     csrf.init_app(app)
     app.extensions["csrf"] = csrf
-    from callcenter.i18n import ensure_compiled
-    ensure_compiled(Path(app.config["BABEL_TRANSLATION_DIRECTORIES"]))
+    from callcenter.i18n import stale_catalogues
+    # A wheel has its catalogues compiled; a source tree needs `python -m callcenter.i18n`.
+    if assets.is_source_tree() and (stale := stale_catalogues(assets.TRANSLATIONS)):
+        log.warning("translations not compiled (run `python -m callcenter.i18n`): %s",
+                    ", ".join(str(path) for path in stale))
     babel.init_app(app, locale_selector=select_locale,
                    timezone_selector=lambda: app.config["TIMEZONE"])
 

@@ -1,6 +1,7 @@
 # Shared by scripts/start.sh and scripts/test.sh (sourced, not run).
-# Installs the project into .venv and the browser libraries into node_modules, each
-# only when its inputs changed since the last install, so that a second run is quick.
+# Installs the project into .venv (from the lock files in requirements/) and the browser
+# libraries into node_modules, each only when its inputs changed since the last install,
+# so that a second run is quick.
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$(pwd)
@@ -22,25 +23,40 @@ find_python() {
     return 1
 }
 
-# install_python [EXTRAS]: pip install -e ".[EXTRAS]" into .venv, unless the same (or a
-# larger) install of the same pyproject.toml was done before.
+# install_python [SET]: the pinned, hashed lock requirements/SET.txt (base when empty;
+# test, bench: see scripts/lock.sh) plus requirements/build.txt, then the project itself,
+# editable and without dependencies, and its translation catalogues compiled in place.
+# Skipped when the same (or a larger) set was installed from the same locks before.
 install_python() {
-    local extras="${1:-}" spec="." stamp hash have_hash="" have_extras=""
-    [ -n "$extras" ] && spec=".[$extras]"
+    local set="${1:-}" lock stamp hash have_hash="" have_set=""
+    lock="requirements/${set:-base}.txt"
+    [ -f "$lock" ] || { echo "error: no lock file $lock" >&2; return 1; }
     if [ ! -x "$VENV/bin/python" ]; then
         say "creating .venv"
         "$(find_python)" -m venv "$VENV"
     fi
     stamp="$VENV/.installed"
-    hash=$(sha256sum pyproject.toml | cut -d' ' -f1)
-    [ -f "$stamp" ] && read -r have_hash have_extras < "$stamp" || true
-    if [ "$have_hash" = "$hash" ] && { [ -z "$extras" ] || [ "$have_extras" = "$extras" ]; }; then
+    hash=$(cat pyproject.toml setup.py requirements/*.txt | sha256sum | cut -d' ' -f1)
+    [ -f "$stamp" ] && read -r have_hash have_set < "$stamp" || true
+    if [ "$have_hash" = "$hash" ] && { [ -z "$set" ] || [ "$have_set" = "$set" ]; }; then
+        compile_catalogues
         return 0
     fi
-    say "installing Python packages (pip install -e '$spec')"
+    say "installing Python packages ($lock, then the project with --no-deps)"
     "$VENV/bin/python" -m pip install --disable-pip-version-check -q --upgrade pip
-    "$VENV/bin/python" -m pip install --disable-pip-version-check -q -e "$spec"
-    echo "$hash $extras" > "$stamp"
+    "$VENV/bin/python" -m pip install --disable-pip-version-check -q --require-hashes \
+        -r "$lock" -r requirements/build.txt
+    # No build isolation: setuptools and Babel come from build.txt, pinned like the rest.
+    "$VENV/bin/python" -m pip install --disable-pip-version-check -q --no-deps \
+        --no-build-isolation -e .
+    echo "$hash $set" > "$stamp"
+    compile_catalogues
+}
+
+# The source tree's .mo files (git-ignored): a wheel gets them from its build, an
+# editable install from here. Only catalogues older than their .po are compiled.
+compile_catalogues() {
+    "$VENV/bin/python" -m callcenter.i18n
 }
 
 # npm ci when package-lock.json changed since the last install.

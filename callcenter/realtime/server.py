@@ -21,7 +21,6 @@ import logging
 import socket as socket_module
 import threading
 import time
-from pathlib import Path
 
 import redis
 import socketio
@@ -29,6 +28,7 @@ from flask import Blueprint, Flask, abort, current_app, request, send_from_direc
 from flask_login import current_user
 from flask_socketio import SocketIO, emit, join_room
 
+from callcenter.assets import vendor_file
 from callcenter.calls.services import WRAPUP_LISTENERS
 from callcenter.config import Settings
 from callcenter.db import db_session
@@ -47,22 +47,17 @@ PING_TIMEOUT_S = 10
 
 realtime_bp = Blueprint("realtime", __name__)
 
-#: Browser libraries served from node_modules (installed by npm, never committed).
-VENDOR_FILES = {
-    "socket.io.min.js": "socket.io-client/dist/socket.io.min.js",
-    "socket.io.min.js.map": "socket.io-client/dist/socket.io.min.js.map",
-}
-
 
 @realtime_bp.route("/vendor/<path:name>")
 def vendor(name: str):
-    relative = VENDOR_FILES.get(name)
-    if relative is None:
+    """The browser libraries npm installs (the Socket.IO client): the allow-list and where
+    they are, in a source tree or an installed wheel, are ``callcenter.assets``'."""
+    path = vendor_file(name)
+    if path is None:
         abort(404)
-    folder = Path(current_app.config["NODE_MODULES"]) / Path(relative).parent
-    if not (folder / Path(relative).name).is_file():
+    if not path.is_file():
         abort(404, description="browser libraries are missing: run `npm ci`")
-    return send_from_directory(folder, Path(relative).name, max_age=3600)
+    return send_from_directory(path.parent, path.name, max_age=3600)
 
 
 class _LazyRedisManager(socketio.RedisManager):
