@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import time
+
 import pytest
 import requests
 import socketio
