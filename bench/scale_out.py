@@ -35,23 +35,57 @@ from pathlib import Path
 
 import psutil
 import socketio
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import customer_lookup as lookup_bench  # noqa: E402
 import screen_pop  # noqa: E402 - the fake PBX, the agents' seeding and the summaries
 
 from callcenter.migrate import upgrade  # noqa: E402
+from callcenter.users.models import User  # noqa: E402
+from callcenter.users.services import create_user, issue_api_token  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_P99_MS = 20.0
 
 
-def process_figures(proc: psutil.Process, cpu_at_start: dict[int, float]) -> dict:
-    """CPU seconds (since ``cpu_at_start`` and in all), RSS and threads of a serve
-    process with its gunicorn worker."""
+def seed(url: str, args, rng: random.Random
+         ) -> tuple[list[tuple[str, int]], list[str], list[int]]:
+    """N customers and the agents (caller numbers, API tokens, user ids), as screen_pop's
+    seed, but with one password hash for every agent: they connect with API tokens, and
+    a thousand password hashes would cost minutes of CPU before anything is measured."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        phones = lookup_bench.generate(conn, args.customers)
+        conn.execute(text("ANALYZE"))
+        numbers = lookup_bench.sample(conn, rng, phones, 2000)
+    tokens, ids = [], []
+    with Session(engine) as session:
+        first = create_user(session, username="bench0", password="bench-password-0",  # noqa: S106
+                            role="agent", interface="Local/bench0@agents/n")
+        users = [first] + [
+            User(username=f"bench{n}", display_name=f"bench{n}",
+                 password_hash=first.password_hash, role=first.role, scope=first.scope,
+                 interface=f"Local/bench{n}@agents/n", locale=first.locale)
+            for n in range(1, args.agents)]
+        session.add_all(users[1:])
+        session.flush()
+        for user in users:
+            tokens.append(issue_api_token(session, user))
+            ids.append(user.id)
+        session.commit()
+    engine.dispose()
+    return numbers, tokens, ids
+
+
+def process_figures(proc: psutil.Process, cpu_at_start: dict[int, float], *,
+                    children: bool = True) -> dict:
+    """CPU seconds (since ``cpu_at_start`` and in all), RSS and threads of a process
+    (with its children: a serve process with its gunicorn worker)."""
     result = {"pid": proc.pid, "cpu_s_total": 0.0, "cpu_s_during_calls": 0.0,
               "rss_mb": 0.0, "threads": 0, "processes": 0}
-    for member in [proc, *proc.children(recursive=True)]:
+    for member in [proc, *(proc.children(recursive=True) if children else ())]:
         try:
             times = member.cpu_times()
             cpu = times.user + times.system
@@ -86,7 +120,10 @@ async def connect_agents(ports: list[int], tokens: list[str], inbox: dict,
         client = socketio.AsyncClient(reconnection=False)
 
         def on_ringing(data, n=n):
-            inbox.setdefault(("call.ringing", data.get("call_id"), n), time.time())
+            key = ("call.ringing", data.get("call_id"), n)
+            if key not in inbox:
+                inbox[key] = time.time()
+                inbox[("stamps",) + key[1:]] = (data.get("ami_read_at"), data.get("sent_at"))
 
         def on_probe(data, n=n):
             inbox.setdefault(("probe", data.get("i"), n), time.time())
@@ -157,6 +194,7 @@ async def measure(args, env: dict, numbers: list[tuple[str, int]], tokens: list[
         # The product path.
         watched = [psutil.Process(p.pid) for p in serves]
         cpu_start = cpu_snapshot([*watched, psutil.Process(bridge.pid)])
+        bench_cpu_start = cpu_snapshot([psutil.Process()])
         calls_t0 = time.perf_counter()
         written: dict = {}
         pending: list = []
@@ -186,15 +224,26 @@ async def measure(args, env: dict, numbers: list[tuple[str, int]], tokens: list[
             per_server.append(figures)
         bridge_figures = process_figures(psutil.Process(bridge.pid), cpu_start)
 
-        pop_ms = []
+        pop_ms, read_ms, bridge_ms, hop_ms = [], [], [], []
         for (cid, a), t in written.items():
             got = inbox.get(("call.ringing", cid, a))
-            if got is not None:
-                pop_ms.append((got - t) * 1000)
+            if got is None:
+                continue
+            read_at, sent_at = inbox[("stamps", cid, a)]
+            pop_ms.append((got - t) * 1000)
+            read_ms.append((read_at - t) * 1000)
+            bridge_ms.append((sent_at - read_at) * 1000)
+            hop_ms.append((got - sent_at) * 1000)
+        parts = screen_pop.percentiles
         return {
             "pop": {**screen_pop.percentiles(pop_ms), "expected": len(written),
                     "missing": len(written) - len(pop_ms),
                     "what": "AMI AgentCalled written -> call.ringing received"},
+            "pop_parts": {
+                "socket_to_bridge_read": parts(read_ms),
+                "bridge_read_to_published": parts(bridge_ms),
+                "published_to_received": parts(hop_ms),
+                "what": "the same pops split at ami_read_at and sent_at (same clock)"},
             "baseline_redis_to_socketio": {**screen_pop.percentiles(base_ms),
                                            "expected": len(probes),
                                            "missing": len(probes) - len(base_ms),
@@ -203,6 +252,9 @@ async def measure(args, env: dict, numbers: list[tuple[str, int]], tokens: list[
             "calls_window_s": round(calls_s, 1),
             "serve_processes": per_server,
             "bridge_process": bridge_figures,
+            # This script: the PBX and the 1,000 clients share one asyncio loop.
+            "bench_process": process_figures(psutil.Process(), bench_cpu_start,
+                                             children=False),
         }
     finally:
         for client in clients:
@@ -229,7 +281,7 @@ def run(args) -> dict:
                     "started_at": datetime.now(UTC).isoformat(timespec="seconds")}
     try:
         upgrade(url)
-        numbers, tokens, user_ids = screen_pop.seed(url, args, rng)
+        numbers, tokens, user_ids = seed(url, args, rng)
         with tempfile.TemporaryDirectory() as instance:
             env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": args.redis_url,
                    "CALLCENTER_INSTANCE": instance, "SECRET_KEY": "bench-secret-key-123456",

@@ -65,9 +65,9 @@ def vendor(name: str):
     return send_from_directory(folder, Path(relative).name, max_age=3600)
 
 
-#: The python-socketio and python-engineio releases that the two places below which rely
-#: on their inner workings were checked against (tests/test_socketio_pins.py fails on a
-#: newer release until they are checked again and this is raised):
+#: The python-socketio and python-engineio releases checked against the places that rely
+#: on their inner workings (tests/test_socketio_pins.py fails on a newer release until
+#: these places are checked again and this is raised):
 #: - ``_EmbeddedRedisManager`` sets the URL in ``initialize()``, before the listener
 #:   thread reads ``redis_url`` and ``channel``;
 #: - ``_wait_until_listening`` reads the manager's ``pubsub`` (redis-py's, public there);
