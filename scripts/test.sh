@@ -18,6 +18,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 { command -v pg_isready >/dev/null 2>&1 && ls /etc/postgresql/*/main >/dev/null 2>&1; } \
     || missing+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)  # tests/test_proxy.py runs the deployed proxy config
 fresh_postgres=no
 if [ ${#missing[@]} -gt 0 ]; then
     say "installing system packages: ${missing[*]}"
