@@ -80,8 +80,10 @@ class JobContext:
 @contextmanager
 def job_context(settings: Settings | None = None) -> Iterator[JobContext]:
     """Settings, a fresh engine and one unit of work for a job's run."""
+    from callcenter.core.domains import init_domains
     from callcenter.db import make_engine, make_sessionmaker, session_scope
 
+    init_domains()  # a no-op in a work horse: its worker did it before forking
     settings = settings or load_settings()
     engine = make_engine(settings.database_url)
     try:
@@ -108,6 +110,9 @@ def run_worker(*, burst: bool = False, with_scheduler: bool = False,
     """Run an RQ worker on ``queues`` (forks a work horse per job); True if it did work."""
     from rq import Worker
 
+    from callcenter.core.domains import init_domains
+
+    init_domains()  # once, before the work horses fork: each job then has the receivers
     connection = redis_connection(settings)
     worker = Worker([Queue(q, connection=connection) for q in queues], connection=connection)
     return worker.work(burst=burst, with_scheduler=with_scheduler)

@@ -1,6 +1,6 @@
 """The real-time layer over real sockets: a live server (werkzeug, threaded) with
 Flask-SocketIO on Redis as the message queue, python-socketio clients, events published
-through Redis by ``AgentEventPublisher`` (in this process and in another one).
+through Redis by ``LivePublisher`` (in this process and in another one).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from callcenter.app import create_app
 from callcenter.calls.models import PbxQueue
 from callcenter.config import load_settings
 from callcenter.db import make_engine
-from callcenter.realtime import live
-from callcenter.realtime.publish import AgentEventPublisher, agent_event_name
+from callcenter.realtime import agent_calls, live
+from callcenter.realtime.publish import LivePublisher, agent_event_name
 from callcenter.users.services import create_user, ensure_department, issue_api_token
 
 PASSWORD = "realtime-pass-123"
@@ -150,7 +150,7 @@ def _event(call_id: str, *, name: str = "Zhang San", number: str = "13812345678"
 
 @pytest.fixture
 def publisher(redis_conn, redis_url):
-    return AgentEventPublisher(redis_conn, redis_url)
+    return LivePublisher(redis_conn, redis_url)
 
 
 def _login_cookie(server: Live, username: str) -> str:
@@ -243,9 +243,9 @@ def test_supervisors_get_queue_updates_of_their_departments_only(live_server, cl
         client.next("calls.snapshot")
 
     for name in ("repairs", "sales", "support"):
-        publisher.publish_supervisor(name, "queue.update", {"queue": name, "waiting": 1})
-    publisher.publish_supervisor(["support", "sales"], "agent.update",
-                                 {"interface": "PJSIP/2001", "state": "paused"})
+        publisher.emit("queue.update", name, {"queue": name, "waiting": 1})
+    publisher.emit("agent.update", ["support", "sales"],
+                   {"interface": "PJSIP/2001", "state": "paused"})
 
     def received(client, count):
         return [(event, data.get("queue")) for event, data in
@@ -269,9 +269,9 @@ def test_event_from_another_process_arrives_with_seq_and_ami_read_at(live_server
     client.next("calls.snapshot")
     script = (
         "import json, sys, time, redis\n"
-        "from callcenter.realtime.publish import AgentEventPublisher\n"
+        "from callcenter.realtime.publish import LivePublisher\n"
         "url, uid = sys.argv[1], int(sys.argv[2])\n"
-        "p = AgentEventPublisher(redis.Redis.from_url(url), url)\n"
+        "p = LivePublisher(redis.Redis.from_url(url), url)\n"
         "event = {'call_id': '1795455872.8', 'ami_read_at': 1795455872.913,\n"
         "         'caller': {'number': '13812345678', 'name': '张三', 'e164': '+8613812345678'},\n"
         "         'customer': {'id': 1, 'name': '北京华通', 'tier': 'vip', 'url': '/customers/1',\n"
@@ -323,7 +323,7 @@ def test_reconnect_gets_the_live_calls_without_dismissed_ones(live_server, clien
     assert snapshot["calls"][-1]["caller"]["name"] == "Five"
 
     # Wrap-up saved: the entry goes.
-    live.remove_agent_call(redis_conn, uid, "c3")
+    agent_calls.remove_agent_call(redis_conn, uid, "c3")
     again.sio.emit("calls.sync")
     assert [c["call_id"] for c in again.next("calls.snapshot")[1]["calls"]] == ["c1", "c5"]
 
@@ -331,10 +331,12 @@ def test_reconnect_gets_the_live_calls_without_dismissed_ones(live_server, clien
 def test_stale_entries_expire(redis_conn):
     now = time.time()
     body = {"call_id": "old", "caller": {"number": "1"}}
-    live.record_agent_event(redis_conn, 42, "call.ended", body, now=now - 2 * 3600)
-    assert live.read_snapshot(redis_conn, 42)["calls"] == []  # an hour past its wrap-up
-    assert live.read_snapshot(redis_conn, 42, now=now - 2 * 3600)["calls"][0]["seq"] == 1
-    live.record_agent_event(redis_conn, 42, "call.ringing", {"call_id": "new"}, now=now)
+    agent_calls.record_agent_event(redis_conn, 42, "call.ended", body, now=now - 2 * 3600)
+    assert agent_calls.read_snapshot(redis_conn, 42)["calls"] == []  # past its wrap-up
+    assert agent_calls.read_snapshot(redis_conn, 42,
+                                     now=now - 2 * 3600)["calls"][0]["seq"] == 1
+    agent_calls.record_agent_event(redis_conn, 42, "call.ringing", {"call_id": "new"},
+                                   now=now)
     assert redis_conn.hkeys(live.AGENT_CALLS_KEY.format(42)) == [b"new"]  # pruned on write
     assert redis_conn.ttl(live.AGENT_CALLS_KEY.format(42)) > 0
     assert redis_conn.ttl(live.SEQ_KEY.format(42)) == -1  # the counter never expires
@@ -347,13 +349,13 @@ def test_ack_keeps_the_highest_seq(live_server, clients, publisher, redis_conn):
     for n in range(3):
         publisher.publish(uid, "ringing", _event(f"a{n}"))
     assert client.sio.call("call.ack", {"seq": 2}, timeout=WAIT_S) == {"seq": 2}
-    assert live.acked_seq(redis_conn, uid) == 2
+    assert agent_calls.acked_seq(redis_conn, uid) == 2
     assert client.sio.call("call.ack", {"seq": 1}, timeout=WAIT_S) == {"seq": 2}  # never back
     assert client.sio.call("call.ack", {"seq": 99}, timeout=WAIT_S) == {"seq": 3}  # <= seq
     for junk in ({"seq": "3"}, {"seq": -1}, {"seq": True}, [], "x"):
         assert client.sio.call("call.ack", junk, timeout=WAIT_S) is None
-    assert live.acked_seq(redis_conn, uid) == 3
-    assert live.acked_seq(redis_conn, live_server.ids["agent_b"]) == 0
+    assert agent_calls.acked_seq(redis_conn, uid) == 3
+    assert agent_calls.acked_seq(redis_conn, live_server.ids["agent_b"]) == 0
 
 
 def test_publisher_validates_events(publisher):
@@ -362,7 +364,13 @@ def test_publisher_validates_events(publisher):
     with pytest.raises(ValueError):
         publisher.publish(1, "ringing", {"caller": {}})
     with pytest.raises(ValueError):
-        publisher.publish_supervisor("support", "call.ringing", {})
+        publisher.emit("call.ringing", "support", {"call_id": "x"})  # a user's, not a queue's
+    with pytest.raises(ValueError):
+        publisher.emit("queue.update", 7, {})  # a queue event goes to a queue name
+    with pytest.raises(ValueError):
+        publisher.emit("call.ringing", [1, 2], {"call_id": "x"})  # seq counts per user
+    with pytest.raises(ValueError):
+        publisher.emit("queue.updated", "support", {})  # nobody registered it
     assert agent_event_name("ended") == "call.ended"
 
 
