@@ -26,7 +26,8 @@ from callcenter.calls.models import PbxQueue
 from callcenter.config import load_settings
 from callcenter.db import make_engine
 from callcenter.realtime import agent_calls, live
-from callcenter.realtime.publish import LivePublisher, agent_event_name
+from callcenter.realtime.publish import Audience, LivePublisher, agent_event_name, register_event
+from callcenter.users.models import User
 from callcenter.users.services import create_user, ensure_department, issue_api_token
 
 PASSWORD = "realtime-pass-123"
@@ -258,6 +259,42 @@ def test_supervisors_get_queue_updates_of_their_departments_only(live_server, cl
                                   ("queue.update", "support"), ("agent.update", None)]
     for client in (service, sales, admin, agent):
         assert client.drain() == []  # agent.update once, though in two of the rooms
+
+
+def _department_of(server: Live, username: str) -> int:
+    with server.app.extensions["db_sessionmaker"]() as session:
+        return session.get(User, server.ids[username]).department_id
+
+
+def test_a_registered_department_event_reaches_that_department_only(live_server, clients,
+                                                                    publisher):
+    """A domain's own event (as ticket.escalated will be): registered for department
+    rooms, it reaches the department's people and whoever oversees it, no one else."""
+    register_event("test.department-notice", Audience.DEPARTMENT)
+    register_event("test.department-notice", Audience.DEPARTMENT)  # again: a no-op
+    with pytest.raises(ValueError):
+        register_event("test.department-notice", Audience.QUEUE)  # another meaning
+    people = {name: clients(live_server, auth={"token": live_server.tokens[name]})
+              for name in ("agent_a", "sup_service", "sup_sales", "boss")}
+    for client in people.values():
+        client.next("calls.snapshot")
+    beijing = _department_of(live_server, "agent_a")     # Service/Beijing
+    service = _department_of(live_server, "sup_service")  # Service, its parent
+    sent = publisher.emit("test.department-notice", beijing, {"ticket": 7})
+    assert sent["ticket"] == 7 and "seq" not in sent
+    publisher.emit("test.department-notice", service, {"ticket": 8})
+    for name in ("sup_service", "boss"):  # they oversee Service and Service/Beijing
+        assert [people[name].next("test.department-notice")[1]["ticket"]
+                for _ in range(2)] == [7, 8], name
+    # The agent is in Service/Beijing: its notice, not the parent department's.
+    assert people["agent_a"].next("test.department-notice")[1]["ticket"] == 7
+    publisher.emit("test.department-notice", [beijing, service], {"ticket": 9})
+    assert people["sup_service"].next("test.department-notice")[1]["ticket"] == 9
+    assert people["agent_a"].next("test.department-notice")[1]["ticket"] == 9
+    assert people["sup_sales"].drain() == []  # Sales sees none of it
+    assert people["sup_service"].drain() == []  # in both rooms, told once
+    with pytest.raises(ValueError):
+        publisher.emit("test.never-registered", beijing, {})
 
 
 # --- events, snapshot, ack --------------------------------------------------------------
