@@ -255,7 +255,7 @@ async def measure(args, env: dict, numbers: list[tuple[str, int]], tokens: list[
         # Baseline: the bare Redis -> Socket.IO hop, same clients, same pace.
         from flask_socketio import SocketIO
 
-        from callcenter.realtime.publish import channel_for
+        from callcenter.realtime.live import channel_for
         emitter = SocketIO(message_queue=env["REDIS_URL"],
                            channel=channel_for(env["REDIS_URL"]))
         probes: dict = {}

@@ -42,6 +42,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy.orm import Session
 
 from callcenter.config import Settings, load_settings
+from callcenter.realtime.live import JOB_RUNNING_KEY
 from callcenter.redis_conn import embedded_redis_url, redis_from_url
 
 log = logging.getLogger(__name__)
@@ -52,8 +53,6 @@ QUEUES = ("default", "imports")
 DEFAULT_RETRY = Retry(max=3, interval=[30, 120, 600])
 #: How long a job that failed for good stays in the failed registry (someone looks).
 FAILURE_TTL_S = 7 * 24 * 3600
-#: ``@job_task(exclusive=True)``: the lock one run holds (key suffix: the function's path).
-EXCLUSIVE_KEY = "cc:jobs:running:{}"
 #: The lock outlives a run that died without releasing it by this long past its timeout.
 EXCLUSIVE_GRACE_S = 60
 #: A worker's heartbeat lapses after this long (RQ beats every WORKER_TTL_S - 15 s when
@@ -154,8 +153,10 @@ class JobContext:
 @contextmanager
 def job_context(settings: Settings | None = None) -> Iterator[JobContext]:
     """Settings, a fresh engine and one unit of work for a job's run."""
+    from callcenter.core.domains import init_domains
     from callcenter.db import make_engine, make_sessionmaker, session_scope
 
+    init_domains()  # a no-op in a work horse: its worker did it before forking
     settings = settings or load_settings()
     engine = make_engine(settings.database_url)
     try:
@@ -208,7 +209,7 @@ class ExclusiveRun:
 
     def __init__(self, connection: redis.Redis, path: str, *, ttl_s: int) -> None:
         self.connection = connection
-        self.key = EXCLUSIVE_KEY.format(path)
+        self.key = JOB_RUNNING_KEY.format(path)
         self.ttl_s = max(1, int(ttl_s))
         self.holder = uuid.uuid4().hex
 
@@ -261,8 +262,10 @@ def run_worker(*, burst: bool = False, with_scheduler: bool = False,
     (``callcenter.schedule.reconcile``: at start, then every ``reconcile_every_s`` in a
     thread of this process, with a Redis client of its own).
     """
+    from callcenter.core.domains import init_domains
     from callcenter.schedule import Reconciler
 
+    init_domains()  # once, before the work horses fork: each job then has the receivers
     connection = redis_connection(settings)
     worker = _Worker([Queue(q, connection=connection) for q in queues],
                      connection=connection, exception_handlers=[_log_final_failure],

@@ -9,7 +9,7 @@ import threading
 
 import redis
 
-from callcenter.realtime import commands as pbx
+from callcenter.realtime import live
 
 
 class FakeBridge:
@@ -33,12 +33,12 @@ class FakeBridge:
 
     def _run(self):
         while not self._stop.is_set():
-            item = self.redis.brpop([pbx.COMMANDS_KEY], timeout=0.1)
+            item = self.redis.brpop([live.COMMANDS_KEY], timeout=0.1)
             if item is None:
                 continue
             command = json.loads(item[1])
             self.commands.append(command)
-            key = pbx.RESULT_KEY.format(command["request_id"])
+            key = live.result_key(command["request_id"])
             self.redis.lpush(key, json.dumps(self.reply(command)))
             self.redis.expire(key, 60)
 

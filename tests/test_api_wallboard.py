@@ -15,8 +15,8 @@ from webtools import login
 from callcenter.app import create_app
 from callcenter.calls.models import CallRecord, Outcome, PbxQueue
 from callcenter.config import load_settings
+from callcenter.realtime.live import AGENTS_KEY, QUEUES_KEY
 from callcenter.users.services import ensure_department
-from callcenter.wallboard.live import LIVE_AGENTS, LIVE_QUEUES
 
 URL = "/api/v1/wallboard"
 
@@ -43,13 +43,13 @@ def queues(session):
 @pytest.fixture
 def live(redis_conn):
     now = datetime.now(UTC).timestamp()
-    redis_conn.hset(LIVE_QUEUES, mapping={
+    redis_conn.hset(QUEUES_KEY, mapping={
         "support": json.dumps({"queue": "support", "members": ["PJSIP/1001"], "waiting": [
             {"call_id": "1.1", "caller_number": "13812345678", "queued_at": now - 42}]}),
         "sh": json.dumps({"queue": "sh", "members": ["PJSIP/2001"], "waiting": []}),
         "garbage": "]]",
     })
-    redis_conn.hset(LIVE_AGENTS, mapping={
+    redis_conn.hset(AGENTS_KEY, mapping={
         "PJSIP/1001": json.dumps({"interface": "PJSIP/1001", "name": "Agent 1",
                                   "state": "paused", "reason": "meeting", "since": now - 90,
                                   "queues": ["support"]}),

@@ -17,8 +17,8 @@ import pytest
 import requests
 from stack import PASSWORD, WAIT_S, BridgeThread, Inbox, interface_of, wait_until
 
-from callcenter.bridge.calllog import LIVE_AGENTS
-from callcenter.realtime.commands import COMMANDS_KEY, RESULT_KEY, request_pbx_action
+from callcenter.realtime.commands import COMMANDS_KEY, request_pbx_action
+from callcenter.realtime.live import AGENTS_KEY, result_key
 from telephony.simulator import SimulatorConfig, ThreadedSimulator, parse_queues
 
 AGENT1 = interface_of(1)
@@ -55,7 +55,7 @@ def supervisor(stack, pbx):
 
 def agent_state(redis_conn, interface: str) -> dict | None:
     """The bridge's view of the member (``cc:live:agents``)."""
-    raw = redis_conn.hget(LIVE_AGENTS, interface)
+    raw = redis_conn.hget(AGENTS_KEY, interface)
     return json.loads(raw) if raw else None
 
 
@@ -73,7 +73,7 @@ def raw_command(redis_conn, command: dict | str, timeout: float = 5.0) -> dict |
     if isinstance(command, dict):
         command = json.dumps({**command, "request_id": request_id})
     redis_conn.lpush(COMMANDS_KEY, command)
-    reply = redis_conn.blpop([RESULT_KEY.format(request_id)], timeout=timeout)
+    reply = redis_conn.blpop([result_key(request_id)], timeout=timeout)
     return json.loads(reply[1]) if reply else None
 
 

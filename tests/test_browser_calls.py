@@ -16,9 +16,9 @@ from simulator_support import originate_inbound
 from sqlalchemy.orm import Session
 from stack import PASSWORD, BridgeThread, interface_of, start_stack, wait_until
 
-from callcenter.bridge.calllog import LIVE_QUEUES
 from callcenter.customers.services import create_customer
 from callcenter.db import make_engine
+from callcenter.realtime.live import QUEUES_KEY
 from callcenter.users.models import User
 from telephony.simulator import SimulatorConfig, ThreadedSimulator, parse_queues
 
@@ -68,7 +68,7 @@ def bridge(stack, pbx, redis_conn):
     try:
         assert thread.leader.wait(15), "the bridge did not become leader"
         # Connected to the PBX: its queues replaced the live state in Redis.
-        wait_until(lambda: redis_conn.hexists(LIVE_QUEUES, "support"), 15,
+        wait_until(lambda: redis_conn.hexists(QUEUES_KEY, "support"), 15,
                    what="the bridge's live state of queue support")
         yield thread
     finally:

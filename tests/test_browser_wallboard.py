@@ -20,8 +20,8 @@ from callcenter.app import create_app
 from callcenter.calls.models import CallRecord, Outcome, PbxQueue
 from callcenter.config import load_settings
 from callcenter.db import make_engine
+from callcenter.realtime.live import AGENTS_KEY, QUEUES_KEY
 from callcenter.users.services import create_user, ensure_department
-from callcenter.wallboard.live import LIVE_AGENTS, LIVE_QUEUES
 
 pytestmark = pytest.mark.browser
 
@@ -59,13 +59,13 @@ def _seed(url: str) -> None:
 
 def _live_state(redis_conn) -> None:
     now = time.time()
-    redis_conn.hset(LIVE_QUEUES, "support", json.dumps({
+    redis_conn.hset(QUEUES_KEY, "support", json.dumps({
         "queue": "support", "members": ["Local/agent1@agents/n"],
         "waiting": [{"call_id": "1795455872.8", "caller_number": "13900001111",
                      "queued_at": now - 30},
                     {"call_id": "1795455872.9", "caller_number": "<script>x</script>",
                      "queued_at": now - 3}]}))
-    redis_conn.hset(LIVE_AGENTS, "Local/agent1@agents/n", json.dumps({
+    redis_conn.hset(AGENTS_KEY, "Local/agent1@agents/n", json.dumps({
         "interface": "Local/agent1@agents/n", "name": "Agent 1", "state": "paused",
         "reason": "午餐", "since": now - 65, "queues": ["support"]}))
 
@@ -111,7 +111,7 @@ def test_wallboard_shows_figures_and_follows_live_updates(live_server, browser, 
     from flask_socketio import SocketIO
     from playwright.sync_api import expect
 
-    from callcenter.realtime.publish import channel_for
+    from callcenter.realtime.live import channel_for
 
     base = live_server
     context = browser.new_context(locale="en-US", viewport={"width": 1600, "height": 1000})
@@ -190,7 +190,7 @@ def test_wallboard_shows_figures_and_follows_live_updates(live_server, browser, 
     context.set_offline(True)
     expect(page.locator("[data-connection='offline']")).to_be_visible(timeout=30_000)
     now = time.time()
-    redis_conn.hset(LIVE_QUEUES, "support", json.dumps({
+    redis_conn.hset(QUEUES_KEY, "support", json.dumps({
         "queue": "support", "members": ["Local/agent1@agents/n"],
         "waiting": [{"call_id": f"r{i}", "caller_number": f"1380000000{i}",
                      "queued_at": now - i} for i in range(4)]}))

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import event
 from test_calls import T0, finished, summary
 
-from callcenter.calls import cards
 from callcenter.calls.cards import caller_card
 from callcenter.calls.recording import record_call
 from callcenter.calls.services import save_wrapup
+from callcenter.calls.signals import open_tickets_asked
 from callcenter.customers.models import InstalledProduct, WarrantyType
 from callcenter.customers.services import add_contact
 
@@ -150,20 +150,32 @@ def test_a_customer_without_contacts_or_products(session, agent, make_customer):
     assert card["customer"]["tier"] == "ordinary"
 
 
-def test_open_tickets_come_from_registered_providers(session, customer, monkeypatch):
-    monkeypatch.setattr(cards, "OPEN_TICKET_PROVIDERS", [])
+def test_open_tickets_are_the_answers_of_the_domains_that_keep_them(session, customer):
     seen = []
 
-    @cards.register_open_ticket_provider
-    def tickets(sess, customer_id):
-        seen.append(customer_id)
+    def tickets(customer_id, *, session, **_):
+        seen.append((customer_id, session))
         return [{"id": n, "title": f"T{n}"} for n in range(8)]
 
-    cards.register_open_ticket_provider(tickets)  # twice is harmless
-    cards.register_open_ticket_provider(lambda sess, cid: [{"id": 99}] * 5)
-    card = caller_card(session, "010-62345678", "", "CN", today=TODAY)
-    assert seen == [customer.id]
+    def repairs(customer_id, **_):
+        return [{"id": 99}] * 5
+
+    def nothing_to_say(customer_id, **_):
+        return None
+
+    def shown():
+        return caller_card(session, "010-62345678", "", "CN",
+                           today=TODAY)["customer"]["open_tickets"]
+
+    assert shown() == []  # nobody answers
+    with open_tickets_asked.connected_to(tickets), \
+            open_tickets_asked.connected_to(nothing_to_say), \
+            open_tickets_asked.connected_to(repairs):
+        card = caller_card(session, "010-62345678", "", "CN", today=TODAY)
+    assert seen == [(customer.id, session)]
+    # In the order they answered, cut at MAX_OPEN_TICKETS.
     assert [t["id"] for t in card["customer"]["open_tickets"]] == list(range(8)) + [99, 99]
+    assert shown() == []  # disconnected after the block
 
 
 def test_the_card_is_a_handful_of_queries(session, connection, customer, agent):

@@ -29,6 +29,8 @@ from callcenter.calls.services import (
     list_calls,
     save_wrapup,
 )
+from callcenter.calls.signals import call_wrapped_up
+from callcenter.core.domains import init_domains
 from callcenter.customers.errors import PermissionDenied, ValidationError
 from callcenter.customers.merge import merge_customers
 from callcenter.customers.models import Customer
@@ -294,6 +296,7 @@ def test_ensure_queue_creates_once(session):
 
 
 def test_merging_customers_moves_their_calls(session, make_user, make_customer):
+    init_domains()  # what every process does: connects the calls domain's receiver
     sup = make_user("supervisor", department="Service/Beijing")
     survivor = make_customer(sup, "Huatong", phones=["13812345678"])
     merged = make_customer(sup, "Huatong dup", phones=["13912345678"])
@@ -554,20 +557,35 @@ def test_wrapup_notes_at_the_limit_and_unknown_calls(session, agent):
             save_wrapup(session, agent, call_id, "other", "")
 
 
-def test_wrapup_listeners_run_after_commit(session, connection, agent, monkeypatch):
+def test_call_wrapped_up_is_sent_after_commit(session, connection, agent):
     seen = []
-    monkeypatch.setattr(services, "WRAPUP_LISTENERS", [lambda cid, uid: seen.append((cid, uid))])
+
+    def receiver(call_id, **data):
+        seen.append((call_id, data))
+
+    def unit_of_work(disposition: str) -> None:
+        """A unit of work of its own (savepoint inside the test's), as a request has."""
+        work = Session(bind=connection, join_transaction_mode="create_savepoint")
+        try:
+            try:
+                save_wrapup(work, work.get(User, agent.id), "1795455872.8", disposition, "")
+            except ValidationError:
+                work.rollback()
+            assert len(seen) == sent_before  # nothing before the commit
+            work.commit()
+        finally:
+            work.close()
+
     record_call(session, finished())
     session.flush()
-    # A unit of work of its own (savepoint inside the test's), as a request would have.
-    work = Session(bind=connection, join_transaction_mode="create_savepoint")
-    try:
-        save_wrapup(work, work.get(User, agent.id), "1795455872.8", "resolved", "")
-        assert seen == []
-        work.commit()
-    finally:
-        work.close()
-    assert seen == [("1795455872.8", agent.id)]
+    with call_wrapped_up.connected_to(receiver):
+        sent_before = 0
+        unit_of_work("resolved")
+        sent_before = 1
+        unit_of_work("exploded")  # refused: nothing to tell
+    assert seen == [("1795455872.8", {"user_id": agent.id, "disposition": "resolved"})]
+    unit_of_work("other")  # disconnected after the block: no test receiver any more
+    assert len(seen) == 1
 
 
 # --- the 360° page -------------------------------------------------------------------------

@@ -19,9 +19,9 @@ from simulator_support import AmiClient, header, originate_inbound
 from stack import PASSWORD, WAIT_S, BridgeThread, Inbox, interface_of, wait_until
 from webtools import get_token, login, text
 
-from callcenter.bridge.calllog import LIVE_QUEUES
 from callcenter.calls.models import PbxQueue
 from callcenter.realtime import commands as pbx
+from callcenter.realtime.live import QUEUES_KEY
 from callcenter.users.services import ensure_department
 from telephony.simulator import SimulatorConfig, ThreadedSimulator, parse_queues
 from telephony.simulator.originate import AgentOriginate
@@ -387,7 +387,7 @@ def pbx_sim(stack, redis_conn):
         bridge = BridgeThread(stack.settings, sim.ami_port).start()
         try:
             assert bridge.leader.wait(15), "the bridge did not become leader"
-            wait_until(lambda: redis_conn.hexists(LIVE_QUEUES, "repairs"), 15,
+            wait_until(lambda: redis_conn.hexists(QUEUES_KEY, "repairs"), 15,
                        what="the bridge's first resync")
             yield sim
         finally:

@@ -12,6 +12,7 @@ from agi_fake import FakeAsterisk, asterisk_env, run_in_threads
 from sqlalchemy.orm import sessionmaker
 
 from callcenter.bridge.agi_scripts import CallCenterScripts, create_fastagi_server
+from callcenter.calls.signals import open_tickets_asked, ticket_status_asked
 from callcenter.customers.models import InstalledProduct, WarrantyType
 from callcenter.customers.services import create_customer
 from callcenter.db import make_engine, make_sessionmaker, session_scope
@@ -161,26 +162,31 @@ def test_long_chinese_name_is_cut_on_a_character_boundary(start_server, owner, m
     assert name.startswith(got) and len(got.encode()) <= 80 and len(got) == 26
 
 
-def test_open_ticket_provider_is_pluggable(start_server, owner, make_customer):
+def test_open_ticket_id_is_the_first_answer_to_open_tickets_asked(start_server, owner,
+                                                                  make_customer):
     customer = make_customer(owner, name="Ticket Co", phones=["13812345678"])
     seen = []
 
-    def open_ticket(session, found):
-        seen.append(found.id)
-        return 'T-7"; HANGUP'
+    def open_tickets(customer_id, *, session, **_):
+        seen.append(customer_id)
+        return [{"id": 'T-7"; HANGUP', "title": "Broken"}, {"id": "T-3"}]
 
-    fake = call(start_server(open_ticket_provider=open_ticket))
+    server = start_server()
+    assert call(server).variables["OPEN_TICKET_ID"] == ""  # nobody answers
+    with open_tickets_asked.connected_to(open_tickets):
+        fake = call(server)
     assert seen == [customer.id] and fake.variables["OPEN_TICKET_ID"] == "T-7 HANGUP"
 
 
 def test_failing_lookup_still_queues_the_caller(start_server, owner, make_customer):
     make_customer(owner, name="Down Co", phones=["13812345678"], tier="vip")
 
-    def broken(session, customer):
+    def broken(customer_id, **_):
         raise RuntimeError("database went away")
 
-    server = start_server(open_ticket_provider=broken)
-    assert call(server).variables == UNKNOWN
+    server = start_server()
+    with open_tickets_asked.connected_to(broken):
+        assert call(server).variables == UNKNOWN
     assert server.stats["lookup_failed"] == 1 and server.stats["completed"] == 1
 
 
@@ -207,15 +213,22 @@ def test_ticket_status_collects_digits(start_server, digits, number, status):
     assert fake.argv[1] == ["STREAM", "FILE", "enter-ticket-number", "0123456789*#"]
 
 
-def test_ticket_status_provider_is_pluggable(start_server):
+def test_ticket_status_is_the_first_answer_to_ticket_status_asked(start_server):
     asked = []
 
-    def status(session, number):
+    def status(number, *, session, **_):
         asked.append(number)
-        return "In Progress" if number == "77" else "closed"
+        return "In Progress" if number == "77" else None
 
-    fake = ticket_call(start_server(ticket_status_provider=status), ["7", "7", "#"])
-    assert asked == ["77"] and fake.variables["TICKET_STATUS"] == "in_progress"
+    def later(number, **_):
+        return "closed"
+
+    with ticket_status_asked.connected_to(status), ticket_status_asked.connected_to(later):
+        server = start_server()
+        fake = ticket_call(server, ["7", "7", "#"])
+        other = ticket_call(server, ["1", "#"])
+    assert asked == ["77", "1"] and fake.variables["TICKET_STATUS"] == "in_progress"
+    assert other.variables["TICKET_STATUS"] == "closed"  # the first to know it
 
 
 def test_caller_hangs_up_while_keying_in(start_server):

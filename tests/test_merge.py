@@ -13,9 +13,7 @@ from callcenter.customers.merge import (
     merge_customers,
     merge_details,
     merge_history,
-    register_merge_handler,
     surviving_customer_id,
-    unregister_merge_handler,
 )
 from callcenter.customers.models import (
     Address,
@@ -35,6 +33,7 @@ from callcenter.customers.services import (
     get_customer,
     update_customer,
 )
+from callcenter.customers.signals import customers_merged
 
 
 def snapshot(session):
@@ -168,39 +167,33 @@ def test_survivor_values_win_over_merged_ones(session, make_user, make_customer)
     assert merge_details(merge)["filled"] == {"notes": "call mornings only"}
 
 
-def test_merge_handlers_move_other_domains_rows(session, world):
+def test_other_domains_move_their_rows_on_customers_merged(session, world):
     calls = []
 
-    def tickets(sess, survivor_id, merged_id):
-        calls.append((sess, survivor_id, merged_id))
+    def tickets(survivor_id, *, merged_id, session, **_):
+        calls.append((session, survivor_id, merged_id))
         return {"tickets": 3, "calls": 0}
 
-    register_merge_handler(tickets)
-    register_merge_handler(tickets)   # registering twice is harmless
-    try:
+    with customers_merged.connected_to(tickets):
+        customers_merged.connect(tickets)   # connecting twice is harmless
         merge = merge_customers(session, world["sup"], world["survivor"], world["merged"])
-    finally:
-        unregister_merge_handler(tickets)
     assert calls == [(session, world["survivor"].id, world["merged"].id)]
     assert merge_details(merge)["linked"] == {"tickets": 3, "calls": 0}
 
 
 @pytest.mark.parametrize("failure", ["raises", "bad_result"])
 def test_failing_handler_rolls_the_whole_merge_back(session, world, failure):
-    def broken(sess, survivor_id, merged_id):
-        sess.execute(Customer.__table__.update().where(Customer.id == survivor_id)
-                     .values(notes="half-written"))
+    def broken(survivor_id, *, session, **_):
+        session.execute(Customer.__table__.update().where(Customer.id == survivor_id)
+                        .values(notes="half-written"))
         if failure == "raises":
             raise RuntimeError("ticket store unavailable")
         return {"tickets": "three"}
 
     before = snapshot(session)
-    register_merge_handler(broken)
-    try:
-        with pytest.raises((RuntimeError, TypeError)):
-            merge_customers(session, world["sup"], world["survivor"], world["merged"])
-    finally:
-        unregister_merge_handler(broken)
+    with customers_merged.connected_to(broken), \
+            pytest.raises((RuntimeError, TypeError)):
+        merge_customers(session, world["sup"], world["survivor"], world["merged"])
     assert snapshot(session) == before
     assert world["survivor"].notes == ""
     # And the session is still usable: the merge can be retried.

@@ -22,8 +22,7 @@ from serve_support import ServeProcess, free_port, serve_env
 from stack import Stack, seed, wait_until
 
 from callcenter.config import load_settings
-from callcenter.realtime.live import agent_room
-from callcenter.realtime.publish import channel_for
+from callcenter.realtime.live import agent_room, channel_for
 
 ROOT = Path(__file__).resolve().parent.parent
 HAPROXY_CFG = ROOT / "deploy" / "haproxy" / "haproxy.cfg"

@@ -1,6 +1,6 @@
 """The real-time layer over real sockets: a live server (werkzeug, threaded) with
 Flask-SocketIO on Redis as the message queue, python-socketio clients, events published
-through Redis by ``AgentEventPublisher`` (in this process and in another one).
+through Redis by ``LivePublisher`` (in this process and in another one).
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from callcenter.app import create_app
 from callcenter.calls.models import PbxQueue
 from callcenter.config import load_settings
 from callcenter.db import make_engine
-from callcenter.realtime import live
-from callcenter.realtime.publish import AgentEventPublisher, agent_event_name
+from callcenter.realtime import agent_calls, live
+from callcenter.realtime.publish import Audience, LivePublisher, agent_event_name, register_event
+from callcenter.users.models import User
 from callcenter.users.services import create_user, ensure_department, issue_api_token
 
 PASSWORD = "realtime-pass-123"
@@ -150,7 +151,7 @@ def _event(call_id: str, *, name: str = "Zhang San", number: str = "13812345678"
 
 @pytest.fixture
 def publisher(redis_conn, redis_url):
-    return AgentEventPublisher(redis_conn, redis_url)
+    return LivePublisher(redis_conn, redis_url)
 
 
 def _login_cookie(server: Live, username: str) -> str:
@@ -243,9 +244,9 @@ def test_supervisors_get_queue_updates_of_their_departments_only(live_server, cl
         client.next("calls.snapshot")
 
     for name in ("repairs", "sales", "support"):
-        publisher.publish_supervisor(name, "queue.update", {"queue": name, "waiting": 1})
-    publisher.publish_supervisor(["support", "sales"], "agent.update",
-                                 {"interface": "PJSIP/2001", "state": "paused"})
+        publisher.emit("queue.update", name, {"queue": name, "waiting": 1})
+    publisher.emit("agent.update", ["support", "sales"],
+                   {"interface": "PJSIP/2001", "state": "paused"})
 
     def received(client, count):
         return [(event, data.get("queue")) for event, data in
@@ -260,6 +261,42 @@ def test_supervisors_get_queue_updates_of_their_departments_only(live_server, cl
         assert client.drain() == []  # agent.update once, though in two of the rooms
 
 
+def _department_of(server: Live, username: str) -> int:
+    with server.app.extensions["db_sessionmaker"]() as session:
+        return session.get(User, server.ids[username]).department_id
+
+
+def test_a_registered_department_event_reaches_that_department_only(live_server, clients,
+                                                                    publisher):
+    """A domain's own event (as ticket.escalated will be): registered for department
+    rooms, it reaches the department's people and whoever oversees it, no one else."""
+    register_event("test.department-notice", Audience.DEPARTMENT)
+    register_event("test.department-notice", Audience.DEPARTMENT)  # again: a no-op
+    with pytest.raises(ValueError):
+        register_event("test.department-notice", Audience.QUEUE)  # another meaning
+    people = {name: clients(live_server, auth={"token": live_server.tokens[name]})
+              for name in ("agent_a", "sup_service", "sup_sales", "boss")}
+    for client in people.values():
+        client.next("calls.snapshot")
+    beijing = _department_of(live_server, "agent_a")     # Service/Beijing
+    service = _department_of(live_server, "sup_service")  # Service, its parent
+    sent = publisher.emit("test.department-notice", beijing, {"ticket": 7})
+    assert sent["ticket"] == 7 and "seq" not in sent
+    publisher.emit("test.department-notice", service, {"ticket": 8})
+    for name in ("sup_service", "boss"):  # they oversee Service and Service/Beijing
+        assert [people[name].next("test.department-notice")[1]["ticket"]
+                for _ in range(2)] == [7, 8], name
+    # The agent is in Service/Beijing: its notice, not the parent department's.
+    assert people["agent_a"].next("test.department-notice")[1]["ticket"] == 7
+    publisher.emit("test.department-notice", [beijing, service], {"ticket": 9})
+    assert people["sup_service"].next("test.department-notice")[1]["ticket"] == 9
+    assert people["agent_a"].next("test.department-notice")[1]["ticket"] == 9
+    assert people["sup_sales"].drain() == []  # Sales sees none of it
+    assert people["sup_service"].drain() == []  # in both rooms, told once
+    with pytest.raises(ValueError):
+        publisher.emit("test.never-registered", beijing, {})
+
+
 # --- events, snapshot, ack --------------------------------------------------------------
 
 def test_event_from_another_process_arrives_with_seq_and_ami_read_at(live_server, clients,
@@ -269,9 +306,9 @@ def test_event_from_another_process_arrives_with_seq_and_ami_read_at(live_server
     client.next("calls.snapshot")
     script = (
         "import json, sys, time, redis\n"
-        "from callcenter.realtime.publish import AgentEventPublisher\n"
+        "from callcenter.realtime.publish import LivePublisher\n"
         "url, uid = sys.argv[1], int(sys.argv[2])\n"
-        "p = AgentEventPublisher(redis.Redis.from_url(url), url)\n"
+        "p = LivePublisher(redis.Redis.from_url(url), url)\n"
         "event = {'call_id': '1795455872.8', 'ami_read_at': 1795455872.913,\n"
         "         'caller': {'number': '13812345678', 'name': '张三', 'e164': '+8613812345678'},\n"
         "         'customer': {'id': 1, 'name': '北京华通', 'tier': 'vip', 'url': '/customers/1',\n"
@@ -323,7 +360,7 @@ def test_reconnect_gets_the_live_calls_without_dismissed_ones(live_server, clien
     assert snapshot["calls"][-1]["caller"]["name"] == "Five"
 
     # Wrap-up saved: the entry goes.
-    live.remove_agent_call(redis_conn, uid, "c3")
+    agent_calls.remove_agent_call(redis_conn, uid, "c3")
     again.sio.emit("calls.sync")
     assert [c["call_id"] for c in again.next("calls.snapshot")[1]["calls"]] == ["c1", "c5"]
 
@@ -331,10 +368,12 @@ def test_reconnect_gets_the_live_calls_without_dismissed_ones(live_server, clien
 def test_stale_entries_expire(redis_conn):
     now = time.time()
     body = {"call_id": "old", "caller": {"number": "1"}}
-    live.record_agent_event(redis_conn, 42, "call.ended", body, now=now - 2 * 3600)
-    assert live.read_snapshot(redis_conn, 42)["calls"] == []  # an hour past its wrap-up
-    assert live.read_snapshot(redis_conn, 42, now=now - 2 * 3600)["calls"][0]["seq"] == 1
-    live.record_agent_event(redis_conn, 42, "call.ringing", {"call_id": "new"}, now=now)
+    agent_calls.record_agent_event(redis_conn, 42, "call.ended", body, now=now - 2 * 3600)
+    assert agent_calls.read_snapshot(redis_conn, 42)["calls"] == []  # past its wrap-up
+    assert agent_calls.read_snapshot(redis_conn, 42,
+                                     now=now - 2 * 3600)["calls"][0]["seq"] == 1
+    agent_calls.record_agent_event(redis_conn, 42, "call.ringing", {"call_id": "new"},
+                                   now=now)
     assert redis_conn.hkeys(live.AGENT_CALLS_KEY.format(42)) == [b"new"]  # pruned on write
     assert redis_conn.ttl(live.AGENT_CALLS_KEY.format(42)) > 0
     assert redis_conn.ttl(live.SEQ_KEY.format(42)) == -1  # the counter never expires
@@ -347,13 +386,13 @@ def test_ack_keeps_the_highest_seq(live_server, clients, publisher, redis_conn):
     for n in range(3):
         publisher.publish(uid, "ringing", _event(f"a{n}"))
     assert client.sio.call("call.ack", {"seq": 2}, timeout=WAIT_S) == {"seq": 2}
-    assert live.acked_seq(redis_conn, uid) == 2
+    assert agent_calls.acked_seq(redis_conn, uid) == 2
     assert client.sio.call("call.ack", {"seq": 1}, timeout=WAIT_S) == {"seq": 2}  # never back
     assert client.sio.call("call.ack", {"seq": 99}, timeout=WAIT_S) == {"seq": 3}  # <= seq
     for junk in ({"seq": "3"}, {"seq": -1}, {"seq": True}, [], "x"):
         assert client.sio.call("call.ack", junk, timeout=WAIT_S) is None
-    assert live.acked_seq(redis_conn, uid) == 3
-    assert live.acked_seq(redis_conn, live_server.ids["agent_b"]) == 0
+    assert agent_calls.acked_seq(redis_conn, uid) == 3
+    assert agent_calls.acked_seq(redis_conn, live_server.ids["agent_b"]) == 0
 
 
 def test_publisher_validates_events(publisher):
@@ -362,7 +401,13 @@ def test_publisher_validates_events(publisher):
     with pytest.raises(ValueError):
         publisher.publish(1, "ringing", {"caller": {}})
     with pytest.raises(ValueError):
-        publisher.publish_supervisor("support", "call.ringing", {})
+        publisher.emit("call.ringing", "support", {"call_id": "x"})  # a user's, not a queue's
+    with pytest.raises(ValueError):
+        publisher.emit("queue.update", 7, {})  # a queue event goes to a queue name
+    with pytest.raises(ValueError):
+        publisher.emit("call.ringing", [1, 2], {"call_id": "x"})  # seq counts per user
+    with pytest.raises(ValueError):
+        publisher.emit("queue.updated", "support", {})  # nobody registered it
     assert agent_event_name("ended") == "call.ended"
 
 
@@ -410,7 +455,7 @@ def test_closing_a_websocket_is_quick_and_clean(live_server, clients, caplog):
 def test_the_message_queue_channel_carries_the_redis_database_number():
     """Redis pub/sub ignores database numbers: without this, two installations on one
     Redis server would pop each other's calls."""
-    from callcenter.realtime.publish import channel_for
+    from callcenter.realtime.live import channel_for
     assert channel_for("redis://127.0.0.1:6379/0") == "flask-socketio"
     assert channel_for("redis://redis:6379") == "flask-socketio"
     assert channel_for("redis://127.0.0.1:6379/9") == "flask-socketio:db9"

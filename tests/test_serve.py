@@ -18,8 +18,7 @@ from serve_support import ServeProcess, serve_env
 from stack import Inbox, Stack, seed, wait_until
 
 from callcenter.config import load_settings
-from callcenter.realtime.live import agent_room
-from callcenter.realtime.publish import channel_for
+from callcenter.realtime.live import agent_room, channel_for
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import socketio
 from engineio.async_drivers import _websocket_wsgi
 
 from callcenter.config import load_settings
-from callcenter.realtime.publish import channel_for
+from callcenter.realtime.live import channel_for
 from callcenter.realtime.server import (
     CHECKED_WITH,
     _EmbeddedRedisManager,

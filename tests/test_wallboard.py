@@ -19,9 +19,10 @@ from webtools import get_token, login, text
 
 from callcenter.calls.models import CallRecord, Outcome, PbxQueue
 from callcenter.customers.errors import PermissionDenied
+from callcenter.realtime.live import AGENTS_KEY, QUEUES_KEY
 from callcenter.users.services import ensure_department
 from callcenter.wallboard.figures import agent_rows, local_day_start, queue_figures
-from callcenter.wallboard.live import LIVE_AGENTS, LIVE_QUEUES, LiveState, read_live
+from callcenter.wallboard.live import LiveState, read_live
 from callcenter.wallboard.services import visible_queue_names, wallboard
 from callcenter.wallboard.views import duration, percent
 from telephony import queue_log
@@ -296,7 +297,7 @@ def test_live_state_skips_counts_and_logs_garbage(redis_conn, caplog):
     good_queue = {"queue": "support", "members": ["Local/agent1@agents/n"],
                   "waiting": [{"call_id": "1795455872.8", "caller_number": "13812345678",
                                "queued_at": 1795455872.9}]}
-    redis_conn.hset(LIVE_QUEUES, mapping={
+    redis_conn.hset(QUEUES_KEY, mapping={
         "support": json.dumps(good_queue),
         "empty": json.dumps({"queue": "empty", "waiting": [], "members": []}),
         "broken": "{not json",
@@ -306,8 +307,8 @@ def test_live_state_skips_counts_and_logs_garbage(redis_conn, caplog):
             {"call_id": "x", "caller_number": "1", "queued_at": "yesterday"}]}),
         "badcaller": json.dumps({"queue": "badcaller", "waiting": ["x"]}),
     })
-    redis_conn.hset(LIVE_QUEUES, b"binary", b"\xff\xfe")
-    redis_conn.hset(LIVE_AGENTS, mapping={
+    redis_conn.hset(QUEUES_KEY, b"binary", b"\xff\xfe")
+    redis_conn.hset(AGENTS_KEY, mapping={
         "Local/agent1@agents/n": json.dumps({
             "interface": "Local/agent1@agents/n", "name": "Agent 1", "state": "paused",
             "reason": "lunch", "since": 1795455800.5, "queues": ["support"]}),

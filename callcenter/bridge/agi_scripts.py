@@ -12,9 +12,9 @@ QUEUE_PRIORITY for ``Queue()``'s QUEUE_PRIO (higher is served first):
                vip=10, major=5, ordinary=1, small=0; an unknown caller gets 1,
                like an ordinary customer (many "unknown" callers are customers
                on a new phone; small accounts do not outrank them)
-OPEN_TICKET_ID the customer's open ticket, from ``open_ticket_provider``. The
-               tickets domain does not exist yet: the default provider returns
-               None, so it is empty until tickets plug their function in
+OPEN_TICKET_ID the customer's first open ticket as the caller card lists them
+               (answers to ``calls.signals.open_tickets_asked``); empty while
+               no domain answers (the tickets domain comes later)
 WARRANTY_STATE the best state over the customer's installed products
                (in_warranty > expiring > expired > none, see
                ``callcenter.customers.products.warranty_state``); "none" with no
@@ -27,10 +27,10 @@ priority (and the failure is logged and counted).
 
 ``agi://host:4573/ticket_status`` plays a prompt (``?prompt=<sound>``, default
 ``enter-ticket-number``), collects DTMF digits until ``#``, ``max_digits`` or a
-digit timeout (digits typed during the prompt count), asks
-``ticket_status_provider`` (default: "unknown", the tickets domain comes later)
-and sets ``TICKET_NUMBER`` and ``TICKET_STATUS`` (a lower-case word such as
-``open``, ``unknown`` or ``no_input``, usable in a sound file name).
+digit timeout (digits typed during the prompt count), asks the question
+``calls.signals.ticket_status_asked`` ("unknown" while no domain answers it) and
+sets ``TICKET_NUMBER`` and ``TICKET_STATUS`` (a lower-case word such as ``open``,
+``unknown`` or ``no_input``, usable in a sound file name).
 """
 
 from __future__ import annotations
@@ -45,6 +45,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from callcenter.calls.cards import open_tickets
+from callcenter.calls.signals import ticket_status_asked
+from callcenter.core.signals import collect
 from callcenter.customers.models import Customer, Tier
 from callcenter.customers.services import find_customer_by_phone
 from telephony.agi.protocol import dialplan_safe, token_safe
@@ -56,9 +59,6 @@ log = logging.getLogger(__name__)
 TIER_PRIORITY: dict[Tier, int] = {Tier.VIP: 10, Tier.MAJOR: 5, Tier.ORDINARY: 1,
                                   Tier.SMALL: 0}
 UNKNOWN_CALLER_PRIORITY = 1
-
-OpenTicketProvider = Callable[[Session, Customer], "str | int | None"]
-TicketStatusProvider = Callable[[Session, str], str]
 
 _SOUND_NAME = re.compile(r"[A-Za-z0-9_/-]{1,80}\Z")
 
@@ -72,14 +72,19 @@ except ImportError:  # pragma: no cover - only while that module is not there
 WARRANTY_RANK = ("in_warranty", "expiring", "expired", "none")
 
 
-def no_open_ticket(session: Session, customer: Customer) -> None:
-    """Default OPEN_TICKET_ID provider until the tickets domain exists."""
+def newest_open_ticket_id(session: Session, customer_id: int) -> str | None:
+    """The id of the first of the customer's open tickets as the caller card lists them
+    (``calls.cards.open_tickets``); None when no domain knows one."""
+    for ticket in open_tickets(session, customer_id):
+        if isinstance(ticket, dict) and ticket.get("id") not in (None, ""):
+            return str(ticket["id"])
     return None
 
 
-def unknown_ticket_status(session: Session, ticket_number: str) -> str:
-    """Default TICKET_STATUS provider until the tickets domain exists."""
-    return "unknown"
+def ask_ticket_status(session: Session, ticket_number: str) -> str:
+    """The first answer to ``ticket_status_asked`` for the number; "unknown" without one."""
+    answers = collect(ticket_status_asked, ticket_number, session=session)
+    return str(answers[0]) if answers else "unknown"
 
 
 @dataclass(frozen=True)
@@ -104,33 +109,30 @@ def best_warranty_state(customer: Customer, today: date) -> str:
 
 
 def find_caller(session: Session, number: str, region: str,
-                open_ticket: OpenTicketProvider, today: date) -> CallerInfo | None:
+                today: date) -> CallerInfo | None:
     """Everything the dialplan needs about the caller, or None for an unknown caller."""
     if not number:
         return None
     customer = find_customer_by_phone(session, number, region=region)
     if customer is None:
         return None
-    ticket = open_ticket(session, customer)
+    ticket = newest_open_ticket_id(session, customer.id)
     return CallerInfo(
         customer_id=customer.id,
         name=dialplan_safe(customer.name),
         tier=customer.tier.value,
         priority=TIER_PRIORITY.get(customer.tier, UNKNOWN_CALLER_PRIORITY),
-        open_ticket_id=dialplan_safe(str(ticket)) if ticket is not None else "",
+        open_ticket_id=dialplan_safe(ticket) if ticket is not None else "",
         warranty_state=best_warranty_state(customer, today),
     )
 
 
 class CallCenterScripts:
-    """The scripts, bound to their pluggable providers."""
+    """The scripts, with their limits. What other domains add (open tickets, ticket
+    status) comes as answers to the calls domain's questions (``calls.signals``)."""
 
-    def __init__(self, *, open_ticket_provider: OpenTicketProvider = no_open_ticket,
-                 ticket_status_provider: TicketStatusProvider = unknown_ticket_status,
-                 today: Callable[[], date] = local_today, lookup_timeout: float = 2.0,
+    def __init__(self, *, today: Callable[[], date] = local_today, lookup_timeout: float = 2.0,
                  digit_timeout_ms: int = 5000, max_digits: int = 12):
-        self.open_ticket_provider = open_ticket_provider
-        self.ticket_status_provider = ticket_status_provider
         self.today = today
         self.lookup_timeout = lookup_timeout
         self.digit_timeout_ms = digit_timeout_ms
@@ -147,7 +149,7 @@ class CallCenterScripts:
         try:
             async with asyncio.timeout(self.lookup_timeout):
                 info = await agi.run_db(find_caller, number, agi.server.region,
-                                        self.open_ticket_provider, self.today())
+                                        self.today())
         except Exception:
             agi.server.stats["lookup_failed"] += 1
             log.exception("FastAGI lookup of %r failed; treating the caller as unknown",
@@ -192,7 +194,7 @@ class CallCenterScripts:
         else:
             try:
                 async with asyncio.timeout(self.lookup_timeout):
-                    status = await agi.run_db(self.ticket_status_provider, number)
+                    status = await agi.run_db(ask_ticket_status, number)
             except Exception:
                 agi.server.stats["lookup_failed"] += 1
                 log.exception("FastAGI ticket_status of %r failed", number)

@@ -11,7 +11,6 @@ queue only when one of its calls changed, at most every ``figures_every_s``.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -25,13 +24,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from callcenter.calls.recording import ensure_queue, record_call
 from callcenter.db import session_scope
+from callcenter.realtime.live import write_live_entries
 from callcenter.wallboard.figures import agent_rows, local_day_start, queue_figures
 from telephony.callstate import CallFinished, CallUpdated
 
 log = logging.getLogger(__name__)
-
-LIVE_QUEUES = "cc:live:queues"
-LIVE_AGENTS = "cc:live:agents"
 
 
 @dataclass(frozen=True)
@@ -109,12 +106,9 @@ class CallLogWriter:
         self._dirty_queues.update(s.queue for s in summaries if s.queue)
 
     def write_live(self, queues: dict[str, dict], agents: dict[str, dict]) -> None:
+        self._live_queues.update(queues)
         pipe = self.redis.pipeline(transaction=False)
-        for name, snap in queues.items():
-            pipe.hset(LIVE_QUEUES, name, json.dumps(snap, ensure_ascii=False))
-            self._live_queues[name] = snap
-        for interface, snap in agents.items():
-            pipe.hset(LIVE_AGENTS, interface, json.dumps(snap, ensure_ascii=False))
+        write_live_entries(pipe, queues, agents)
         pipe.execute()
         self._dirty_queues.update(queues)
         if not agents:
@@ -130,17 +124,13 @@ class CallLogWriter:
             rooms = queues | self._agent_queues.get(row["interface"], set())
             self._agent_queues[row["interface"]] = queues
             for queue in sorted(rooms):
-                self.publisher.publish_supervisor(queue, "agent.update", row)
+                self.publisher.emit("agent.update", queue, row)
                 self.stats["agent_pushes"] += 1
 
     def replace_live(self, queues: dict[str, dict], agents: dict[str, dict]) -> None:
         """After a (re)connect: the PBX's whole state replaces what Redis held."""
         pipe = self.redis.pipeline(transaction=True)
-        pipe.delete(LIVE_QUEUES, LIVE_AGENTS)
-        for name, snap in queues.items():
-            pipe.hset(LIVE_QUEUES, name, json.dumps(snap, ensure_ascii=False))
-        for interface, snap in agents.items():
-            pipe.hset(LIVE_AGENTS, interface, json.dumps(snap, ensure_ascii=False))
+        write_live_entries(pipe, queues, agents, replace=True)
         pipe.execute()
         self._live_queues = dict(queues)
         self._dirty_queues.update(queues)
@@ -158,7 +148,7 @@ class CallLogWriter:
             figures = queue_figures(session, due, day_start=local_day_start(now, self.tz),
                                     now=now, live=self._live_queues)
         for row in figures:
-            self.publisher.publish_supervisor(row["queue"], "queue.update", row)
+            self.publisher.emit("queue.update", row["queue"], row)
             self.stats["figure_pushes"] += 1
         for queue in due:
             self._dirty_queues.discard(queue)

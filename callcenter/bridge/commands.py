@@ -1,9 +1,10 @@
 """PBX commands from the web (agent status, click-to-dial, transfer), run over AMI.
 
-The web pushes JSON onto ``cc:bridge:commands`` (``callcenter.realtime.commands``);
-the active bridge pops it, runs the AMI action and pushes the result onto
-``cc:bridge:result:<request_id>``. Every value is checked here again: this is the
-last stop before the PBX, and AMI header values must not carry line breaks.
+The web pushes JSON onto ``live.COMMANDS_KEY`` (``callcenter.realtime.commands``); the
+active bridge pops it, runs the AMI action and pushes the result onto
+``live.result_key(request_id)`` (the keys: ``callcenter.realtime.live``). Every value
+is checked here again: this is the last stop before the PBX, and AMI header values
+must not carry line breaks.
 """
 
 from __future__ import annotations
@@ -14,19 +15,12 @@ from typing import Any
 from telephony.ami import AMIActionError, AMIClient, AMIValueError, format_caller_id
 from telephony.callstate import CALL_CONNECTED
 
-COMMANDS_KEY = "cc:bridge:commands"
-RESULT_PREFIX = "cc:bridge:result:"
-
 _NAME = re.compile(r"[A-Za-z0-9_.@/;:+#*-]{1,120}\Z")
 _DIALLABLE = re.compile(r"\+?[0-9*#]{1,32}\Z")
 _CALL_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")
 #: A queue is an extension of the ``[transfer]`` context (deploy/asterisk/extensions.conf).
 _QUEUE = re.compile(r"[A-Za-z0-9_-]{1,80}\Z")
 TRANSFER_CONTEXT = "transfer"
-
-
-def result_key(request_id: str) -> str:
-    return RESULT_PREFIX + re.sub(r"[^A-Za-z0-9_-]", "", request_id)[:64]
 
 
 class CommandError(ValueError):

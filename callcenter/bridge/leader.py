@@ -1,6 +1,6 @@
 """One active bridge per PBX: a Redis lock with a time to live.
 
-The active bridge holds ``cc:bridge:leader`` (``SET NX PX``) and renews it every third
+The active bridge holds ``live.LEADER_KEY`` (``SET NX PX``) and renews it every third
 of its TTL. A standby polls for it; when the active bridge dies (or loses Redis) the
 key lapses and the standby takes over within one TTL. Renewal and release compare
 the holder's id first (a Lua script, atomic on the server), so a bridge that stalled
@@ -16,9 +16,9 @@ import uuid
 
 import redis
 
-log = logging.getLogger(__name__)
+from callcenter.realtime.live import LEADER_KEY
 
-LEADER_KEY = "cc:bridge:leader"
+log = logging.getLogger(__name__)
 
 _RENEW = """
 if redis.call('get', KEYS[1]) == ARGV[1] then

@@ -19,8 +19,8 @@ log = logging.getLogger(__name__)
 
 
 def make_publisher(redis_client: redis.Redis, redis_url: str):
-    from callcenter.realtime.publish import AgentEventPublisher
-    return AgentEventPublisher(redis_client, redis_url)
+    from callcenter.realtime.publish import LivePublisher
+    return LivePublisher(redis_client, redis_url)
 
 
 async def run_bridge(settings: Settings, bridge_settings: BridgeSettings,
@@ -32,10 +32,12 @@ async def run_bridge(settings: Settings, bridge_settings: BridgeSettings,
     stops this bridge's work at once; it then goes back to standby.
     """
     from callcenter.bridge.service import Bridge
+    from callcenter.core.domains import init_domains
     from callcenter.db import make_engine, make_sessionmaker
     from callcenter.jobs import redis_url as resolve_redis_url
     from callcenter.redis_conn import redis_from_url
 
+    init_domains()  # the domains' receivers and live events, before any effect
     stop = stop or asyncio.Event()
     url = resolve_redis_url(settings)
     client = redis_from_url(url)

@@ -34,12 +34,13 @@ from callcenter.bridge.calllog import (
     LiveReplacement,
     QueueSnapshot,
 )
-from callcenter.bridge.commands import COMMANDS_KEY, execute_command, result_key
+from callcenter.bridge.commands import execute_command
 from callcenter.bridge.pops import AgentDirectory, PopSender
 from callcenter.bridge.settings import BridgeSettings
 from callcenter.bridge.status import StatusPublisher
 from callcenter.bridge.worker import EffectWorker
 from callcenter.config import Settings
+from callcenter.realtime.live import COMMANDS_KEY, RESULT_TTL_S, LiveAgent, encode, result_key
 from telephony.ami import AMIClient, AMIError
 from telephony.callstate import (
     AgentChanged,
@@ -216,8 +217,8 @@ class Bridge:
     def _on_lost(self, exc: Exception | None) -> None:
         log.warning("AMI link lost (%s); calls stay as they were until the resync", exc)
 
-    def agent_snapshot(self, view: Any) -> dict:
-        """``cc:live:agents`` JSON: the tracker's view plus who the interface belongs to."""
+    def agent_snapshot(self, view: Any) -> LiveAgent:
+        """A ``LiveAgent`` entry: the tracker's view plus who the interface belongs to."""
         data = view.as_dict()
         user = self.directory.lookup(view.interface)
         data["user_id"] = user[0] if user else None
@@ -258,7 +259,7 @@ class Bridge:
             result = {"ok": False, "error": f"internal error: {type(exc).__name__}"}
         key = result_key(request_id)
         pipe = self.redis.pipeline()
-        pipe.lpush(key, json.dumps(result))
-        pipe.expire(key, 60)
+        pipe.lpush(key, encode(result))
+        pipe.expire(key, RESULT_TTL_S)
         pipe.execute()
 

@@ -6,16 +6,14 @@ more. Its result is the ``caller`` and ``customer`` parts of the agent events in
 telephony/README.md; ``customer`` is None for an unknown caller (the desk then offers
 to create the customer with the number filled in).
 
-Open tickets come from the domains that keep them: each function in
-``OPEN_TICKET_PROVIDERS`` is called as ``fn(session, customer_id)`` and returns a list
-of JSON-ready dicts (newest first); the card shows the first ``MAX_OPEN_TICKETS`` of
-all of them. Until the tickets domain registers one (``register_open_ticket_provider``)
-the list is empty.
+Open tickets come from the domains that keep them, as answers to the question
+``calls.signals.open_tickets_asked`` (each receiver returns a list of JSON-ready dicts,
+newest first); the card shows the first ``MAX_OPEN_TICKETS`` of all of them. Until the
+tickets domain answers, the list is empty.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -25,6 +23,8 @@ from sqlalchemy.orm import Session
 from callcenter.calls.models import CallRecord
 from callcenter.calls.recording import LIMITS, clean_text
 from callcenter.calls.serializers import iso
+from callcenter.calls.signals import open_tickets_asked
+from callcenter.core.signals import collect
 from callcenter.customers.models import Contact, Customer, InstalledProduct, Phone
 from callcenter.customers.phones import try_normalise_phone
 from callcenter.customers.products import local_today, warranty_state
@@ -37,24 +37,13 @@ MAX_PRODUCTS = 10
 MAX_LAST_CALLS = 5
 MAX_OPEN_TICKETS = 10
 
-#: fn(session, customer_id) -> [ticket dict, ...]; see the module docstring.
-OpenTicketProvider = Callable[[Session, int], list[dict[str, Any]]]
-OPEN_TICKET_PROVIDERS: list[OpenTicketProvider] = []
-
-
-def register_open_ticket_provider(fn: OpenTicketProvider) -> OpenTicketProvider:
-    """Add ``fn`` to the card's open-ticket sources (a decorator; twice is a no-op)."""
-    if fn not in OPEN_TICKET_PROVIDERS:
-        OPEN_TICKET_PROVIDERS.append(fn)
-    return fn
-
 
 def open_tickets(session: Session, customer_id: int) -> list[dict[str, Any]]:
+    """The customer's open tickets, as the domains that keep them answer (at most
+    ``MAX_OPEN_TICKETS``, each domain's newest first, in the order they answered)."""
     tickets: list[dict[str, Any]] = []
-    for provider in list(OPEN_TICKET_PROVIDERS):
-        tickets.extend(provider(session, customer_id) or [])
-        if len(tickets) >= MAX_OPEN_TICKETS:
-            break
+    for answer in collect(open_tickets_asked, customer_id, session=session):
+        tickets.extend(answer)
     return tickets[:MAX_OPEN_TICKETS]
 
 
@@ -132,10 +121,9 @@ def caller_card(session: Session, number: str, name: str, region: str, *,
     lifecycle, is_placeholder, url, contacts (at most 5: id, name, position, phones as
     E.164, ``calling`` for the contact whose phone this is; that one first), products
     (at most 10: id, model, serial_number, warranty_state, warranty_end as ISO date, as
-    of ``today`` in the call center's time zone), open_tickets (see
-    OPEN_TICKET_PROVIDERS) and last_calls (at most 5, newest first, without
-    ``exclude_call_id``, the call now ringing: call_id, started_at ISO, outcome, queue,
-    agent's name, disposition).
+    of ``today`` in the call center's time zone), open_tickets (``open_tickets``) and
+    last_calls (at most 5, newest first, without ``exclude_call_id``, the call now
+    ringing: call_id, started_at ISO, outcome, queue, agent's name, disposition).
     """
     number = clean_text(number, LIMITS["caller_number"])
     name = clean_text(name, LIMITS["caller_name"])
@@ -152,5 +140,4 @@ def caller_card(session: Session, number: str, name: str, region: str, *,
                                       exclude_call_id=exclude_call_id)}
 
 
-__all__ = ["OPEN_TICKET_PROVIDERS", "caller_card", "customer_card", "open_tickets",
-           "register_open_ticket_provider"]
+__all__ = ["caller_card", "customer_card", "open_tickets"]

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from callcenter.calls.models import CallRecord, Outcome, PbxQueue
 from callcenter.customers.fields import as_id
-from callcenter.customers.merge import register_merge_handler
 from callcenter.customers.models import Customer
 from callcenter.customers.phones import try_normalise_phone
 from callcenter.customers.services import find_customer_by_phone
@@ -269,9 +268,10 @@ def record_call(session: Session, summary: Any, *, region: str = "CN") -> CallRe
     return call
 
 
-@register_merge_handler
-def _move_calls_on_merge(session: Session, survivor_id: int, merged_id: int) -> dict[str, int]:
-    """A merged-away customer's calls belong to the survivor."""
+def move_calls_to_survivor(survivor_id: int, *, merged_id: int, session: Session,
+                           **_: Any) -> dict[str, int]:
+    """A merged-away customer's calls belong to the survivor (a receiver of
+    ``customers_merged``, connected by ``callcenter.calls.init_app``)."""
     result = session.execute(update(CallRecord).where(CallRecord.customer_id == merged_id)
                              .values(customer_id=survivor_id)
                              .execution_options(synchronize_session="fetch"))

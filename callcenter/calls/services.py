@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -30,6 +29,7 @@ from sqlalchemy.sql.expression import FunctionElement
 
 from callcenter.calls.models import CallRecord, PbxQueue
 from callcenter.calls.recording import LIMITS, OUTCOMES, clean_text
+from callcenter.calls.signals import call_wrapped_up
 from callcenter.customers.errors import PermissionDenied, ValidationError
 from callcenter.customers.fields import as_id
 from callcenter.customers.models import Customer
@@ -42,9 +42,6 @@ from callcenter.users.scopes import department_subtree_ids
 DISPOSITIONS = ("resolved", "callback", "ticket_needed", "wrong_number", "other")
 MAX_NOTES = 2000
 
-#: Callbacks run after the commit of a saved wrap-up: fn(call_id, user_id). The live
-#: layer uses this to drop the call from the agent's open pops.
-WRAPUP_LISTENERS: list[Callable[[str, int], None]] = []
 
 class CallNotFound(LookupError):
     """No such call, or not within the asking user's scope (the two look the same)."""
@@ -274,6 +271,8 @@ def save_wrapup(session: Session, actor: User, call_id: str, disposition: Any,
     call.wrapup_by_id = actor.id
     call.wrapup_at = utcnow()
     session.flush()
-    for listener in list(WRAPUP_LISTENERS):
-        after_commit(session, lambda fn=listener: fn(call.call_id, actor.id))
+    # Values taken now: after the commit the objects may be expired.
+    wrapped_call_id, saved_by = call.call_id, actor.id
+    after_commit(session, lambda: call_wrapped_up.send(wrapped_call_id, user_id=saved_by,
+                                                       disposition=disposition))
     return call

@@ -3,7 +3,7 @@
 Everything linked to the merged record moves to the survivor: contacts, phones,
 addresses, installed products, related employees, and other customers' partner
 functions that pointed at it. Other domains (tickets, calls, ...) move their own rows
-through handlers registered with ``register_merge_handler``.
+as receivers of ``customers.signals.customers_merged``, connected in their ``init_app``.
 
 The merged record itself is kept (hidden from lists: ``merged_into_id`` is set) with
 its change history. Decision: history rows stay on the merged id, so each row still
@@ -13,13 +13,13 @@ merged) is merged into C, A then points at C too, so one hop always reaches the
 survivor.
 
 A merge is all or nothing: checks run before any write, and the writes run inside a
-savepoint, so a failing handler leaves every record as it was.
+savepoint, so a failing receiver leaves every record as it was.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import delete, insert, or_, select, update
@@ -37,13 +37,9 @@ from callcenter.customers.models import (
     customer_related_users,
 )
 from callcenter.customers.services import require, visible_to
+from callcenter.customers.signals import customers_merged
 from callcenter.users.models import User
 from callcenter.users.permissions import Permission
-
-#: fn(session, survivor_id, merged_id) -> {"tickets": 3, ...}: rows it moved, per kind.
-MergeHandler = Callable[[Session, int, int], Mapping[str, int]]
-
-_MERGE_HANDLERS: list[MergeHandler] = []
 
 #: Survivor fields that are filled from the merged record when blank on the survivor.
 FILLABLE_FIELDS = ("region", "industry", "tax_id", "email", "notes", "external_id",
@@ -52,20 +48,6 @@ FILLABLE_FIELDS = ("region", "industry", "tax_id", "email", "notes", "external_i
 SNAPSHOT_FIELDS = ("name", "external_id", "region", "industry", "lifecycle", "tier", "tax_id",
                    "email", "notes", "is_placeholder", "responsible_id", "department_id",
                    "ship_to_id", "bill_to_id", "payer_id", "created_at")
-
-
-def register_merge_handler(fn: MergeHandler) -> MergeHandler:
-    """Have ``fn`` called in every merge (usable as a decorator; registering twice is a
-    no-op). It must move its rows from ``merged_id`` to ``survivor_id`` with the given
-    session, not commit, and return how many rows of each kind it moved."""
-    if fn not in _MERGE_HANDLERS:
-        _MERGE_HANDLERS.append(fn)
-    return fn
-
-
-def unregister_merge_handler(fn: MergeHandler) -> None:
-    if fn in _MERGE_HANDLERS:
-        _MERGE_HANDLERS.remove(fn)
 
 
 def merge_customers(session: Session, actor: User, survivor: Customer,
@@ -120,7 +102,7 @@ def _merge(session: Session, actor: User, survivor: Customer,
     if moved["merged_records"]:
         session.execute(update(Customer).where(Customer.merged_into_id == m)
                         .values(merged_into_id=s))
-    linked = _run_handlers(session, s, m)
+    linked = _move_other_domains_rows(session, s, m)
     merged.merged_into_id = s
     details = {"moved": moved, "linked": linked, "filled": filled, "merged_record": snapshot}
     merge = CustomerMerge(survivor_id=s, merged_id=m, user_id=actor.id,
@@ -193,15 +175,15 @@ def _repoint_partners(session: Session, s: int, m: int) -> dict[str, list[int]]:
     return repointed
 
 
-def _run_handlers(session: Session, s: int, m: int) -> dict[str, int]:
+def _move_other_domains_rows(session: Session, s: int, m: int) -> dict[str, int]:
+    """Send ``customers_merged``; the receivers' counts of moved rows, summed per kind."""
     linked: dict[str, int] = {}
-    for handler in list(_MERGE_HANDLERS):
-        result = handler(session, s, m)
+    for receiver, result in customers_merged.send(s, merged_id=m, session=session):
         if not isinstance(result, Mapping) or not all(
                 isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
                 for k, v in result.items()):
-            raise TypeError(f"merge handler {handler!r} must return {{str: int}}, "
-                            f"not {result!r}")
+            raise TypeError(f"customers_merged receiver {receiver!r} must return "
+                            f"{{str: int}}, not {result!r}")
         for kind, count in result.items():
             linked[kind] = linked.get(kind, 0) + count
     return linked

@@ -1,9 +1,10 @@
 """Asking the telephony bridge to act on the PBX (queue membership, calls).
 
-The web process pushes a JSON command on ``cc:bridge:commands`` and waits on
-``cc:bridge:result:<request_id>`` for the bridge's answer (contract:
-``telephony/README.md``, "Commands"). A command nobody picked up before the timeout is
-taken back, so a bridge starting later does not run a stale request.
+The web process pushes a JSON ``PbxCommand`` on ``live.COMMANDS_KEY`` and waits on
+``live.result_key(request_id)`` for the bridge's ``PbxResult`` (keys and payloads:
+``callcenter.realtime.live``; contract: ``telephony/README.md``, "Commands"). A
+command nobody picked up before the timeout is taken back, so a bridge starting later
+does not run a stale request.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any
 
 import redis
 
-COMMANDS_KEY = "cc:bridge:commands"
-RESULT_KEY = "cc:bridge:result:{}"
+from callcenter.realtime.live import COMMANDS_KEY, PbxResult, result_key
+
 ACTIONS = ("queue_add", "queue_remove", "queue_pause", "originate", "redirect", "transfer")
 NOT_ANSWERING = "the telephony bridge is not answering"
 
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 def request_pbx_action(redis_client, action: dict[str, Any], timeout: float = 5.0
-                       ) -> dict[str, Any]:
+                       ) -> PbxResult:
     """Send ``action`` (``{"action": "queue_pause", "user_id": ..., ...}``) to the bridge.
 
     Returns the bridge's result, ``{"ok": True, ...}`` or ``{"ok": False, "error": ...}``;
@@ -38,7 +39,7 @@ def request_pbx_action(redis_client, action: dict[str, Any], timeout: float = 5.
     command = json.dumps({**action, "request_id": request_id}, ensure_ascii=False)
     try:
         redis_client.lpush(COMMANDS_KEY, command)
-        reply = redis_client.blpop([RESULT_KEY.format(request_id)], timeout=max(timeout, 0.01))
+        reply = redis_client.blpop([result_key(request_id)], timeout=max(timeout, 0.01))
     except redis.RedisError as exc:
         log.warning("PBX command %r: Redis failed: %s", str(action.get("action"))[:40], exc)
         return {"ok": False, "error": NOT_ANSWERING}

@@ -6,9 +6,9 @@ the default ``flask-socketio`` channel: events published by the bridge
 (``callcenter.realtime.publish``) reach every server process.
 
 Connect: ``auth={"token": "<API token>"}`` or the Flask-Login session cookie; anyone
-else is refused. The user joins ``agent:<user_id>``; supervisors and admins also join
-``queue:<name>`` for the queues of their department subtree (scope ``all`` or admin:
-every queue). Then the server emits ``calls.snapshot`` ``{"seq", "calls"}``.
+else is refused. The user joins ``agent:<user_id>``, ``department:<id>`` and, for
+supervisors and admins, ``queue:<name>`` rooms (the rule: ``callcenter.realtime.rooms``).
+Then the server emits ``calls.snapshot`` ``{"seq", "calls"}``.
 
 Client events: ``call.ack {"seq": n}`` (the highest is kept in ``cc:ack:<user_id>``) and
 ``calls.sync`` (send me ``calls.snapshot`` again, e.g. after a gap in ``seq``). There is
@@ -28,16 +28,15 @@ from flask_login import current_user
 from flask_socketio import SocketIO, emit, join_room
 
 from callcenter.assets import vendor_file
-from callcenter.calls.services import WRAPUP_LISTENERS
 from callcenter.config import Settings
 from callcenter.db import db_session
 from callcenter.jobs import redis_connection, redis_url
-from callcenter.realtime import live
-from callcenter.realtime.publish import CHANNEL, channel_for
+from callcenter.realtime import agent_calls
+from callcenter.realtime.live import CHANNEL, channel_for
+from callcenter.realtime.rooms import user_rooms
 from callcenter.realtime.werkzeug_socket import WerkzeugWebSocketEnd
-from callcenter.users.models import Role, User
+from callcenter.users.models import User
 from callcenter.users.services import user_for_token
-from callcenter.wallboard.services import sees_every_queue, visible_queue_names
 
 log = logging.getLogger(__name__)
 
@@ -96,17 +95,6 @@ class _EmbeddedRedisManager(socketio.RedisManager):
         super().initialize()
 
 
-def queue_rooms(session, user: User, redis_client=None) -> list[str]:
-    """The queues whose rooms ``user`` joins: the queues of their wallboard (one rule,
-    ``callcenter.wallboard.services``), plus for those who see every queue the ones the
-    live state reports before the bridge registered them."""
-    names = set(visible_queue_names(session, user))
-    if redis_client is not None and user.role in (Role.SUPERVISOR, Role.ADMIN) \
-            and sees_every_queue(user):
-        names.update(live.live_queue_names(redis_client))
-    return sorted(names)
-
-
 def _wait_until_listening(manager, timeout: float = 2.0) -> None:
     """The first connection starts the message-queue listener; wait until it subscribed,
     so nothing published after the snapshot is read can be missed.
@@ -163,24 +151,9 @@ def _authenticate(auth) -> User | None:
     return None
 
 
-def _drop_wrapped_up_pop(call_id: str, user_id: int) -> None:
-    """A saved wrap-up closes the agent's pop, also on their other screens' next snapshot.
-
-    Runs after the wrap-up's commit, inside the request's app context.
-    """
-    try:
-        live.remove_agent_call(redis_connection(current_app.config["SETTINGS"]), user_id,
-                               call_id)
-    except redis.RedisError as exc:  # the entry's expiry removes it later anyway
-        log.warning("could not drop the wrapped-up call %s from the live pops: %s",
-                    call_id, exc)
-
-
 def init_realtime(app: Flask) -> SocketIO:
     """Attach the Socket.IO server to ``app`` and register the vendor route."""
     settings: Settings = app.config["SETTINGS"]
-    if _drop_wrapped_up_pop not in WRAPUP_LISTENERS:
-        WRAPUP_LISTENERS.append(_drop_wrapped_up_pop)
     sio = SocketIO(app, async_mode="threading", client_manager=_message_queue(settings),
                    manage_session=False, ping_interval=PING_INTERVAL_S,
                    ping_timeout=PING_TIMEOUT_S, logger=False, engineio_logger=False)
@@ -193,7 +166,8 @@ def init_realtime(app: Flask) -> SocketIO:
         return redis_connection(settings)
 
     def send_snapshot(user_id: int) -> None:
-        emit("calls.snapshot", live.read_snapshot(redis_client(), user_id), ignore_queue=True)
+        emit("calls.snapshot", agent_calls.read_snapshot(redis_client(), user_id),
+             ignore_queue=True)
 
     @sio.on("connect")
     def _connect(auth=None):
@@ -201,9 +175,7 @@ def init_realtime(app: Flask) -> SocketIO:
         if user is None:
             raise ConnectionRefusedError("authentication required")
         try:
-            rooms = [live.agent_room(user.id)]
-            rooms += [live.queue_room(q)
-                      for q in queue_rooms(db_session(), user, redis_client())]
+            rooms = user_rooms(db_session(), user, redis_client())
             _wait_until_listening(sio.server.manager)
             for room in rooms:
                 join_room(room)
@@ -225,7 +197,7 @@ def init_realtime(app: Flask) -> SocketIO:
         if user_id is None or not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
             return None
         try:
-            return {"seq": live.store_ack(redis_client(), user_id, seq)}
+            return {"seq": agent_calls.store_ack(redis_client(), user_id, seq)}
         except redis.RedisError as exc:
             log.warning("call.ack not stored: %s", exc)
             return None

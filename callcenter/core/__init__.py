@@ -1,0 +1,1 @@
+"""The kernel: infrastructure every domain uses (signals, domain initialisation, ...)."""
