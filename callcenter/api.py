@@ -375,4 +375,5 @@ def openapi_document():
 # Domain routes register themselves on api_bp.
 from callcenter.calls import api as _calls_api  # noqa: E402,F401
 from callcenter.customers import api as _customers_api  # noqa: E402,F401
+from callcenter.products import api as _products_api  # noqa: E402,F401
 from callcenter.wallboard import api as _wallboard_api  # noqa: E402,F401

@@ -58,11 +58,13 @@ def create_app(settings: Settings | None = None, *, db_bind=None, testing: bool 
     from callcenter.api import api_bp
     from callcenter.customers.import_views import imports_bp
     from callcenter.customers.views import customers_bp
+    from callcenter.products.views import products_bp
     from callcenter.wallboard.views import wallboard_bp
     from callcenter.web import web_bp
     csrf.exempt(api_bp)  # api_auth enforces CSRF itself for cookie-authenticated writes
     app.register_blueprint(web_bp)
     app.register_blueprint(customers_bp)
+    app.register_blueprint(products_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(api_bp)
     # Live updates (Socket.IO on the Redis message queue) and the agent desk.

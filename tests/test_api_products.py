@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from api_helpers import assert_error, assert_schema, bearer
 
-from callcenter.customers.products import local_today
+from callcenter.products.services import local_today
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from callcenter.calls import cards
 from callcenter.calls.cards import caller_card
 from callcenter.calls.recording import record_call
 from callcenter.calls.services import save_wrapup
-from callcenter.customers.models import InstalledProduct, WarrantyType
 from callcenter.customers.services import add_contact
+from callcenter.products.models import InstalledProduct, WarrantyType
 
 TODAY = date(2026, 12, 1)
 AGENT_IF = "Local/agent1@agents/n"

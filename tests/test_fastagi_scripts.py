@@ -12,9 +12,9 @@ from agi_fake import FakeAsterisk, asterisk_env, run_in_threads
 from sqlalchemy.orm import sessionmaker
 
 from callcenter.bridge.agi_scripts import CallCenterScripts, create_fastagi_server
-from callcenter.customers.models import InstalledProduct, WarrantyType
 from callcenter.customers.services import create_customer
 from callcenter.db import make_engine, make_sessionmaker, session_scope
+from callcenter.products.models import InstalledProduct, WarrantyType
 from callcenter.users.services import create_user
 from telephony.agi import FastAGIThread, dialplan_safe
 

@@ -23,11 +23,9 @@ from callcenter.customers.models import (
     Contact,
     Customer,
     CustomerMerge,
-    InstalledProduct,
     Phone,
     customer_related_users,
 )
-from callcenter.customers.products import register_product
 from callcenter.customers.services import (
     add_contact,
     customers_query,
@@ -35,6 +33,8 @@ from callcenter.customers.services import (
     get_customer,
     update_customer,
 )
+from callcenter.products.models import InstalledProduct
+from callcenter.products.services import register_product
 
 
 def snapshot(session):

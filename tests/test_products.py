@@ -15,8 +15,9 @@ from callcenter.customers.errors import (
     ValidationError,
 )
 from callcenter.customers.history import customer_history
-from callcenter.customers.models import Address, InstalledProduct, WarrantyType
-from callcenter.customers.products import (
+from callcenter.customers.models import Address
+from callcenter.products.models import InstalledProduct, WarrantyType
+from callcenter.products.services import (
     WarrantyState,
     assign_product,
     expiring_warranties,
@@ -325,7 +326,7 @@ def test_addresses_are_scoped_and_need_update_permission(session, make_user, mak
 def test_unique_key_race_becomes_validation_error_and_session_survives(session, make_user,
                                                                       make_customer):
     """A concurrent writer that stores the same serial between our check and our flush."""
-    from callcenter.customers.products import _write_unique
+    from callcenter.products.services import _write_unique
 
     agent = make_user("agent")
     customer = make_customer(agent)

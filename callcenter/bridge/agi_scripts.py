@@ -17,7 +17,7 @@ OPEN_TICKET_ID the customer's open ticket, from ``open_ticket_provider``. The
                None, so it is empty until tickets plug their function in
 WARRANTY_STATE the best state over the customer's installed products
                (in_warranty > expiring > expired > none, see
-               ``callcenter.customers.products.warranty_state``); "none" with no
+               ``callcenter.products.services.warranty_state``); "none" with no
                products, empty for an unknown caller
 ============== ============================================================
 
@@ -63,7 +63,7 @@ TicketStatusProvider = Callable[[Session, str], str]
 _SOUND_NAME = re.compile(r"[A-Za-z0-9_/-]{1,80}\Z")
 
 try:  # the products module is the one place that defines warranty states
-    from callcenter.customers.products import local_today, warranty_state
+    from callcenter.products.services import local_today, warranty_state
 except ImportError:  # pragma: no cover - only while that module is not there
     local_today = date.today  # type: ignore[assignment]
     warranty_state = None  # type: ignore[assignment]

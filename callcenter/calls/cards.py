@@ -25,10 +25,11 @@ from sqlalchemy.orm import Session
 from callcenter.calls.models import CallRecord
 from callcenter.calls.recording import LIMITS, clean_text
 from callcenter.calls.serializers import iso
-from callcenter.customers.models import Contact, Customer, InstalledProduct, Phone
+from callcenter.customers.models import Contact, Customer, Phone
 from callcenter.customers.phones import try_normalise_phone
-from callcenter.customers.products import local_today, warranty_state
 from callcenter.customers.services import find_customer_by_phone
+from callcenter.products.models import InstalledProduct
+from callcenter.products.services import local_today, warranty_state
 from callcenter.users.models import User
 
 MAX_CONTACTS = 5

@@ -2,8 +2,9 @@
 
 Thin shells: read the request, call the rules in ``services`` / ``contacts``, serialize.
 Every lookup goes through the scoped queries, so a record outside the caller's scope
-is a 404 exactly like a missing one. Installed products, addresses, duplicates and the
-merge live in ``api_products`` and ``api_records``.
+is a 404 exactly like a missing one. Addresses are in ``api_addresses``, duplicates and
+the merge in ``api_merge``; installed products are their own domain
+(``callcenter.products.api``).
 """
 
 from __future__ import annotations
@@ -186,5 +187,5 @@ def contact_patch(contact_id: int, body: dict[str, Any]):
     return jsonify(contact_to_dict(contact))
 
 
-from callcenter.customers import api_products as _products_api  # noqa: E402,F401
-from callcenter.customers import api_records as _records_api  # noqa: E402,F401
+from callcenter.customers import api_addresses as _addresses_api  # noqa: E402,F401
+from callcenter.customers import api_merge as _merge_api  # noqa: E402,F401

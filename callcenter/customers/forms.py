@@ -14,7 +14,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -26,7 +25,7 @@ from wtforms.validators import ValidationError as WTFormsValidationError
 
 from callcenter.customers.errors import ValidationError as ServiceValidationError
 from callcenter.customers.messages import translate_error
-from callcenter.customers.models import Lifecycle, Tier, WarrantyType
+from callcenter.customers.models import Lifecycle, Tier
 from callcenter.customers.services import clean_phones
 
 EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter an e-mail address like "
@@ -45,9 +44,6 @@ LIFECYCLE_LABELS = {Lifecycle.POTENTIAL: _l("Potential"), Lifecycle.TARGET: _l("
                     Lifecycle.CURRENT: _l("Current"), Lifecycle.LOST: _l("Lost")}
 TIER_LABELS = {Tier.VIP: _l("VIP"), Tier.MAJOR: _l("Major"), Tier.ORDINARY: _l("Ordinary"),
                Tier.SMALL: _l("Small")}
-WARRANTY_LABELS = {WarrantyType.NONE: _l("No warranty"), WarrantyType.STANDARD: _l("Standard"),
-                   WarrantyType.EXTENDED: _l("Extended"),
-                   WarrantyType.CONTRACT: _l("Service contract")}
 ADDRESS_PURPOSES = {"main": _l("Main address"), "ship_to": _l("Ship-to address"),
                     "bill_to": _l("Bill-to address"), "service": _l("Service site"),
                     "other": _l("Other")}
@@ -150,23 +146,6 @@ class AddressForm(FlaskForm):
     country = StringField(_l("Country code"), default="CN",
                           validators=[DataRequired(), Regexp(r"^[A-Za-z]{2}$", message=_l(
                               "Two letters, e.g. CN."))])
-
-
-class ProductForm(FlaskForm):
-    model = StringField(_l("Model"), validators=[DataRequired(), Length(max=120)])
-    serial_number = StringField(_l("Serial number"),
-                                validators=[DataRequired(), Length(max=80)])
-    warranty_type = SelectField(_l("Warranty type"),
-                                choices=[SelectChoice(k.value, v)
-                                         for k, v in WARRANTY_LABELS.items()],
-                                default=WarrantyType.STANDARD.value)
-    warranty_end = DateField(_l("Warranty ends"), validators=[Optional()])
-    installed_on = DateField(_l("Installed on"), validators=[Optional()])
-
-
-class AssignProductForm(FlaskForm):
-    new_customer_id = IntegerField(_l("New end user (customer number)"),
-                                   validators=[DataRequired(), NumberRange(min=1)])
 
 
 def apply_errors(form: FlaskForm, errors: dict[str, str], translate) -> list[str]:

@@ -14,8 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callcenter.customers.errors import ValidationError
-from callcenter.customers.models import Lifecycle, Tier, WarrantyType
+from callcenter.customers.models import Lifecycle, Tier
 from callcenter.customers.services import clean_phones, visible_to
+from callcenter.products.models import WarrantyType
 from callcenter.users.models import Department, User
 
 

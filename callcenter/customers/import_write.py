@@ -29,18 +29,10 @@ from callcenter.customers.import_rows import (
     clean_product,
 )
 from callcenter.customers.import_sql import bulk_insert, key_in
-from callcenter.customers.models import (
-    ChangeRecord,
-    Contact,
-    Customer,
-    InstalledProduct,
-    Lifecycle,
-    Phone,
-    Tier,
-    WarrantyType,
-)
+from callcenter.customers.models import ChangeRecord, Contact, Customer, Lifecycle, Phone, Tier
 from callcenter.customers.names import name_key, pinyin_key
 from callcenter.db import utcnow
+from callcenter.products.models import InstalledProduct, WarrantyType
 
 customers_t = Customer.__table__
 contacts_t = Contact.__table__

@@ -32,11 +32,11 @@ from callcenter.customers.models import (
     Contact,
     Customer,
     CustomerMerge,
-    InstalledProduct,
     Phone,
     customer_related_users,
 )
 from callcenter.customers.services import require, visible_to
+from callcenter.products.models import InstalledProduct
 from callcenter.users.models import User
 from callcenter.users.permissions import Permission
 

@@ -69,7 +69,7 @@ def customers_query(
     region_code: str = "CN",
 ) -> Select[tuple[Customer]]:
     """SELECT of the customers ``user`` may see, filtered; ValidationError on bad filters."""
-    from callcenter.customers.models import InstalledProduct  # local: avoid a long import list
+    from callcenter.products.models import InstalledProduct  # local: avoid a long import list
 
     stmt = select(Customer).where(Customer.merged_into_id.is_(None), visible_to(user))
     if phone:

@@ -36,7 +36,6 @@ from callcenter.customers.forms import (
     CHANGE_FIELDS,
     LIFECYCLE_LABELS,
     TIER_LABELS,
-    WARRANTY_LABELS,
     ContactForm,
     CustomerForm,
     apply_errors,
@@ -99,6 +98,7 @@ def _change_what(record) -> str:
 
 @customers_bp.app_context_processor
 def _labels() -> dict:
+    from callcenter.products.forms import WARRANTY_LABELS
     return {"TIER_LABELS": TIER_LABELS, "LIFECYCLE_LABELS": LIFECYCLE_LABELS,
             "WARRANTY_LABELS": WARRANTY_LABELS, "ADDRESS_PURPOSES": ADDRESS_PURPOSES}
 
@@ -181,7 +181,8 @@ def detail(customer_id: int):
     partners = {role: (getattr(customer, f"{role}_id"),
                        visible_or_none(getattr(customer, f"{role}_id")))
                 for role in ("ship_to", "bill_to", "payer")}
-    from callcenter.customers.views_more import possible_duplicates, products_with_state
+    from callcenter.customers.views_merge import possible_duplicates
+    from callcenter.products.views import products_with_state
     return render_template(
         "customers/detail.html", customer=customer, contacts=contacts, partners=partners,
         products=products_with_state(customer, today()),
@@ -369,5 +370,6 @@ def new_contact(customer_id: int):
                            errors=[])
 
 
-# Routes for addresses, products and duplicates live in their own module.
-from callcenter.customers import views_more as _views_more  # noqa: E402,F401
+# Routes for addresses, and for duplicates and merging, live in their own modules.
+from callcenter.customers import views_addresses as _views_addresses  # noqa: E402,F401
+from callcenter.customers import views_merge as _views_merge  # noqa: E402,F401

@@ -15,7 +15,12 @@ from callcenter.api import PAGE_PARAMS, api_route, arg, created, paginate, today
 from callcenter.auth import api_user
 from callcenter.customers.errors import CustomerNotFound, ValidationError
 from callcenter.customers.models import Customer
-from callcenter.customers.products import (
+from callcenter.customers.services import get_customer
+from callcenter.db import db_session
+from callcenter.openapi import ID_MAX, Param
+from callcenter.products import schemas as _schemas  # noqa: F401 - registers the schemas
+from callcenter.products.serializers import product_to_dict
+from callcenter.products.services import (
     PRODUCT_FIELDS,
     WarrantyState,
     assign_product,
@@ -24,10 +29,6 @@ from callcenter.customers.products import (
     register_product,
     update_product,
 )
-from callcenter.customers.serializers import product_to_dict
-from callcenter.customers.services import get_customer
-from callcenter.db import db_session
-from callcenter.openapi import ID_MAX, Param
 from callcenter.users.permissions import Permission
 
 PRODUCT_ID = "/products/<id:product_id>"

@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 from callcenter.customers.errors import CustomerNotFound, ProductNotFound, ValidationError
 from callcenter.customers.fields import MISSING, as_id, clean_choice, clean_date, clean_text
 from callcenter.customers.history import record_changes
-from callcenter.customers.models import Customer, InstalledProduct, WarrantyType
+from callcenter.customers.models import Customer
 from callcenter.customers.services import require, visible_to
+from callcenter.products.models import InstalledProduct, WarrantyType
 from callcenter.users.models import User
 from callcenter.users.permissions import Permission
 
