@@ -56,8 +56,8 @@ def create_app(settings: Settings | None = None, *, db_bind=None, testing: bool 
                    timezone_selector=lambda: app.config["TIMEZONE"])
 
     from callcenter.api import api_bp
-    from callcenter.customers.import_views import imports_bp
     from callcenter.customers.views import customers_bp
+    from callcenter.imports.views import imports_bp
     from callcenter.products.views import products_bp
     from callcenter.wallboard.views import wallboard_bp
     from callcenter.web import web_bp

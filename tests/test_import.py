@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from callcenter.customers.errors import PermissionDenied
-from callcenter.customers.importer import ImportFileError, import_csv
 from callcenter.customers.models import ChangeRecord, Contact, Customer, Phone, Tier
 from callcenter.customers.services import find_customer_by_phone
+from callcenter.imports.importer import ImportFileError, import_csv
 from callcenter.products.models import InstalledProduct, WarrantyType
 
 CUSTOMERS = """external_id,name,phones,tax_id,region,industry,lifecycle,tier,email,responsible

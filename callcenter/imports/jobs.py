@@ -1,4 +1,4 @@
-"""Background jobs of the customer domain: the CSV import of an uploaded file."""
+"""Background job of the CSV import: run an uploaded file on the "imports" queue."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 import time
 from pathlib import Path
 
-from callcenter.customers.importer import ImportFileError, import_csv
+from callcenter.imports.importer import ImportFileError, import_csv
 from callcenter.jobs import JobContext, get_queue, job_task
 from callcenter.users.models import User
 

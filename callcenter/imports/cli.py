@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from callcenter.config import Settings
 from callcenter.customers.errors import PermissionDenied
-from callcenter.customers.importer import ImportFileError, ImportResult, import_csv
 from callcenter.db import session_scope
+from callcenter.imports.importer import ImportFileError, ImportResult, import_csv
 from callcenter.users.models import User
 
 
