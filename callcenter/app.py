@@ -21,7 +21,21 @@ LANGUAGES = {"zh_CN": "中文", "en": "English"}
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _accepted() -> str | None:
+    best = request.accept_languages.best_match(["zh_CN", "zh", "en"])
+    return None if best is None else ("zh_CN" if best in ("zh", "zh_CN") else "en")
+
+
 def select_locale() -> str:
+    """Pages: the language chosen in the session, else the user's, else the browser's.
+    The REST API: the request's ``Accept-Language``, else the caller's own setting."""
+    if request.path.startswith("/api/"):
+        from callcenter.auth import api_user
+        user = api_user()
+        accepted = _accepted()
+        if accepted is None and user is not None and user.locale in LANGUAGES:
+            return user.locale
+        return accepted or "en"
     chosen = session.get("locale")
     if chosen in LANGUAGES:
         return chosen

@@ -2,8 +2,17 @@
 
 One transaction boundary: a web request (or a job, or a CLI command) gets one
 session and commits once at its end; inner code only flushes. Side effects that
-must not run before the data is visible (socket emits, enqueued jobs) are
-registered with ``after_commit`` and run only once the commit succeeded.
+must not run before the data is visible (socket emits, enqueued jobs, PBX commands)
+are registered with ``after_commit`` and run only once the commit succeeded.
+
+The rule of a request (as indico's ``web/rh.py``): it commits unless an exception
+escaped the view. An exception that leaves the view (or a ``before_request``) rolls
+back everything the request wrote and drops its ``after_commit`` callbacks, even when
+an error handler then turns it into a friendly 4xx page. A view that returns normally
+commits, whatever its status: a form re-rendered with 422 commits too, so services
+check their input before they change anything (they raise ValidationError first).
+Writes that must outlive a failed request (the failed-login counter) use a session
+of their own: ``own_transaction``.
 """
 
 from __future__ import annotations
@@ -110,16 +119,29 @@ def init_app(app: Flask, engine_or_connection=None, **session_options) -> None:
     app.extensions["db_sessionmaker"] = make_sessionmaker(engine_or_connection,
                                                           **session_options)
 
+    # Every exception that leaves preprocessing or the view passes here before an error
+    # handler sees it: that is the moment to undo the request's writes.
+    handle_user_exception = app.handle_user_exception
+
+    def _roll_back_then_handle(exc: Exception):
+        session = g.get("_db_session")
+        if session is not None:
+            session.rollback()
+        g._db_failed = True
+        return handle_user_exception(exc)
+
+    app.handle_user_exception = _roll_back_then_handle  # type: ignore[method-assign]
+
     @app.after_request
     def _commit(response):
         session = g.pop("_db_session", None)
         if session is None:
             return response
         try:
-            if response.status_code < 400:
-                session.commit()
-            else:
+            if g.pop("_db_failed", False):
                 session.rollback()
+            else:
+                session.commit()
         finally:
             session.close()
         return response
@@ -137,6 +159,12 @@ def db_session() -> Session:
     if "_db_session" not in g:
         g._db_session = current_app.extensions["db_sessionmaker"]()
     return g._db_session
+
+
+def own_transaction() -> Session:
+    """A new session, apart from the request's, for a write that must be kept even when
+    the request rolls back (commit it yourself, soon: it holds its own connection)."""
+    return current_app.extensions["db_sessionmaker"]()
 
 
 @contextmanager

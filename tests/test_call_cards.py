@@ -139,12 +139,12 @@ def test_merged_away_customers_are_not_popped(session, customer, agent, make_cus
     dup = make_customer(agent, "Dup", phones=["15011112222"])
     dup.merged_into_id = customer.id
     session.flush()
-    assert caller_card(session, "15011112222", "", "CN")["customer"] is None
+    assert caller_card(session, "15011112222", "", "CN", today=TODAY)["customer"] is None
 
 
 def test_a_customer_without_contacts_or_products(session, agent, make_customer):
     c = make_customer(agent, "Small shop", phones=["15011112222"])
-    card = caller_card(session, "150 1111 2222", "", "CN")
+    card = caller_card(session, "150 1111 2222", "", "CN", today=TODAY)
     assert card["customer"]["id"] == c.id
     assert card["customer"]["contacts"] == [] and card["customer"]["products"] == []
     assert card["customer"]["tier"] == "ordinary"
@@ -187,7 +187,7 @@ def test_the_card_is_a_handful_of_queries(session, connection, customer, agent):
     statements.clear()
     event.listen(connection, "before_cursor_execute", seen)
     try:
-        assert caller_card(session, "anonymous", "", "CN")["customer"] is None
+        assert caller_card(session, "anonymous", "", "CN", today=TODAY)["customer"] is None
     finally:
         event.remove(connection, "before_cursor_execute", seen)
     assert statements == []  # not a number: no query at all

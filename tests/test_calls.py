@@ -29,7 +29,7 @@ from callcenter.calls.services import (
     list_calls,
     save_wrapup,
 )
-from callcenter.customers.errors import PermissionDenied, ValidationError
+from callcenter.core.errors import PermissionDenied, ValidationError
 from callcenter.customers.merge import merge_customers
 from callcenter.customers.models import Customer
 from callcenter.customers.models import Phone as PhoneRow

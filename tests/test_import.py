@@ -7,7 +7,7 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from callcenter.customers.errors import PermissionDenied
+from callcenter.core.errors import PermissionDenied
 from callcenter.customers.models import ChangeRecord, Contact, Customer, Phone, Tier
 from callcenter.customers.services import find_customer_by_phone
 from callcenter.imports.importer import ImportFileError, import_csv

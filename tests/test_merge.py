@@ -6,8 +6,8 @@ import json
 import pytest
 from sqlalchemy import select
 
+from callcenter.core.errors import PermissionDenied, ValidationError
 from callcenter.customers.addresses import add_address
-from callcenter.customers.errors import CustomerNotFound, PermissionDenied, ValidationError
 from callcenter.customers.history import customer_history
 from callcenter.customers.merge import (
     merge_customers,
@@ -27,6 +27,7 @@ from callcenter.customers.models import (
     customer_related_users,
 )
 from callcenter.customers.services import (
+    CustomerNotFound,
     add_contact,
     customers_query,
     find_customer_by_phone,

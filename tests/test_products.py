@@ -6,27 +6,28 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from callcenter.customers.addresses import add_address, get_address, remove_address, update_address
-from callcenter.customers.errors import (
+from callcenter.core.errors import PermissionDenied, ValidationError
+from callcenter.customers.addresses import (
     AddressNotFound,
-    CustomerNotFound,
-    PermissionDenied,
-    ProductNotFound,
-    ValidationError,
+    add_address,
+    get_address,
+    remove_address,
+    update_address,
 )
 from callcenter.customers.history import customer_history
 from callcenter.customers.models import Address
+from callcenter.customers.services import CustomerNotFound
 from callcenter.products.models import InstalledProduct, WarrantyType
 from callcenter.products.services import (
-    WarrantyState,
+    ProductNotFound,
     assign_product,
     expiring_warranties,
     get_product,
     products_query,
     register_product,
     update_product,
-    warranty_state,
 )
+from callcenter.products.warranty import WarrantyState, warranty_state
 
 TODAY = date(2026, 6, 15)
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from callcenter.api import api_route, created
 from callcenter.auth import api_user
+from callcenter.core.errors import Problem, ValidationError
 from callcenter.customers.addresses import (
     ADDRESS_FIELDS,
     ADDRESS_PURPOSES,
@@ -18,7 +19,6 @@ from callcenter.customers.addresses import (
     update_address,
 )
 from callcenter.customers.api import CUSTOMER_ID, READ, live_customer
-from callcenter.customers.errors import ValidationError
 from callcenter.customers.models import Address
 from callcenter.customers.serializers import address_to_dict
 from callcenter.customers.services import get_customer
@@ -30,7 +30,7 @@ ADDRESS_ID = "/addresses/<id:address_id>"
 
 
 def check_address_fields(body: dict[str, Any]) -> None:
-    errors = {field: "cannot be changed" if field in ("id", "customer_id") else "unknown field"
+    errors = {field: Problem("read_only" if field in ("id", "customer_id") else "unknown_field")
               for field in body if field not in ADDRESS_FIELDS}
     if errors:
         raise ValidationError(errors)

@@ -9,15 +9,16 @@ from sqlalchemy.orm import selectinload
 
 from callcenter.api import api_route, int_arg, today
 from callcenter.auth import api_user
+from callcenter.core.errors import Problem, ValidationError
+from callcenter.core.fields import MAX_ID
 from callcenter.customers.api import CUSTOMER_ID, READ
 from callcenter.customers.duplicates import duplicates_of
-from callcenter.customers.errors import CustomerNotFound, ValidationError
 from callcenter.customers.merge import merge_customers, merge_details
 from callcenter.customers.models import Customer
 from callcenter.customers.serializers import customer_to_dict
-from callcenter.customers.services import customers_query, get_customer
+from callcenter.customers.services import CustomerNotFound, customers_query, get_customer
 from callcenter.db import db_session
-from callcenter.openapi import ID_MAX, Param, ref, register_schemas
+from callcenter.openapi import Param, ref, register_schemas
 from callcenter.users.permissions import Permission
 
 MAX_DUPLICATES = 100
@@ -93,10 +94,10 @@ def customer_duplicates(customer_id: int):
                        "partner references move to this customer; the merged record keeps "
                        "its history and points here (`merged_into_id`).")
 def customer_merge(customer_id: int, body: dict[str, Any]):
-    errors = {field: "unknown field" for field in body if field != "merged_id"}
+    errors = {field: Problem("unknown_field") for field in body if field != "merged_id"}
     merged_id = body.get("merged_id")
-    if type(merged_id) is not int or not 1 <= merged_id <= ID_MAX:
-        errors["merged_id"] = "required: a customer id"
+    if type(merged_id) is not int or not 1 <= merged_id <= MAX_ID:
+        errors["merged_id"] = Problem("required" if merged_id is None else "not_id")
     if errors:
         raise ValidationError(errors)
     user = api_user()
@@ -104,7 +105,8 @@ def customer_merge(customer_id: int, body: dict[str, Any]):
     try:
         merged = get_customer(db_session(), user, merged_id)
     except CustomerNotFound:
-        raise ValidationError({"merged_id": f"no such customer {merged_id}"}) from None
+        raise ValidationError({"merged_id": Problem("customer.unknown",
+                                                    {"id": merged_id})}) from None
     merge = merge_customers(db_session(), user, survivor, merged)
     return jsonify({
         "merge": {"id": merge.id, "survivor_id": merge.survivor_id,

@@ -23,8 +23,9 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 from wtforms.validators import ValidationError as WTFormsValidationError
 
-from callcenter.customers.errors import ValidationError as ServiceValidationError
-from callcenter.customers.messages import translate_error
+from callcenter.core.errors import Problem
+from callcenter.core.errors import ValidationError as ServiceValidationError
+from callcenter.core.messages import describe
 from callcenter.customers.models import Lifecycle, Tier
 from callcenter.customers.services import clean_phones
 
@@ -87,9 +88,8 @@ class PhoneLines:
             clean_phones(phone_lines(field.data), current_app.config["DEFAULT_PHONE_REGION"],
                          field=field.name)
         except ServiceValidationError as exc:
-            key, message = next(iter(exc.errors.items()))
-            raise WTFormsValidationError(_line_message(key, translate_error(message))) \
-                from exc
+            key, problem = next(iter(exc.errors.items()))
+            raise WTFormsValidationError(_line_message(key, describe(problem))) from exc
 
 
 def _line_message(key: str, text: str) -> str:
@@ -148,16 +148,16 @@ class AddressForm(FlaskForm):
                               "Two letters, e.g. CN."))])
 
 
-def apply_errors(form: FlaskForm, errors: dict[str, str], translate) -> list[str]:
+def apply_errors(form: FlaskForm, errors: dict[str, Problem]) -> list[str]:
     """Put a service's ``ValidationError.errors`` onto the form's fields.
 
     ``phones[2]`` lands on ``phones`` as "line 3: ..."; errors for fields the form
     does not have are returned, to be shown above the form.
     """
     leftover: list[str] = []
-    for key, message in errors.items():
+    for key, problem in errors.items():
         name = key.partition("[")[0]
-        text = _line_message(key, translate(message))
+        text = _line_message(key, describe(problem))
         field = getattr(form, name, None)
         if field is None or not hasattr(field, "errors"):
             leftover.append(text)

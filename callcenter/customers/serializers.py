@@ -63,7 +63,8 @@ def customer_to_dict(customer: Customer, detail: bool = False, *,
                      today: date | None = None) -> dict[str, Any]:
     """The customer; ``detail`` adds the card: notes, people, contacts, addresses, products.
 
-    ``today`` dates the products' warranty state (default: the call center's today).
+    ``today`` (the call center's date) dates the products' warranty state; the card
+    (``detail``) needs it.
     """
     out: dict[str, Any] = {
         "id": customer.id,
@@ -90,8 +91,7 @@ def customer_to_dict(customer: Customer, detail: bool = False, *,
     if not detail:
         return out
     if today is None:
-        from callcenter.products.services import local_today
-        today = local_today()
+        raise TypeError("customer_to_dict(detail=True) needs today's date")
     dept = customer.department
     out.update({
         "notes": customer.notes or "",

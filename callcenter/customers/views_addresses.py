@@ -5,24 +5,14 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from werkzeug.exceptions import NotFound
 
 from callcenter.auth import permission_required
+from callcenter.core.errors import ValidationError
 from callcenter.customers import addresses
-from callcenter.customers.errors import AddressNotFound, ContactNotFound, ValidationError
 from callcenter.customers.forms import AddressForm, apply_errors
-from callcenter.customers.messages import translate_error
 from callcenter.customers.views import customers_bp, load_customer, rejected
 from callcenter.db import db_session
 from callcenter.users.permissions import Permission
-from callcenter.web import render_error
-
-
-@customers_bp.errorhandler(AddressNotFound)
-@customers_bp.errorhandler(ContactNotFound)
-def _record_not_found(_exc):
-    return render_error(NotFound())
-
 
 # --- addresses ------------------------------------------------------------------------
 
@@ -38,7 +28,7 @@ def new_address(customer_id: int):
                 "city": form.city.data or "", "province": form.province.data or "",
                 "postcode": form.postcode.data or "", "country": form.country.data.upper()})
         except ValidationError as exc:
-            leftover = apply_errors(form, exc.errors, translate_error)
+            leftover = apply_errors(form, exc.errors)
         else:
             flash(_("Address added."), "success")
             return redirect(url_for("customers.detail", customer_id=customer.id,

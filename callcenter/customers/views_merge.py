@@ -12,10 +12,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from callcenter.auth import permission_required
+from callcenter.core.errors import ValidationError
+from callcenter.core.messages import describe, render
 from callcenter.customers import duplicates, merge
-from callcenter.customers.errors import ValidationError
 from callcenter.customers.forms import MergeForm
-from callcenter.customers.messages import translate_error
 from callcenter.customers.models import Customer
 from callcenter.customers.services import customers_query
 from callcenter.customers.views import customers_bp, load_customer
@@ -81,13 +81,13 @@ def merge_confirm():
         try:
             merge.merge_customers(db_session(), current_user, survivor, merged)
         except ValidationError as exc:
-            errors = [translate_error(m) for m in exc.errors.values()]
+            errors = [describe(p) for p in exc.errors.values()]
         else:
             flash(_("%(merged)s was merged into %(survivor)s.", merged=merged.name,
                     survivor=survivor.name), "success")
             return redirect(url_for("customers.detail", customer_id=survivor.id))
     elif survivor.id == merged.id:
-        errors = [_("A customer cannot be merged into itself.")]
+        errors = [render("merge.into_itself")]
     records = [{"customer": c, "contacts": len(c.contacts), "products": len(c.products),
                 "addresses": len(c.addresses)} for c in (survivor, merged)]
     status = 422 if errors else 200

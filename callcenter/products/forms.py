@@ -8,15 +8,16 @@ from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringFi
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from callcenter.products.models import WarrantyType
+from callcenter.products.schemas import LIMITS
 
 WARRANTY_LABELS = {WarrantyType.NONE: _l("No warranty"), WarrantyType.STANDARD: _l("Standard"),
                    WarrantyType.EXTENDED: _l("Extended"),
                    WarrantyType.CONTRACT: _l("Service contract")}
 
 class ProductForm(FlaskForm):
-    model = StringField(_l("Model"), validators=[DataRequired(), Length(max=120)])
+    model = StringField(_l("Model"), validators=[DataRequired(), Length(max=LIMITS["model"])])
     serial_number = StringField(_l("Serial number"),
-                                validators=[DataRequired(), Length(max=80)])
+                                validators=[DataRequired(), Length(max=LIMITS["serial_number"])])
     warranty_type = SelectField(_l("Warranty type"),
                                 choices=[SelectChoice(k.value, v)
                                          for k, v in WARRANTY_LABELS.items()],

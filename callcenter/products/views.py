@@ -12,27 +12,20 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from werkzeug.exceptions import Forbidden, NotFound
 
 from callcenter.auth import permission_required
-from callcenter.customers.errors import (
-    CustomerNotFound,
-    PermissionDenied,
-    ProductNotFound,
-    ValidationError,
-)
+from callcenter.core.errors import Problem, ValidationError
+from callcenter.core.messages import describe
 from callcenter.customers.forms import apply_errors
-from callcenter.customers.messages import translate_error
 from callcenter.customers.models import Customer
-from callcenter.customers.services import customers_query
+from callcenter.customers.services import CustomerNotFound, customers_query
 from callcenter.customers.views import load_customer, region, rejected
 from callcenter.db import db_session
 from callcenter.products import services
 from callcenter.products.forms import AssignProductForm, ProductForm
 from callcenter.products.models import InstalledProduct
-from callcenter.products.services import WarrantyState, warranty_state
+from callcenter.products.warranty import WarrantyState, warranty_state
 from callcenter.users.permissions import Permission
-from callcenter.web import render_error
 
 products_bp = Blueprint("products", __name__, url_prefix="/customers")
 
@@ -50,17 +43,6 @@ WARRANTY_STATES = {
 @login_required
 def _require_login():
     """Every product page needs a logged-in user."""
-
-
-@products_bp.errorhandler(CustomerNotFound)
-@products_bp.errorhandler(ProductNotFound)
-def _not_found(_exc):
-    return render_error(NotFound())
-
-
-@products_bp.errorhandler(PermissionDenied)
-def _denied(_exc):
-    return render_error(Forbidden())
 
 
 def products_with_state(customer: Customer, today: date) -> list[dict]:
@@ -87,7 +69,7 @@ def new_product(customer_id: int):
                 "warranty_end": form.warranty_end.data,
                 "installed_on": form.installed_on.data})
         except ValidationError as exc:
-            leftover = apply_errors(form, exc.errors, translate_error)
+            leftover = apply_errors(form, exc.errors)
         else:
             flash(_("Product %(serial)s registered.", serial=product.serial_number), "success")
             return redirect(url_for("customers.detail", customer_id=customer.id,
@@ -120,14 +102,13 @@ def assign_product(customer_id: int, product_id: int):
         try:
             target = load_customer(form.new_customer_id.data)
         except CustomerNotFound:
-            form.new_customer_id.errors.append(translate_error(
-                f"no such customer {form.new_customer_id.data}"))
+            form.new_customer_id.errors.append(describe(Problem(
+                "customer.unknown", {"id": form.new_customer_id.data})))
         else:
             try:
                 services.assign_product(db_session(), current_user, product, target)
             except ValidationError as exc:
-                form.new_customer_id.errors.extend(translate_error(m)
-                                                   for m in exc.errors.values())
+                form.new_customer_id.errors.extend(describe(p) for p in exc.errors.values())
             else:
                 flash(_("Product %(serial)s now belongs to %(name)s.",
                         serial=product.serial_number, name=target.name), "success")
