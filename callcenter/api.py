@@ -246,31 +246,6 @@ def paginate(stmt: Select, serialize: Callable[[Any], dict]) -> dict[str, Any]:
     }
 
 
-def page_schema(item: str) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": ["items", "total", "page", "per_page", "pages", "next", "prev"],
-        "properties": {
-            "items": {"type": "array", "items": {"$ref": f"#/components/schemas/{item}"}},
-            "total": {"type": "integer", "minimum": 0},
-            "page": {"type": "integer", "minimum": 1},
-            "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
-            "pages": {"type": "integer", "minimum": 1},
-            "next": {"type": ["string", "null"], "description": "URL of the next page."},
-            "prev": {"type": ["string", "null"], "description": "URL of the previous page."},
-        },
-    }
-
-
-def list_schema(item: str) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": ["items"],
-        "properties": {"items": {"type": "array",
-                                 "items": {"$ref": f"#/components/schemas/{item}"}}},
-    }
-
-
 # --- declaring routes -----------------------------------------------------------------
 
 def _schema_name(schema: str | type[Schema] | None, mode: str) -> str | None:

@@ -41,3 +41,30 @@ def fetch_page(session: Session, stmt: Select, *, page: int, per_page: int = DEF
         page = min(page, max(1, -(-total // per_page)))
     items = list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
     return Page(items, total, page, per_page)
+
+
+# --- their description in the OpenAPI document ---------------------------------------
+
+def page_schema(item: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["items", "total", "page", "per_page", "pages", "next", "prev"],
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": f"#/components/schemas/{item}"}},
+            "total": {"type": "integer", "minimum": 0},
+            "page": {"type": "integer", "minimum": 1},
+            "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
+            "pages": {"type": "integer", "minimum": 1},
+            "next": {"type": ["string", "null"], "description": "URL of the next page."},
+            "prev": {"type": ["string", "null"], "description": "URL of the previous page."},
+        },
+    }
+
+
+def list_schema(item: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["items"],
+        "properties": {"items": {"type": "array",
+                                 "items": {"$ref": f"#/components/schemas/{item}"}}},
+    }

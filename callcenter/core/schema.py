@@ -37,6 +37,8 @@ class Schema(BaseModel):
     #: field -> code for fields refused on this operation with a reason of their own
     #: (e.g. ``customer_id`` on a product PATCH: move it with /assign).
     refused: ClassVar[Mapping[str, str]] = {}
+    #: field -> code for a value of the right type in the wrong form (a pattern).
+    pattern_codes: ClassVar[Mapping[str, str]] = {}
 
 
 def _max_length(metadata: Iterable[Any], annotation: Any) -> int | None:
@@ -110,6 +112,8 @@ def problems(exc: pydantic.ValidationError, model: type[Schema]) -> dict[str, Pr
         elif kind in ("literal_error", "enum"):
             out[name] = Problem("choice", {"choices": str(ctx.get("expected", ""))
                                            .replace("'", "").replace(" or ", ", ")})
+        elif kind == "string_pattern_mismatch":
+            out[name] = Problem(model.pattern_codes.get(name, "invalid_value"))
         elif kind == "too_long":
             out[name] = Problem("too_many", {"max": ctx.get("max_length")})
         else:

@@ -12,14 +12,14 @@ from callcenter.core.errors import NotFound, Problem, ValidationError
 from callcenter.core.fields import MISSING, as_id, choice_problem, clean_text
 from callcenter.customers.history import record_changes
 from callcenter.customers.models import Address, Customer
+from callcenter.customers.schemas import ADDRESS_LIMITS, ADDRESS_PURPOSES
 from callcenter.customers.services import require, visible_to
 from callcenter.users.models import User
 from callcenter.users.permissions import Permission
 
-#: What an address is used for. "service" is where technicians go on site.
-ADDRESS_PURPOSES = ("main", "ship_to", "bill_to", "service", "other")
 ADDRESS_FIELDS = ("purpose", "line", "city", "province", "postcode", "country")
-_TEXT_LIMITS = {"line": 300, "city": 80, "province": 80, "postcode": 20}
+_TEXT_LIMITS = {field: ADDRESS_LIMITS[field] for field in ("line", "city", "province",
+                                                           "postcode")}
 #: A customer with more addresses than this is a data problem, not a customer.
 MAX_ADDRESSES = 50
 _COUNTRY = re.compile(r"[A-Z]{2}")

@@ -9,10 +9,7 @@ from sqlalchemy import select
 
 from callcenter.api import api_route, created
 from callcenter.auth import api_user
-from callcenter.core.errors import Problem, ValidationError
 from callcenter.customers.addresses import (
-    ADDRESS_FIELDS,
-    ADDRESS_PURPOSES,
     add_address,
     get_address,
     remove_address,
@@ -20,37 +17,14 @@ from callcenter.customers.addresses import (
 )
 from callcenter.customers.api import CUSTOMER_ID, READ, live_customer
 from callcenter.customers.models import Address
+from callcenter.customers.schemas import Address as AddressOut
+from callcenter.customers.schemas import AddressCreate, AddressPatch
 from callcenter.customers.serializers import address_to_dict
 from callcenter.customers.services import get_customer
 from callcenter.db import db_session
-from callcenter.openapi import register_schemas
 from callcenter.users.permissions import Permission
 
 ADDRESS_ID = "/addresses/<id:address_id>"
-
-
-def check_address_fields(body: dict[str, Any]) -> None:
-    errors = {field: Problem("read_only" if field in ("id", "customer_id") else "unknown_field")
-              for field in body if field not in ADDRESS_FIELDS}
-    if errors:
-        raise ValidationError(errors)
-
-
-_ADDRESS_WRITABLE = {
-    "purpose": {"enum": list(ADDRESS_PURPOSES), "default": "main"},
-    "line": {"type": "string", "minLength": 1, "maxLength": 300},
-    "city": {"type": "string", "maxLength": 80},
-    "province": {"type": "string", "maxLength": 80},
-    "postcode": {"type": "string", "maxLength": 20},
-    "country": {"type": "string", "pattern": "^[A-Za-z]{2}$", "default": "CN"},
-}
-
-register_schemas({
-    "AddressCreate": {"type": "object", "required": ["line"], "additionalProperties": False,
-                      "properties": _ADDRESS_WRITABLE},
-    "AddressPatch": {"type": "object", "additionalProperties": False,
-                     "properties": _ADDRESS_WRITABLE},
-})
 
 
 # --- addresses ------------------------------------------------------------------------
@@ -65,18 +39,16 @@ def addresses_list(customer_id: int):
 
 
 @api_route("POST", CUSTOMER_ID + "/addresses", summary="Add an address", tag="addresses",
-           permission=Permission.CUSTOMER_UPDATE, body="AddressCreate", response="Address",
+           permission=Permission.CUSTOMER_UPDATE, body=AddressCreate, response=AddressOut,
            status=201, errors=(409,))
 def address_create(customer_id: int, body: dict[str, Any]):
-    check_address_fields(body)
     customer = live_customer(customer_id)
     return created(address_to_dict(add_address(db_session(), api_user(), customer, body)))
 
 
 @api_route("PATCH", ADDRESS_ID, summary="Change an address", tag="addresses",
-           permission=Permission.CUSTOMER_UPDATE, body="AddressPatch", response="Address")
+           permission=Permission.CUSTOMER_UPDATE, body=AddressPatch, response=AddressOut)
 def address_patch(address_id: int, body: dict[str, Any]):
-    check_address_fields(body)
     address = get_address(db_session(), api_user(), address_id)
     return jsonify(address_to_dict(update_address(db_session(), api_user(), address, body)))
 

@@ -27,6 +27,7 @@ from callcenter.core.errors import Problem
 from callcenter.core.errors import ValidationError as ServiceValidationError
 from callcenter.core.messages import describe
 from callcenter.customers.models import Lifecycle, Tier
+from callcenter.customers.schemas import ADDRESS_LIMITS
 from callcenter.customers.services import clean_phones
 
 EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter an e-mail address like "
@@ -139,10 +140,13 @@ class ContactForm(FlaskForm):
 class AddressForm(FlaskForm):
     purpose = SelectField(_l("Purpose"),
                           choices=[SelectChoice(k, v) for k, v in ADDRESS_PURPOSES.items()])
-    line = StringField(_l("Street and number"), validators=[DataRequired(), Length(max=300)])
-    city = StringField(_l("City"), validators=[Optional(), Length(max=80)])
-    province = StringField(_l("Province"), validators=[Optional(), Length(max=80)])
-    postcode = StringField(_l("Postcode"), validators=[Optional(), Length(max=20)])
+    line = StringField(_l("Street and number"),
+                       validators=[DataRequired(), Length(max=ADDRESS_LIMITS["line"])])
+    city = StringField(_l("City"), validators=[Optional(), Length(max=ADDRESS_LIMITS["city"])])
+    province = StringField(_l("Province"),
+                           validators=[Optional(), Length(max=ADDRESS_LIMITS["province"])])
+    postcode = StringField(_l("Postcode"),
+                           validators=[Optional(), Length(max=ADDRESS_LIMITS["postcode"])])
     country = StringField(_l("Country code"), default="CN",
                           validators=[DataRequired(), Regexp(r"^[A-Za-z]{2}$", message=_l(
                               "Two letters, e.g. CN."))])

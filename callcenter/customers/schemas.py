@@ -1,12 +1,21 @@
-"""JSON Schemas (OpenAPI 3.1 components) of the customer API's bodies.
+"""Schemas (OpenAPI 3.1 components) of the customer API's bodies.
 
+Addresses have one pydantic schema (``callcenter.core.schema``) that validates the body,
+describes it and serializes the answer, and whose limits the service and the web form
+read (``ADDRESS_LIMITS``). Customers and contacts are still described here as JSON
+Schema dicts beside their serializers (see the kernel docstring for the next step).
 Output schemas forbid unknown properties, so a serializer field that is not described
 here fails the API tests (they validate every response against these).
 """
 
 from __future__ import annotations
 
-from callcenter.api import list_schema, page_schema
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from callcenter.core.pagination import list_schema, page_schema
+from callcenter.core.schema import Schema, json_schemas, max_lengths
 from callcenter.customers.models import Lifecycle, Tier
 from callcenter.openapi import ref, register_schemas
 
@@ -24,6 +33,57 @@ def object_schema(props: dict, required: list[str] | None = None, *, closed: boo
     if closed:
         schema["additionalProperties"] = False
     return schema
+
+
+# --- addresses (one pydantic schema) ------------------------------------------------------
+
+#: What an address is used for. "service" is where technicians go on site.
+AddressPurpose = Literal["main", "ship_to", "bill_to", "service", "other"]
+ADDRESS_PURPOSES: tuple[str, ...] = AddressPurpose.__args__
+Line = Annotated[str, Field(min_length=1, max_length=300)]
+City = Annotated[str, Field(max_length=80)]
+Postcode = Annotated[str, Field(max_length=20)]
+Country = Annotated[str, Field(pattern="^[A-Za-z]{2}$", max_length=2,
+                               description="ISO 3166 two-letter code.")]
+
+
+class AddressCreate(Schema):
+    read_only = frozenset({"id", "customer_id"})
+    pattern_codes = {"country": "country_code"}
+
+    purpose: AddressPurpose = "main"
+    line: Line
+    city: City = ""
+    province: City = ""
+    postcode: Postcode = ""
+    country: Country = "CN"
+
+
+class AddressPatch(Schema):
+    read_only = AddressCreate.read_only
+    pattern_codes = AddressCreate.pattern_codes
+
+    purpose: AddressPurpose | None = None
+    line: Line | None = None
+    city: City | None = None
+    province: City | None = None
+    postcode: Postcode | None = None
+    country: Country | None = None
+
+
+class Address(Schema):
+    id: int
+    customer_id: int
+    purpose: Annotated[str, Field(description="main, ship_to, bill_to, ...")]
+    line: str
+    city: str
+    province: str
+    postcode: str
+    country: str
+
+
+#: The longest text per address field: the one definition (API, service, web form).
+ADDRESS_LIMITS = max_lengths(AddressCreate)
 
 
 USER_REF = {"type": ["object", "null"], "properties": {
@@ -83,11 +143,6 @@ CONTACT = object_schema({
     "created_at": TIMESTAMP,
 })
 
-ADDRESS = object_schema({
-    "id": ID, "customer_id": ID,
-    "purpose": {**TEXT, "description": "main, ship_to, bill_to, ..."},
-    "line": TEXT, "city": TEXT, "province": TEXT, "postcode": TEXT, "country": TEXT,
-})
 
 CUSTOMER_DETAIL = object_schema({
     **CUSTOMER["properties"],
@@ -145,7 +200,8 @@ register_schemas({
                                   "description": "Replaces the contact's phone list."}},
     },
     "ContactList": list_schema("Contact"),
-    "Address": ADDRESS,
+    **json_schemas([AddressCreate, AddressPatch]),
+    **json_schemas([Address], mode="serialization"),
     "AddressList": list_schema("Address"),
     "Change": CHANGE,
     "ChangePage": page_schema("Change"),

@@ -12,6 +12,7 @@ from typing import Any
 
 from callcenter.customers.models import Address, ChangeRecord, Contact, Customer, Phone
 from callcenter.customers.phones import display_phone
+from callcenter.customers.schemas import Address as AddressSchema
 from callcenter.products.serializers import iso as _iso
 from callcenter.products.serializers import product_to_dict
 
@@ -40,16 +41,11 @@ def contact_to_dict(contact: Contact) -> dict[str, Any]:
 
 
 def address_to_dict(address: Address) -> dict[str, Any]:
-    return {
-        "id": address.id,
-        "customer_id": address.customer_id,
-        "purpose": address.purpose,
-        "line": address.line,
-        "city": address.city or "",
-        "province": address.province or "",
-        "postcode": address.postcode or "",
-        "country": address.country or "",
-    }
+    return AddressSchema(
+        id=address.id, customer_id=address.customer_id, purpose=address.purpose,
+        line=address.line, city=address.city or "", province=address.province or "",
+        postcode=address.postcode or "", country=address.country or "",
+    ).model_dump(mode="json")
 
 
 def _user_ref(user) -> dict[str, Any] | None:

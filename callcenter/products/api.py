@@ -11,9 +11,10 @@ from typing import Any
 
 from flask import jsonify, url_for
 
-from callcenter.api import PAGE_PARAMS, api_route, arg, created, page_schema, paginate, today
+from callcenter.api import PAGE_PARAMS, api_route, arg, created, paginate, today
 from callcenter.auth import api_user
 from callcenter.core.errors import Problem, ValidationError
+from callcenter.core.pagination import page_schema
 from callcenter.customers.models import Customer
 from callcenter.customers.services import CustomerNotFound, get_customer
 from callcenter.db import db_session
