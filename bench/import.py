@@ -35,10 +35,10 @@ from sqlalchemy import func, select
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from customer_lookup import create_database, drop_database  # noqa: E402 - a sibling script
 
-from callcenter.customers.importer import import_csv  # noqa: E402
 from callcenter.customers.models import ChangeRecord, Customer, Phone  # noqa: E402
 from callcenter.customers.services import create_customer  # noqa: E402
 from callcenter.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
+from callcenter.imports.importer import import_csv  # noqa: E402
 from callcenter.migrate import upgrade  # noqa: E402
 from callcenter.users.services import create_user  # noqa: E402
 

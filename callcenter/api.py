@@ -3,21 +3,21 @@
 Routes are declared with ``api_route``, which registers the view, puts the token/session
 check and the role's permission in front of it, and records the operation for the
 OpenAPI document (``callcenter.openapi``). Errors are JSON bodies
-``{"error": {"status", "message", "fields"?}}``, also for URLs no route matches.
+``{"error": {"status", "code", "message", "fields"?, "problems"?}}``, also for URLs no
+route matches: services raise ``callcenter.core.errors.AppError`` with a code, and the
+handler here words it in the request's language (``callcenter.core.messages``).
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from datetime import date
 from functools import wraps
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, g, jsonify, request, url_for
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select
 from werkzeug.exceptions import (
     BadRequest,
     HTTPException,
@@ -27,17 +27,14 @@ from werkzeug.exceptions import (
 from werkzeug.routing import IntegerConverter, RequestRedirect
 
 from callcenter.auth import api_auth, api_error, api_user
-from callcenter.customers.errors import (
-    AddressNotFound,
-    ContactNotFound,
-    CustomerNotFound,
-    PermissionDenied,
-    ProductNotFound,
-    ValidationError,
-)
+from callcenter.core.errors import AppError, Problem, ValidationError
+from callcenter.core.fields import MAX_ID
+from callcenter.core.locality import Locality
+from callcenter.core.messages import error_message, field_messages
+from callcenter.core.pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE, fetch_page
+from callcenter.core.schema import Schema, json_schemas, parse
 from callcenter.db import db_session
 from callcenter.openapi import (
-    ID_MAX,
     Operation,
     Param,
     build_document,
@@ -55,15 +52,13 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_BODY_DEPTH = 16
 #: Longest query-string value; filters are names, phones and serial numbers.
 MAX_ARG_LENGTH = 500
-DEFAULT_PER_PAGE = 25
-MAX_PER_PAGE = 100
 
 
 class IdConverter(IntegerConverter):
     """``<id:name>``: a positive 32-bit id, so an absurd number is a 404, not a DB overflow."""
 
     def __init__(self, map, *args, **kwargs):
-        super().__init__(map, min=1, max=ID_MAX)
+        super().__init__(map, min=1, max=MAX_ID)
 
 
 @api_bp.record_once
@@ -102,41 +97,44 @@ def _http_error(exc: HTTPException):
     return api_error(exc.code or 500, exc.description or exc.name)
 
 
-@api_bp.errorhandler(ValidationError)
-def _validation_error(exc: ValidationError):
-    return api_error(422, "invalid input: " + str(exc), fields=exc.errors)
+@api_bp.errorhandler(AppError)
+def _app_error(exc: AppError):
+    """A service's error in the request's language. A not-found says nothing of the
+    record (the same answer whether it is missing or outside the caller's scope)."""
+    if isinstance(exc, ValidationError):
+        return api_error(422, error_message(exc), code=exc.code,
+                         fields=field_messages(exc), problems=problems_json(exc))
+    return api_error(exc.status, error_message(exc), code=exc.code)
 
 
-@api_bp.errorhandler(CustomerNotFound)
-@api_bp.errorhandler(ContactNotFound)
-@api_bp.errorhandler(ProductNotFound)
-@api_bp.errorhandler(AddressNotFound)
-def _not_found(exc: LookupError):
-    # The same answer whether the record is missing or outside the caller's scope.
-    return api_error(404, "not found")
+def problems_json(exc: ValidationError) -> dict[str, dict[str, Any]]:
+    """Field -> ``{"code", "params"}``: what a client program branches on."""
+    return {name: {"code": p.code, "params": _jsonable(p.params)}
+            for name, p in exc.errors.items()}
 
 
-@api_bp.errorhandler(PermissionDenied)
-def _permission_denied(exc: PermissionDenied):
-    return api_error(403, str(exc))
+def _jsonable(params) -> dict[str, Any]:
+    return {k: v if isinstance(v, (str, int, float, bool, type(None))) else
+            [str(i) for i in v] if isinstance(v, (list, tuple, set)) else str(v)
+            for k, v in params.items()}
 
 
 # --- request helpers ------------------------------------------------------------------
 
-def _text_problem(value: str) -> str | None:
+def _text_problem(value: str) -> Problem | None:
     if "\x00" in value:
-        return "contains a NUL character"
+        return Problem("nul_char")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        return "is not valid Unicode text"
+        return Problem("not_unicode")
     return None
 
 
-def _check_json_text(value: Any, path: str, errors: dict[str, str], depth: int = 0) -> None:
+def _check_json_text(value: Any, path: str, errors: dict[str, Problem], depth: int = 0) -> None:
     """Reject text no database column can hold (NUL, lone surrogates), naming the field."""
     if depth > MAX_BODY_DEPTH:
-        errors[path or "body"] = "nested too deeply"
+        errors[path or "body"] = Problem("nested_too_deeply")
         return
     if isinstance(value, str):
         problem = _text_problem(value)
@@ -147,7 +145,7 @@ def _check_json_text(value: Any, path: str, errors: dict[str, str], depth: int =
             sub = f"{path}.{key}" if path else key
             problem = _text_problem(key)
             if problem:
-                errors[(path + "." if path else "") + repr(key)[1:-1]] = "field name " + problem
+                errors[(path + "." if path else "") + repr(key)[1:-1]] = Problem("bad_field_name")
                 continue
             _check_json_text(item, sub, errors, depth + 1)
     elif isinstance(value, list):
@@ -170,7 +168,7 @@ def json_body() -> dict[str, Any]:
         raise BadRequest(f"the body is not valid JSON: {str(exc)[:200]}") from exc
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object")
-    errors: dict[str, str] = {}
+    errors: dict[str, Problem] = {}
     _check_json_text(data, "", errors)
     if errors:
         raise ValidationError(errors)
@@ -181,9 +179,9 @@ def _check_args() -> None:
     errors = {}
     for name, value in request.args.items(multi=True):
         if len(value) > MAX_ARG_LENGTH:
-            errors[name] = f"at most {MAX_ARG_LENGTH} characters"
+            errors[name] = Problem("too_long", {"max": MAX_ARG_LENGTH})
         elif "\x00" in value:
-            errors[name] = "contains a NUL character"
+            errors[name] = Problem("nul_char")
     if errors:
         raise ValidationError(errors)
 
@@ -195,23 +193,28 @@ def arg(name: str) -> str | None:
 
 
 def int_arg(name: str, default: int | None = None, *, minimum: int = 1,
-            maximum: int = ID_MAX) -> int | None:
+            maximum: int = MAX_ID) -> int | None:
     value = arg(name)
     if value is None:
         return default
     if not value.isascii() or not value.isdigit() or len(value) > 10 or \
             not minimum <= int(value) <= maximum:
-        raise ValidationError({name: f"must be a whole number from {minimum} to {maximum}"})
+        raise ValidationError({name: Problem("whole_number", {"min": minimum, "max": maximum})})
     return int(value)
 
 
+def locality() -> Locality:
+    """The call center's region and time zone, from the app's settings."""
+    return current_app.config["SETTINGS"].locality
+
+
 def phone_region() -> str:
-    return current_app.config["DEFAULT_PHONE_REGION"]
+    return locality().region
 
 
 def today() -> date:
     """Today's date where the call center is (warranty ends are calendar dates)."""
-    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
+    return locality().today()
 
 
 PAGE_PARAMS = (
@@ -223,12 +226,9 @@ PAGE_PARAMS = (
 
 def paginate(stmt: Select, serialize: Callable[[Any], dict]) -> dict[str, Any]:
     """One page of ``stmt`` (already scoped and ordered) as the API's page object."""
-    page = int_arg("page", 1, maximum=1_000_000)
-    per_page = min(int_arg("per_page", DEFAULT_PER_PAGE, maximum=ID_MAX), MAX_PER_PAGE)
-    session = db_session()
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
-    pages = max(1, math.ceil(total / per_page))
+    result = fetch_page(db_session(), stmt, page=int_arg("page", 1, maximum=1_000_000),
+                        per_page=int_arg("per_page", DEFAULT_PER_PAGE, maximum=MAX_ID))
+    page, per_page, pages = result.page, result.per_page, result.pages
 
     def link(number: int) -> str:
         args = request.args.to_dict()
@@ -236,8 +236,8 @@ def paginate(stmt: Select, serialize: Callable[[Any], dict]) -> dict[str, Any]:
         return url_for(request.endpoint, **(request.view_args or {}), **args)
 
     return {
-        "items": [serialize(row) for row in rows],
-        "total": total,
+        "items": [serialize(row) for row in result.items],
+        "total": result.total,
         "page": page,
         "per_page": per_page,
         "pages": pages,
@@ -246,55 +246,43 @@ def paginate(stmt: Select, serialize: Callable[[Any], dict]) -> dict[str, Any]:
     }
 
 
-def page_schema(item: str) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": ["items", "total", "page", "per_page", "pages", "next", "prev"],
-        "properties": {
-            "items": {"type": "array", "items": {"$ref": f"#/components/schemas/{item}"}},
-            "total": {"type": "integer", "minimum": 0},
-            "page": {"type": "integer", "minimum": 1},
-            "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
-            "pages": {"type": "integer", "minimum": 1},
-            "next": {"type": ["string", "null"], "description": "URL of the next page."},
-            "prev": {"type": ["string", "null"], "description": "URL of the previous page."},
-        },
-    }
-
-
-def list_schema(item: str) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": ["items"],
-        "properties": {"items": {"type": "array",
-                                 "items": {"$ref": f"#/components/schemas/{item}"}}},
-    }
-
-
 # --- declaring routes -----------------------------------------------------------------
+
+def _schema_name(schema: str | type[Schema] | None, mode: str) -> str | None:
+    """A component name; a pydantic schema class is registered under its own name."""
+    if schema is None or isinstance(schema, str):
+        return schema
+    register_schemas(json_schemas([schema], mode=mode))
+    return schema.__name__
+
 
 def api_route(method: str, rule: str, *, summary: str, tag: str,
               permission: Permission | None = None, public: bool = False,
-              query: Iterable[Param] = (), body: str | None = None,
-              response: str | None = None, status: int = 200, description: str = "",
-              errors: Iterable[int] = ()):
+              query: Iterable[Param] = (), body: str | type[Schema] | None = None,
+              response: str | type[Schema] | None = None, status: int = 200,
+              description: str = "", errors: Iterable[int] = ()):
     """Register an API view and its OpenAPI description in one declaration.
 
-    The view gets the JSON body as ``body=`` when ``body`` names a request schema.
-    Unless ``public``, the caller must be authenticated and their role must have
-    ``permission`` (checked before anything is read, so a 403 reveals nothing).
+    The view gets the JSON body as ``body=``: when ``body`` is a ``Schema`` class, the
+    fields the client sent, checked by it (unknown fields, types, limits: 422 naming
+    each); when it names a component, the body as sent. Unless ``public``, the caller
+    must be authenticated and their role must have ``permission`` (checked before
+    anything is read, so a 403 reveals nothing).
     """
     def decorator(view: Callable) -> Callable:
         register_operation(Operation(
             method=method, rule=rule, endpoint=view.__name__, summary=summary, tag=tag,
             permission=permission.value if permission else None, public=public,
-            query=tuple(query), body=body, response=response, status=status,
+            query=tuple(query), body=_schema_name(body, "validation"),
+            response=_schema_name(response, "serialization"), status=status,
             description=description, extra_errors=tuple(errors)))
 
         @wraps(view)
         def checked(*args, **kwargs):
             _check_args()
-            if body is not None:
+            if isinstance(body, type):
+                kwargs["body"] = parse(body, json_body())
+            elif body is not None:
                 kwargs["body"] = json_body()
             return view(*args, **kwargs)
 
@@ -318,12 +306,23 @@ register_schemas({
         "required": ["error"],
         "properties": {"error": {
             "type": "object",
-            "required": ["status", "message"],
+            "required": ["status", "code", "message"],
             "properties": {
                 "status": {"type": "integer"},
-                "message": {"type": "string"},
+                "code": {"type": "string",
+                         "description": "Stable: what went wrong, for programs to branch "
+                                        "on (`invalid`, `not_found`, ...)."},
+                "message": {"type": "string",
+                            "description": "In the request's language (Accept-Language)."},
                 "fields": {"type": "object", "additionalProperties": {"type": "string"},
                            "description": "Field or parameter name -> what is wrong."},
+                "problems": {
+                    "type": "object",
+                    "description": "Field or parameter name -> its stable code and values.",
+                    "additionalProperties": {
+                        "type": "object", "required": ["code", "params"],
+                        "properties": {"code": {"type": "string"},
+                                       "params": {"type": "object"}}}},
             },
         }},
     },
@@ -375,4 +374,5 @@ def openapi_document():
 # Domain routes register themselves on api_bp.
 from callcenter.calls import api as _calls_api  # noqa: E402,F401
 from callcenter.customers import api as _customers_api  # noqa: E402,F401
+from callcenter.products import api as _products_api  # noqa: E402,F401
 from callcenter.wallboard import api as _wallboard_api  # noqa: E402,F401

@@ -20,7 +20,21 @@ LANGUAGES = {"zh_CN": "中文", "en": "English"}
 log = logging.getLogger(__name__)
 
 
+def _accepted() -> str | None:
+    best = request.accept_languages.best_match(["zh_CN", "zh", "en"])
+    return None if best is None else ("zh_CN" if best in ("zh", "zh_CN") else "en")
+
+
 def select_locale() -> str:
+    """Pages: the language chosen in the session, else the user's, else the browser's.
+    The REST API: the request's ``Accept-Language``, else the caller's own setting."""
+    if request.path.startswith("/api/"):
+        from callcenter.auth import api_user
+        user = api_user()
+        accepted = _accepted()
+        if accepted is None and user is not None and user.locale in LANGUAGES:
+            return user.locale
+        return accepted or "en"
     chosen = session.get("locale")
     if chosen in LANGUAGES:
         return chosen
@@ -59,13 +73,15 @@ def create_app(settings: Settings | None = None, *, db_bind=None, testing: bool 
                    timezone_selector=lambda: app.config["TIMEZONE"])
 
     from callcenter.api import api_bp
-    from callcenter.customers.import_views import imports_bp
     from callcenter.customers.views import customers_bp
+    from callcenter.imports.views import imports_bp
+    from callcenter.products.views import products_bp
     from callcenter.wallboard.views import wallboard_bp
     from callcenter.web import web_bp
     csrf.exempt(api_bp)  # api_auth enforces CSRF itself for cookie-authenticated writes
     app.register_blueprint(web_bp)
     app.register_blueprint(customers_bp)
+    app.register_blueprint(products_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(api_bp)
     # Live updates (Socket.IO on the Redis message queue) and the agent desk.

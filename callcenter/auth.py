@@ -47,8 +47,16 @@ def api_user() -> User | None:
     return user
 
 
-def api_error(status: int, message: str, **extra):
-    body = {"error": {"status": status, "message": message, **extra}}
+#: The ``code`` of API errors that come from HTTP itself rather than from a service.
+HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "permission_denied",
+              404: "not_found", 405: "method_not_allowed", 409: "conflict",
+              413: "too_large", 415: "unsupported_media_type", 422: "invalid"}
+
+
+def api_error(status: int, message: str, *, code: str | None = None, **extra):
+    """The API's error body: ``{"error": {"status", "code", "message", ...}}``."""
+    body = {"error": {"status": status, "code": code or HTTP_CODES.get(status, "error"),
+                      "message": message, **extra}}
     response = jsonify(body)
     response.status_code = status
     return response
@@ -67,7 +75,9 @@ def api_auth(permission: Permission | None = None):
                 # Cookie-authenticated writes need the CSRF token like any form.
                 current_app.extensions["csrf"].protect()
             if permission is not None and not has_permission(user.role, permission):
-                return api_error(403, f"your role may not {permission.value}")
+                from callcenter.core.messages import render
+                return api_error(403, render("permission_denied", {
+                    "permission": permission.value, "role": user.role.value}))
             return view(*args, **kwargs)
         return wrapper
     return decorator

@@ -170,8 +170,8 @@ def import_cmd(kind: str, file: Path, username: str | None, errors_out: Path | N
     Bad rows are reported with their line numbers and skipped; the exit status is
     non-zero only when the file as a whole is unusable.
     """
-    from callcenter.customers.import_cli import run_import_command
     from callcenter.db import make_engine, make_sessionmaker
+    from callcenter.imports.cli import run_import_command
     settings = _settings()
     engine = make_engine(settings.database_url)
     try:

@@ -15,6 +15,8 @@ from urllib.parse import urlparse
 
 import phonenumbers
 
+from callcenter.core.locality import DEFAULT_REGION, DEFAULT_TIMEZONE, Locality
+
 
 class ConfigError(RuntimeError):
     """A setting from the environment is unusable; the message names the variable."""
@@ -40,6 +42,11 @@ class Settings:
     max_upload_bytes: int = 64 * 1024 * 1024
     #: Bearer token a Prometheus server scrapes /metrics with; None: admin API tokens only.
     metrics_token: str | None = None
+
+    @property
+    def locality(self) -> Locality:
+        """What domain code gets instead of reading settings: region and time zone."""
+        return Locality(self.default_phone_region, self.timezone)
 
     def as_flask_config(self) -> dict:
         return {
@@ -100,14 +107,14 @@ def _secret_key(env: dict, instance: Path) -> str:
 
 
 def _region(env: dict) -> str:
-    region = env.get("DEFAULT_PHONE_REGION", "CN").upper()
+    region = env.get("DEFAULT_PHONE_REGION", DEFAULT_REGION).upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise ConfigError(f"DEFAULT_PHONE_REGION: {region!r} is not a known ISO 3166 region code")
     return region
 
 
 def _timezone(env: dict) -> str:
-    tz = env.get("TIMEZONE", "Asia/Shanghai")
+    tz = env.get("TIMEZONE", DEFAULT_TIMEZONE)
     try:
         zoneinfo.ZoneInfo(tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:

@@ -2,18 +2,28 @@
 
 One transaction boundary: a web request (or a job, or a CLI command) gets one
 session and commits once at its end; inner code only flushes. Side effects that
-must not run before the data is visible (socket emits, enqueued jobs) are
-registered with ``after_commit`` and run only once the commit succeeded.
+must not run before the data is visible (socket emits, enqueued jobs, PBX commands)
+are registered with ``after_commit`` and run only once the commit succeeded.
+
+The rule of a request (as indico's ``web/rh.py``): it commits unless an exception
+escaped the view. An exception that leaves the view (or a ``before_request``) rolls
+back everything the request wrote and drops its ``after_commit`` callbacks, even when
+an error handler then turns it into a friendly 4xx page. A view that returns normally
+commits, whatever its status: a form re-rendered with 422 commits too, so services
+check their input before they change anything (they raise ValidationError first).
+Writes that must outlive a failed request (the failed-login counter) use a session
+of their own: ``own_transaction``.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -47,6 +57,12 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def enum_type(cls: type[enum.Enum], name: str) -> Enum:
+    """A Python enum stored as its values in a VARCHAR(20) (no native DB enum to migrate)."""
+    return Enum(cls, name=name, native_enum=False, length=20,
+                values_callable=lambda e: [m.value for m in e], validate_strings=True)
 
 
 def utcnow() -> datetime:
@@ -103,16 +119,29 @@ def init_app(app: Flask, engine_or_connection=None, **session_options) -> None:
     app.extensions["db_sessionmaker"] = make_sessionmaker(engine_or_connection,
                                                           **session_options)
 
+    # Every exception that leaves preprocessing or the view passes here before an error
+    # handler sees it: that is the moment to undo the request's writes.
+    handle_user_exception = app.handle_user_exception
+
+    def _roll_back_then_handle(exc: Exception):
+        session = g.get("_db_session")
+        if session is not None:
+            session.rollback()
+        g._db_failed = True
+        return handle_user_exception(exc)
+
+    app.handle_user_exception = _roll_back_then_handle  # type: ignore[method-assign]
+
     @app.after_request
     def _commit(response):
         session = g.pop("_db_session", None)
         if session is None:
             return response
         try:
-            if response.status_code < 400:
-                session.commit()
-            else:
+            if g.pop("_db_failed", False):
                 session.rollback()
+            else:
+                session.commit()
         finally:
             session.close()
         return response
@@ -130,6 +159,12 @@ def db_session() -> Session:
     if "_db_session" not in g:
         g._db_session = current_app.extensions["db_sessionmaker"]()
     return g._db_session
+
+
+def own_transaction() -> Session:
+    """A new session, apart from the request's, for a write that must be kept even when
+    the request rolls back (commit it yourself, soon: it holds its own connection)."""
+    return current_app.extensions["db_sessionmaker"]()
 
 
 @contextmanager

@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 
 from callcenter.calls.recording import ensure_queue
 from callcenter.customers.history import record_changes
-from callcenter.customers.models import Customer, InstalledProduct, Phone, WarrantyType
+from callcenter.customers.models import Customer, Phone
 from callcenter.customers.phones import normalise_phone
 from callcenter.customers.services import add_contact, create_customer, update_customer
+from callcenter.products.models import InstalledProduct, WarrantyType
 from callcenter.users.models import User
 from callcenter.users.services import create_user, ensure_department
 

@@ -3,6 +3,7 @@
 from callcenter.calls import models as _calls  # noqa: F401
 from callcenter.customers import models as _customers  # noqa: F401
 from callcenter.db import Base
+from callcenter.products import models as _products  # noqa: F401
 from callcenter.users import models as _users  # noqa: F401
 
 metadata = Base.metadata

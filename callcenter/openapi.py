@@ -14,8 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Largest id accepted in a URL: ids are 32-bit integer columns.
-ID_MAX = 2**31 - 1
+from callcenter.core.fields import MAX_ID
 
 #: Ids in URLs: ``<id:customer_id>`` (see callcenter.api.IdConverter).
 _RULE_ARG = re.compile(r"<(?:(?P<conv>[^:<>]+):)?(?P<name>[^<>]+)>")
@@ -81,7 +80,7 @@ def _path_params(rule: str) -> list[dict[str, Any]]:
     for m in _RULE_ARG.finditer(rule):
         schema: dict[str, Any] = {"type": "string"}
         if m.group("conv") in ("id", "int"):
-            schema = {"type": "integer", "minimum": 1, "maximum": ID_MAX}
+            schema = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
         params.append({"name": m.group("name"), "in": "path", "required": True,
                        "schema": schema})
     return params
@@ -159,8 +158,10 @@ def build_document(prefix: str = "/api/v1") -> dict[str, Any]:
                 "Customers, contacts, installed products and the call log. Authenticate with "
                 "`Authorization: Bearer <token>` (`callcenter users create --print-token`). "
                 "A browser session also works; its writes need the `X-CSRFToken` header. "
-                "Every error is a JSON body `{\"error\": {\"status\", \"message\", "
-                "\"fields\"?}}`. Lists are paginated with `page` and `per_page` "
+                "Every error is a JSON body `{\"error\": {\"status\", \"code\", \"message\", "
+                "\"fields\"?, \"problems\"?}}`: `code` is stable, `message` is in the "
+                "request's language (`Accept-Language`). Lists are paginated with `page` "
+                "and `per_page` "
                 "(at most 100; larger values are reduced to 100). This document itself is "
                 "public: it describes the interface, never data."),
         },

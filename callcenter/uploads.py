@@ -28,7 +28,7 @@ UPLOADS_DIR = "uploads"
 #: An upload this old is no import's any more, unless a live job still names it.
 UPLOAD_MAX_AGE_S = 24 * 3600
 SWEEP_EVERY_S = 3600
-#: The queue whose jobs read uploads (``callcenter.customers.jobs.enqueue_import``).
+#: The queue whose jobs read uploads (``callcenter.imports.jobs.enqueue_import``).
 IMPORT_QUEUE = "imports"
 
 

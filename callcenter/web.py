@@ -19,12 +19,21 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import (
+    Conflict,
+    Forbidden,
+    HTTPException,
+    InternalServerError,
+    UnprocessableEntity,
+)
+from werkzeug.exceptions import NotFound as HTTPNotFound
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from callcenter.app import LANGUAGES
-from callcenter.db import db_session
+from callcenter.core.errors import AppError, NotFound, PermissionDenied
+from callcenter.core.messages import error_message
+from callcenter.db import db_session, own_transaction
 from callcenter.users.permissions import Permission, has_permission
 from callcenter.users.services import LoginLocked, authenticate
 
@@ -88,7 +97,8 @@ def login():
         try:
             user = authenticate(dbs, form.username.data.strip(), form.password.data,
                                 max_failures=settings.login_max_failures,
-                                lockout_s=settings.login_lockout_s)
+                                lockout_s=settings.login_lockout_s,
+                                counter_session=own_transaction)
         except LoginLocked as locked:
             user = None
             error = _("This account is locked after too many failed logins; "
@@ -98,8 +108,7 @@ def login():
             if user is None:
                 error = _("Wrong username or password.")
         if user is None:
-            # Rendered with status 200 on purpose: the request commits, so the failed-login
-            # count (the throttle) is kept. A 4xx would roll it back.
+            # The failed-login count is already committed in a transaction of its own.
             return render_template("login.html", form=form, error=error)
         login_user(user)
         if "locale" not in session and user.locale in LANGUAGES:
@@ -128,6 +137,22 @@ def language():
             current_user.locale = locale
             db_session().flush()
     return redirect(safe_next(request.form.get("next")) or url_for("web.home"))
+
+
+#: How a domain error shows as a page: the HTTP error with the same status.
+_PAGE_ERRORS = {404: HTTPNotFound, 403: Forbidden, 409: Conflict, 422: UnprocessableEntity}
+
+
+@web_bp.app_errorhandler(AppError)
+def render_app_error(exc: AppError):
+    """A service's error that no view handled: its status, as the product's error page
+    (a not-found says nothing of whether the record exists)."""
+    if request.path.startswith("/api/"):
+        from callcenter.api import _app_error
+        return _app_error(exc)
+    page_error = _PAGE_ERRORS.get(exc.status, InternalServerError)
+    description = None if isinstance(exc, NotFound | PermissionDenied) else error_message(exc)
+    return render_error(page_error(description))
 
 
 @web_bp.app_errorhandler(HTTPException)

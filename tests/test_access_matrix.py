@@ -27,8 +27,9 @@ import pytest
 from api_helpers import bearer
 from sqlalchemy import func, select
 
-from callcenter.customers.models import Address, ChangeRecord, Contact, Customer, InstalledProduct
+from callcenter.customers.models import Address, ChangeRecord, Contact, Customer
 from callcenter.customers.models import Phone as PhoneRow
+from callcenter.products.models import InstalledProduct
 from callcenter.users.models import Role, Scope, User
 from callcenter.users.permissions import ROLE_PERMISSIONS, Permission
 from callcenter.users.services import ensure_department, token_digest

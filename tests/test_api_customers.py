@@ -187,7 +187,7 @@ def test_pagination_and_links(client, agent, make_customer):
 
 
 def test_filters(client, agent, make_customer, session):
-    from callcenter.customers.models import InstalledProduct
+    from callcenter.products.models import InstalledProduct
     a = make_customer(agent, "Acme Trading Co., Ltd.", tier="vip", lifecycle="current",
                       region="East", industry="logistics", tax_id="91110000X")
     b = make_customer(agent, "华通汽车", tier="small", region="North", industry="bus")

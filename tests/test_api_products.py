@@ -7,8 +7,6 @@ from datetime import timedelta
 import pytest
 from api_helpers import assert_error, assert_schema, bearer
 
-from callcenter.customers.products import local_today
-
 
 @pytest.fixture
 def agent(make_user):
@@ -37,7 +35,7 @@ def register(client, user, customer, serial, **fields):
 
 def test_register_get_and_warranty_state(client, agent, make_customer):
     owner = make_customer(agent, "Bus Co")
-    today = local_today()
+    today = client.application.config["SETTINGS"].locality.today()
     states = {
         "SN-IN": (today + timedelta(days=365), "in_warranty"),
         "SN-SOON": (today + timedelta(days=10), "expiring"),

@@ -16,9 +16,9 @@ from werkzeug.serving import make_server
 
 from callcenter.app import create_app
 from callcenter.config import load_settings
-from callcenter.customers.models import InstalledProduct
 from callcenter.customers.services import add_contact, create_customer
 from callcenter.db import make_engine
+from callcenter.products.models import InstalledProduct
 from callcenter.users.services import create_user
 
 pytestmark = pytest.mark.browser

@@ -19,9 +19,9 @@ from werkzeug.serving import make_server
 from callcenter.app import create_app
 from callcenter.calls.models import PbxQueue
 from callcenter.config import load_settings
-from callcenter.customers.models import InstalledProduct
 from callcenter.customers.services import add_contact, create_customer
 from callcenter.db import make_engine
+from callcenter.products.models import InstalledProduct
 from callcenter.realtime.publish import AgentEventPublisher
 from callcenter.users.services import create_user, ensure_department
 

@@ -14,8 +14,8 @@ from callcenter.calls.cards import caller_card
 from callcenter.calls.recording import record_call
 from callcenter.calls.services import save_wrapup
 from callcenter.calls.signals import open_tickets_asked
-from callcenter.customers.models import InstalledProduct, WarrantyType
 from callcenter.customers.services import add_contact
+from callcenter.products.models import InstalledProduct, WarrantyType
 
 TODAY = date(2026, 12, 1)
 AGENT_IF = "Local/agent1@agents/n"
@@ -139,12 +139,12 @@ def test_merged_away_customers_are_not_popped(session, customer, agent, make_cus
     dup = make_customer(agent, "Dup", phones=["15011112222"])
     dup.merged_into_id = customer.id
     session.flush()
-    assert caller_card(session, "15011112222", "", "CN")["customer"] is None
+    assert caller_card(session, "15011112222", "", "CN", today=TODAY)["customer"] is None
 
 
 def test_a_customer_without_contacts_or_products(session, agent, make_customer):
     c = make_customer(agent, "Small shop", phones=["15011112222"])
-    card = caller_card(session, "150 1111 2222", "", "CN")
+    card = caller_card(session, "150 1111 2222", "", "CN", today=TODAY)
     assert card["customer"]["id"] == c.id
     assert card["customer"]["contacts"] == [] and card["customer"]["products"] == []
     assert card["customer"]["tier"] == "ordinary"
@@ -199,7 +199,7 @@ def test_the_card_is_a_handful_of_queries(session, connection, customer, agent):
     statements.clear()
     event.listen(connection, "before_cursor_execute", seen)
     try:
-        assert caller_card(session, "anonymous", "", "CN")["customer"] is None
+        assert caller_card(session, "anonymous", "", "CN", today=TODAY)["customer"] is None
     finally:
         event.remove(connection, "before_cursor_execute", seen)
     assert statements == []  # not a number: no query at all

@@ -31,7 +31,7 @@ from callcenter.calls.services import (
 )
 from callcenter.calls.signals import call_wrapped_up
 from callcenter.core.domains import init_domains
-from callcenter.customers.errors import PermissionDenied, ValidationError
+from callcenter.core.errors import PermissionDenied, ValidationError
 from callcenter.customers.merge import merge_customers
 from callcenter.customers.models import Customer
 from callcenter.customers.models import Phone as PhoneRow

@@ -4,9 +4,10 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from callcenter.customers.models import Contact, Customer, InstalledProduct, Phone, WarrantyType
+from callcenter.customers.models import Contact, Customer, Phone
 from callcenter.customers.services import find_customer_by_phone
 from callcenter.demo import LOGINS, load_demo
+from callcenter.products.models import InstalledProduct, WarrantyType
 from callcenter.users.models import Department, Role, User
 from callcenter.users.services import authenticate
 

@@ -2,6 +2,7 @@
 
 import pytest
 
+from callcenter.core.errors import ValidationError
 from callcenter.customers.duplicates import (
     REASON_NAME,
     REASON_PHONE,
@@ -12,7 +13,6 @@ from callcenter.customers.duplicates import (
     find_duplicate_pairs,
     name_similarity,
 )
-from callcenter.customers.errors import ValidationError
 from callcenter.customers.names import name_key, pinyin_key
 from callcenter.customers.services import add_contact, update_customer
 

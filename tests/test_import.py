@@ -7,18 +7,11 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from callcenter.customers.errors import PermissionDenied
-from callcenter.customers.importer import ImportFileError, import_csv
-from callcenter.customers.models import (
-    ChangeRecord,
-    Contact,
-    Customer,
-    InstalledProduct,
-    Phone,
-    Tier,
-    WarrantyType,
-)
+from callcenter.core.errors import PermissionDenied
+from callcenter.customers.models import ChangeRecord, Contact, Customer, Phone, Tier
 from callcenter.customers.services import find_customer_by_phone
+from callcenter.imports.importer import ImportFileError, import_csv
+from callcenter.products.models import InstalledProduct, WarrantyType
 
 CUSTOMERS = """external_id,name,phones,tax_id,region,industry,lifecycle,tier,email,responsible
 C1,北京华通汽车有限公司,13812345678;010-6234 5678,91110000MA01,华北,transport,current,vip,,boss

@@ -19,9 +19,9 @@ from webtools import csrf_token, login, text
 
 from callcenter.cli import main
 from callcenter.config import load_settings
-from callcenter.customers import jobs as customer_jobs
 from callcenter.customers.models import Customer, Phone
 from callcenter.db import make_engine, make_sessionmaker, session_scope
+from callcenter.imports import jobs as import_jobs
 from callcenter.jobs import get_queue
 from callcenter.users.services import create_user
 
@@ -62,14 +62,14 @@ def test_import_job_reports_progress_and_summary(live_env, redis_conn, monkeypat
     bad = uploads / "bad.csv"
     bad.write_text("id,name\n1,x\n")
     settings = load_settings()
-    first = customer_jobs.enqueue_import("customers", str(good), live_env["user_id"],
+    first = import_jobs.enqueue_import("customers", str(good), live_env["user_id"],
                                          filename="客户.csv", settings=settings)
-    second = customer_jobs.enqueue_import("customers", str(bad), live_env["user_id"],
+    second = import_jobs.enqueue_import("customers", str(bad), live_env["user_id"],
                                           settings=settings)
     assert first.meta["user_id"] == live_env["user_id"]
 
     # Watch what reaches Redis while the job runs: progress after each batch, not per row.
-    monkeypatch.setattr(customer_jobs, "PROGRESS_EVERY_S", 0)
+    monkeypatch.setattr(import_jobs, "PROGRESS_EVERY_S", 0)
     saved: list[dict] = []
     real_save_meta = Job.save_meta
 

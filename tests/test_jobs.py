@@ -24,7 +24,7 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
 from callcenter.app import create_app
 from callcenter.config import load_settings
-from callcenter.customers.jobs import enqueue_import
+from callcenter.imports.jobs import enqueue_import
 from callcenter.jobs import ExclusiveRun, enqueue_once, get_queue, run_worker
 from callcenter.schedule import PeriodicJob, periodic_job_ids, periodic_jobs, reconcile
 from callcenter.uploads import UPLOAD_MAX_AGE_S, sweep_uploads, uploads_dir

@@ -6,8 +6,8 @@ import json
 import pytest
 from sqlalchemy import select
 
+from callcenter.core.errors import PermissionDenied, ValidationError
 from callcenter.customers.addresses import add_address
-from callcenter.customers.errors import CustomerNotFound, PermissionDenied, ValidationError
 from callcenter.customers.history import customer_history
 from callcenter.customers.merge import (
     merge_customers,
@@ -21,12 +21,11 @@ from callcenter.customers.models import (
     Contact,
     Customer,
     CustomerMerge,
-    InstalledProduct,
     Phone,
     customer_related_users,
 )
-from callcenter.customers.products import register_product
 from callcenter.customers.services import (
+    CustomerNotFound,
     add_contact,
     customers_query,
     find_customer_by_phone,
@@ -34,6 +33,8 @@ from callcenter.customers.services import (
     update_customer,
 )
 from callcenter.customers.signals import customers_merged
+from callcenter.products.models import InstalledProduct
+from callcenter.products.services import register_product
 
 
 def snapshot(session):

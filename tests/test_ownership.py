@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from callcenter.customers.errors import PermissionDenied, ValidationError
+from callcenter.core.errors import PermissionDenied, ValidationError
 from callcenter.customers.history import customer_history
 from callcenter.customers.models import ChangeRecord, Customer, customer_related_users
 from callcenter.customers.ownership import reassign_customers

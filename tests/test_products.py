@@ -6,26 +6,28 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from callcenter.customers.addresses import add_address, get_address, remove_address, update_address
-from callcenter.customers.errors import (
+from callcenter.core.errors import PermissionDenied, ValidationError
+from callcenter.customers.addresses import (
     AddressNotFound,
-    CustomerNotFound,
-    PermissionDenied,
-    ProductNotFound,
-    ValidationError,
+    add_address,
+    get_address,
+    remove_address,
+    update_address,
 )
 from callcenter.customers.history import customer_history
-from callcenter.customers.models import Address, InstalledProduct, WarrantyType
-from callcenter.customers.products import (
-    WarrantyState,
+from callcenter.customers.models import Address
+from callcenter.customers.services import CustomerNotFound
+from callcenter.products.models import InstalledProduct, WarrantyType
+from callcenter.products.services import (
+    ProductNotFound,
     assign_product,
     expiring_warranties,
     get_product,
     products_query,
     register_product,
     update_product,
-    warranty_state,
 )
+from callcenter.products.warranty import WarrantyState, warranty_state
 
 TODAY = date(2026, 6, 15)
 
@@ -325,7 +327,7 @@ def test_addresses_are_scoped_and_need_update_permission(session, make_user, mak
 def test_unique_key_race_becomes_validation_error_and_session_survives(session, make_user,
                                                                       make_customer):
     """A concurrent writer that stores the same serial between our check and our flush."""
-    from callcenter.customers.products import _write_unique
+    from callcenter.products.services import _write_unique
 
     agent = make_user("agent")
     customer = make_customer(agent)

@@ -18,7 +18,7 @@ from sqlalchemy import event
 from webtools import get_token, login, text
 
 from callcenter.calls.models import CallRecord, Outcome, PbxQueue
-from callcenter.customers.errors import PermissionDenied
+from callcenter.core.errors import PermissionDenied
 from callcenter.realtime.live import AGENTS_KEY, QUEUES_KEY
 from callcenter.users.services import ensure_department
 from callcenter.wallboard.figures import agent_rows, local_day_start, queue_figures

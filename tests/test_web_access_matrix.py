@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy import func, select
 from webtools import get_token, login
 
-from callcenter.customers.models import Address, Contact, Customer, InstalledProduct
+from callcenter.customers.models import Address, Contact, Customer
+from callcenter.products.models import InstalledProduct
 from callcenter.users.models import Role, Scope
 from callcenter.users.permissions import ROLE_PERMISSIONS, Permission
 

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import func, select
 from webtools import csrf_token, get_token, login, post, text
 
-from callcenter.customers.models import ChangeRecord, Customer, InstalledProduct
+from callcenter.customers.models import ChangeRecord, Customer
+from callcenter.products.models import InstalledProduct
 
 
 @pytest.fixture

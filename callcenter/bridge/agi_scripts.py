@@ -17,7 +17,7 @@ OPEN_TICKET_ID the customer's first open ticket as the caller card lists them
                no domain answers (the tickets domain comes later)
 WARRANTY_STATE the best state over the customer's installed products
                (in_warranty > expiring > expired > none, see
-               ``callcenter.customers.products.warranty_state``); "none" with no
+               ``callcenter.products.warranty.warranty_state``); "none" with no
                products, empty for an unknown caller
 ============== ============================================================
 
@@ -47,9 +47,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from callcenter.calls.cards import open_tickets
 from callcenter.calls.signals import ticket_status_asked
+from callcenter.core.locality import DEFAULT_REGION, DEFAULT_TIMEZONE, Locality
 from callcenter.core.signals import collect
 from callcenter.customers.models import Customer, Tier
 from callcenter.customers.services import find_customer_by_phone
+from callcenter.products.warranty import warranty_state
 from telephony.agi.protocol import dialplan_safe, token_safe
 from telephony.agi.server import AGISession, FastAGIServer, Script
 
@@ -60,13 +62,12 @@ TIER_PRIORITY: dict[Tier, int] = {Tier.VIP: 10, Tier.MAJOR: 5, Tier.ORDINARY: 1,
                                   Tier.SMALL: 0}
 UNKNOWN_CALLER_PRIORITY = 1
 
+#: Dates warranty states when no ``today`` is given (tests, scripts); the bridge passes
+#: the configured time zone's.
+_DEFAULT_LOCALITY = Locality()
+
 _SOUND_NAME = re.compile(r"[A-Za-z0-9_/-]{1,80}\Z")
 
-try:  # the products module is the one place that defines warranty states
-    from callcenter.customers.products import local_today, warranty_state
-except ImportError:  # pragma: no cover - only while that module is not there
-    local_today = date.today  # type: ignore[assignment]
-    warranty_state = None  # type: ignore[assignment]
 
 #: Most favourable first: a customer with any product in warranty is "in_warranty".
 WARRANTY_RANK = ("in_warranty", "expiring", "expired", "none")
@@ -131,7 +132,8 @@ class CallCenterScripts:
     """The scripts, with their limits. What other domains add (open tickets, ticket
     status) comes as answers to the calls domain's questions (``calls.signals``)."""
 
-    def __init__(self, *, today: Callable[[], date] = local_today, lookup_timeout: float = 2.0,
+    def __init__(self, *, today: Callable[[], date] = _DEFAULT_LOCALITY.today,
+                 lookup_timeout: float = 2.0,
                  digit_timeout_ms: int = 5000, max_digits: int = 12):
         self.today = today
         self.lookup_timeout = lookup_timeout
@@ -204,7 +206,8 @@ class CallCenterScripts:
 
 
 def create_fastagi_server(session_factory: sessionmaker[Session], *, host: str = "127.0.0.1",
-                          port: int = 4573, region: str = "CN",
+                          port: int = 4573, region: str = DEFAULT_REGION,
+                          timezone: str = DEFAULT_TIMEZONE,
                           scripts: CallCenterScripts | None = None,
                           **options: Any) -> FastAGIServer:
     """A FastAGI server running ``lookup`` and ``ticket_status`` (not yet listening).
@@ -212,13 +215,13 @@ def create_fastagi_server(session_factory: sessionmaker[Session], *, host: str =
     ``options`` are FastAGIServer's limits (env_timeout, reply_timeout, max_session_s,
     max_sessions, db_workers, ...).
     """
-    scripts = scripts or CallCenterScripts()
+    scripts = scripts or CallCenterScripts(today=Locality(region, timezone).today)
     return FastAGIServer(scripts.as_mapping(), host=host, port=port,
                          session_factory=session_factory, region=region, **options)
 
 
 async def serve_fastagi(host: str, port: int, session_factory: sessionmaker[Session],
-                        region: str = "CN", **options: Any) -> None:
+                        region: str = DEFAULT_REGION, **options: Any) -> None:
     """Serve FastAGI until cancelled (for ``asyncio.gather`` with the AMI client)."""
     server = create_fastagi_server(session_factory, host=host, port=port, region=region,
                                    **options)

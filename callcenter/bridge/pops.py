@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from callcenter.calls.cards import caller_card
+from callcenter.core.locality import DEFAULT_TIMEZONE, Locality
 from callcenter.users.models import User
 from telephony.callstate import (
     CallAnswered,
@@ -89,11 +90,14 @@ class PopSender:
     """
 
     def __init__(self, session_factory: sessionmaker[Session], publisher: Any,
-                 directory: AgentDirectory, region: str, *, card_workers: int = 2) -> None:
+                 directory: AgentDirectory, region: str, *, timezone: str = DEFAULT_TIMEZONE,
+                 card_workers: int = 2) -> None:
         self.session_factory = session_factory
         self.publisher = publisher
         self.directory = directory
         self.region = region
+        #: Dates the products' warranty state on the card (the call center's today).
+        self.locality = Locality(region, timezone)
         self._cards: OrderedDict[str, Future] = OrderedDict()
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(card_workers, thread_name_prefix="bridge-cards")
@@ -119,7 +123,7 @@ class PopSender:
         try:
             with self.session_factory() as session:
                 return caller_card(session, number, name, self.region,
-                                   exclude_call_id=call_id)
+                                   today=self.locality.today(), exclude_call_id=call_id)
         except Exception:
             # A pop without the customer beats no pop: the agent still sees the number.
             log.exception("customer card for call %s failed", call_id)

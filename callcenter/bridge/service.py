@@ -81,7 +81,7 @@ class Bridge:
         self.tracker = tracker or CallTracker()
         self.directory = AgentDirectory(session_factory)
         self.pops = PopSender(session_factory, publisher, self.directory,
-                              settings.default_phone_region)
+                              settings.default_phone_region, timezone=settings.timezone)
         self.log_writer = CallLogWriter(session_factory, redis_client, publisher,
                                         region=settings.default_phone_region,
                                         timezone=settings.timezone)
@@ -98,7 +98,8 @@ class Bridge:
                              skip_events=SKIP_EVENTS)
         self.agi = create_fastagi_server(session_factory, host=bs.agi_host,
                                          port=bs.agi_port if agi_port is None else agi_port,
-                                         region=settings.default_phone_region)
+                                         region=settings.default_phone_region,
+                                         timezone=settings.timezone)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.resyncs = 0
         #: ``time.monotonic()`` until which the leader lock is surely ours: run_bridge

@@ -10,19 +10,18 @@ from typing import Any
 
 from flask import current_app, jsonify
 
-from callcenter.api import PAGE_PARAMS, api_bp, api_route, arg, paginate
-from callcenter.auth import api_error, api_user
+from callcenter.api import PAGE_PARAMS, api_route, arg, paginate
+from callcenter.auth import api_user
 from callcenter.calls import schemas as _schemas  # noqa: F401 - registers the schemas
 from callcenter.calls.models import Outcome
 from callcenter.calls.serializers import call_to_dict
 from callcenter.calls.services import (
-    CallNotFound,
     calls_query,
     get_call,
     save_wrapup,
     user_names,
 )
-from callcenter.customers.errors import ValidationError
+from callcenter.core.errors import Problem, ValidationError
 from callcenter.db import db_session
 from callcenter.openapi import Param
 from callcenter.users.permissions import Permission
@@ -45,11 +44,6 @@ CALL_FILTERS = (
 SCOPE_TEXT = ("Only calls the caller may see: those they handled, those of customers in "
               "their scope, for supervisors those of the queues of their department and "
               "its sub-departments; admins and scope `all` see every call.")
-
-
-@api_bp.errorhandler(CallNotFound)
-def _call_not_found(_exc: CallNotFound):
-    return api_error(404, "not found")
 
 
 def _serialize_page(page: dict[str, Any]) -> dict[str, Any]:
@@ -91,7 +85,7 @@ def call_get(call_id: str):
 def call_wrapup(call_id: str, body: dict[str, Any]):
     unknown = set(body) - {"disposition", "notes"}
     if unknown:
-        raise ValidationError({field: "unknown field" for field in sorted(unknown)})
+        raise ValidationError({field: Problem("unknown_field") for field in sorted(unknown)})
     call = save_wrapup(db_session(), api_user(), call_id, body.get("disposition"),
                        body.get("notes", ""))
     return jsonify(detail(call))

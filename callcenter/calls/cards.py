@@ -21,14 +21,16 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from callcenter.calls.models import CallRecord
-from callcenter.calls.recording import LIMITS, clean_text
+from callcenter.calls.recording import LIMITS
 from callcenter.calls.serializers import iso
 from callcenter.calls.signals import open_tickets_asked
+from callcenter.core.fields import clean_printable
 from callcenter.core.signals import collect
-from callcenter.customers.models import Contact, Customer, InstalledProduct, Phone
+from callcenter.customers.models import Contact, Customer, Phone
 from callcenter.customers.phones import try_normalise_phone
-from callcenter.customers.products import local_today, warranty_state
 from callcenter.customers.services import find_customer_by_phone
+from callcenter.products.models import InstalledProduct
+from callcenter.products.warranty import warranty_state
 from callcenter.users.models import User
 
 MAX_CONTACTS = 5
@@ -92,11 +94,10 @@ def _last_calls(session: Session, customer_id: int,
             for row in session.execute(stmt)]
 
 
-def customer_card(session: Session, customer: Customer, *, e164: str = "",
-                  today: date | None = None,
+def customer_card(session: Session, customer: Customer, *, today: date, e164: str = "",
                   exclude_call_id: str | None = None) -> dict[str, Any]:
-    """The ``customer`` part of the pop for a customer already found."""
-    today = today or local_today()
+    """The ``customer`` part of the pop for a customer already found; ``today`` (the call
+    center's date) dates the products' warranty state."""
     return {
         "id": customer.id,
         "name": customer.name,
@@ -111,8 +112,7 @@ def customer_card(session: Session, customer: Customer, *, e164: str = "",
     }
 
 
-def caller_card(session: Session, number: str, name: str, region: str, *,
-                today: date | None = None,
+def caller_card(session: Session, number: str, name: str, region: str, *, today: date,
                 exclude_call_id: str | None = None) -> dict[str, Any]:
     """``{"caller": {"number", "name", "e164"}, "customer": {...} | None}`` for a caller ID.
 
@@ -125,8 +125,8 @@ def caller_card(session: Session, number: str, name: str, region: str, *,
     last_calls (at most 5, newest first, without ``exclude_call_id``, the call now
     ringing: call_id, started_at ISO, outcome, queue, agent's name, disposition).
     """
-    number = clean_text(number, LIMITS["caller_number"])
-    name = clean_text(name, LIMITS["caller_name"])
+    number = clean_printable(number, LIMITS["caller_number"])
+    name = clean_printable(name, LIMITS["caller_name"])
     normalised = try_normalise_phone(number, region) if number else None
     caller = {"number": number, "name": name,
               "e164": normalised.e164 if normalised else None}

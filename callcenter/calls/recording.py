@@ -8,7 +8,6 @@ cut to the columns, never refused. No function commits; the caller's unit of wor
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +16,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from callcenter.calls.models import CallRecord, Outcome, PbxQueue
-from callcenter.customers.fields import as_id
+from callcenter.core.fields import as_id, clean_printable
+from callcenter.core.locality import DEFAULT_REGION
 from callcenter.customers.models import Customer
 from callcenter.customers.phones import try_normalise_phone
 from callcenter.customers.services import find_customer_by_phone
@@ -32,33 +32,9 @@ MAX_AGENTS = 50
 #: Longest duration (seconds) believed; anything larger is a clock error.
 MAX_DURATION_S = 7 * 24 * 3600
 OUTCOMES = {m.value: m for m in Outcome}
-#: Unicode categories removed from caller IDs: controls, format characters (bidi
-#: overrides, zero-width joiners), lone surrogates, private use.
-_STRIP_CATEGORIES = {"Cc", "Cf", "Cs", "Co"}
 
 
 # --- hostile input ---------------------------------------------------------------------
-
-def clean_text(value: Any, limit: int) -> str:
-    """Printable text of at most ``limit`` characters from anything the PBX reports.
-
-    Control and format characters go, runs of white space become one space; bytes are
-    read as UTF-8 (bad bytes replaced). Never raises.
-    """
-    if value is None:
-        return ""
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    elif not isinstance(value, str):
-        value = str(value)
-    out = []
-    for ch in value[: limit * 4]:
-        if ch.isspace():
-            out.append(" ")
-        elif unicodedata.category(ch) not in _STRIP_CATEGORIES:
-            out.append(ch)
-    return " ".join("".join(out).split())[:limit]
-
 
 def _field(summary: Any, key: str) -> Any:
     if isinstance(summary, Mapping):
@@ -93,9 +69,9 @@ def _duration(value: Any) -> float | None:
 
 def _agents(value: Any) -> list[str]:
     if not value or isinstance(value, (str, bytes)):
-        return [clean_text(value, LIMITS["agent_interface"])] if value else []
+        return [clean_printable(value, LIMITS["agent_interface"])] if value else []
     try:
-        items = [clean_text(v, LIMITS["agent_interface"]) for v in value]
+        items = [clean_printable(v, LIMITS["agent_interface"]) for v in value]
     except TypeError:
         return []
     return [i for i in items if i][-MAX_AGENTS:]
@@ -106,12 +82,12 @@ def _summary_values(summary: Any) -> dict[str, Any]:
     outcome = _field(summary, "outcome")
     outcome = getattr(outcome, "value", outcome)
     values = {
-        "queue_uniqueid": clean_text(_field(summary, "queue_uniqueid"),
+        "queue_uniqueid": clean_printable(_field(summary, "queue_uniqueid"),
                                      LIMITS["queue_uniqueid"]) or None,
-        "caller_number": clean_text(_field(summary, "caller_number"), LIMITS["caller_number"]),
-        "caller_name": clean_text(_field(summary, "caller_name"), LIMITS["caller_name"]),
-        "queue": clean_text(_field(summary, "queue"), LIMITS["queue"]) or None,
-        "agent_interface": clean_text(_field(summary, "agent_interface"),
+        "caller_number": clean_printable(_field(summary, "caller_number"), LIMITS["caller_number"]),
+        "caller_name": clean_printable(_field(summary, "caller_name"), LIMITS["caller_name"]),
+        "queue": clean_printable(_field(summary, "queue"), LIMITS["queue"]) or None,
+        "agent_interface": clean_printable(_field(summary, "agent_interface"),
                                       LIMITS["agent_interface"]) or None,
         "agents": _agents(_field(summary, "agents")),
         "outcome": OUTCOMES.get(outcome if isinstance(outcome, str) else None,
@@ -130,7 +106,7 @@ def _summary_values(summary: Any) -> dict[str, Any]:
 
 def ensure_queue(session: Session, name: str) -> PbxQueue:
     """The queue row for ``name``, created on first sight (no department yet)."""
-    name = clean_text(name, LIMITS["queue"])
+    name = clean_printable(name, LIMITS["queue"])
     if not name:
         raise ValueError("a queue needs a name")
     queue = session.scalar(select(PbxQueue).where(PbxQueue.name == name))
@@ -213,7 +189,7 @@ def _merge_into(call: CallRecord, values: dict[str, Any]) -> None:
             setattr(call, key, value)
 
 
-def record_call(session: Session, summary: Any, *, region: str = "CN") -> CallRecord:
+def record_call(session: Session, summary: Any, *, region: str = DEFAULT_REGION) -> CallRecord:
     """Store (insert or update) the call log row of one call summary; idempotent.
 
     ``summary`` is a mapping or an object with the ``CallSummary`` fields: call_id,
@@ -228,7 +204,7 @@ def record_call(session: Session, summary: Any, *, region: str = "CN") -> CallRe
     number, read in ``region`` (the setting DEFAULT_PHONE_REGION). A couple of indexed
     queries per call; lookups already done for the row are not repeated.
     """
-    call_id = clean_text(_field(summary, "call_id"), LIMITS["call_id"])
+    call_id = clean_printable(_field(summary, "call_id"), LIMITS["call_id"])
     if not call_id:
         raise ValueError("a call summary needs a call_id")
     values = _summary_values(summary)

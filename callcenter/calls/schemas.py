@@ -3,9 +3,9 @@ so a serializer field not described here fails the API tests."""
 
 from __future__ import annotations
 
-from callcenter.api import page_schema
 from callcenter.calls.models import Outcome
 from callcenter.calls.services import DISPOSITIONS, MAX_NOTES
+from callcenter.core.pagination import page_schema
 from callcenter.openapi import ref, register_schemas
 
 NULLABLE_ID = {"type": ["integer", "null"], "minimum": 1}

@@ -17,21 +17,28 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, ColumnElement, Select, false, func, or_, select, true
+from sqlalchemy import Boolean, ColumnElement, Select, false, or_, select, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import FunctionElement
 
 from callcenter.calls.models import CallRecord, PbxQueue
-from callcenter.calls.recording import LIMITS, OUTCOMES, clean_text
+from callcenter.calls.recording import LIMITS, OUTCOMES
 from callcenter.calls.signals import call_wrapped_up
-from callcenter.customers.errors import PermissionDenied, ValidationError
-from callcenter.customers.fields import as_id
+from callcenter.core.errors import NotFound, PermissionDenied, Problem, ValidationError
+from callcenter.core.fields import (
+    MAX_ID,
+    as_id,
+    choice_problem,
+    clean_printable,
+    has_control_chars,
+)
+from callcenter.core.locality import DEFAULT_TIMEZONE
+from callcenter.core.pagination import Page, fetch_page
 from callcenter.customers.models import Customer
 from callcenter.customers.services import visible_to
 from callcenter.db import after_commit, utcnow
@@ -43,8 +50,10 @@ DISPOSITIONS = ("resolved", "callback", "ticket_needed", "wrong_number", "other"
 MAX_NOTES = 2000
 
 
-class CallNotFound(LookupError):
+class CallNotFound(NotFound):
     """No such call, or not within the asking user's scope (the two look the same)."""
+
+    entity = "call"
 
 
 # --- scope -------------------------------------------------------------------------------
@@ -103,7 +112,7 @@ def handled_by(call: CallRecord, user: User) -> bool:
 
 # --- reading -----------------------------------------------------------------------------
 
-def parse_since(value: Any, tz: str = "Asia/Shanghai") -> datetime:
+def parse_since(value: Any, tz: str = DEFAULT_TIMEZONE) -> datetime:
     """An aware datetime from a datetime, a date or ISO 8601 text; a time without a zone
     (or a bare date, meaning its midnight) is read in the call center's time zone
     ``tz``. ValidationError naming ``since`` otherwise."""
@@ -122,21 +131,20 @@ def parse_since(value: Any, tz: str = "Asia/Shanghai") -> datetime:
             pass
         else:
             return parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed
-    raise ValidationError({"since": "must be an ISO 8601 date or date and time, "
-                                    "e.g. 2026-12-01T08:00:00+08:00"})
+    raise ValidationError({"since": Problem("not_datetime")})
 
 
 def _text_filter(field: str, value: Any, limit: int) -> str:
     if not isinstance(value, str) or len(value.strip()) > limit or not value.strip() or \
-            clean_text(value, limit) != value.strip():
-        raise ValidationError({field: f"must be a name of at most {limit} characters"})
+            clean_printable(value, limit) != value.strip():
+        raise ValidationError({field: Problem("name_text", {"max": limit})})
     return value.strip()
 
 
 def calls_query(user: User, *, since: Any = None, queue: str | None = None,
                 agent: int | str | None = None, customer: int | str | None = None,
                 outcome: str | None = None,
-                tz: str = "Asia/Shanghai") -> Select[tuple[CallRecord]]:
+                tz: str = DEFAULT_TIMEZONE) -> Select[tuple[CallRecord]]:
     """SELECT of the calls ``user`` may see, filtered, newest first.
 
     ``agent``: a user id or username; ``customer``: a customer id (also finds the calls
@@ -152,7 +160,7 @@ def calls_query(user: User, *, since: Any = None, queue: str | None = None,
         agent_id = as_id(agent)
         if isinstance(agent, int) and not isinstance(agent, bool):
             if agent_id is None:
-                raise ValidationError({"agent": "must be a user id or a username"})
+                raise ValidationError({"agent": Problem("user_or_username")})
             stmt = stmt.where(CallRecord.agent_id == agent_id)
         else:
             username = _text_filter("agent", agent, 80)
@@ -162,46 +170,34 @@ def calls_query(user: User, *, since: Any = None, queue: str | None = None,
     if customer not in (None, ""):
         cid = as_id(customer)
         if cid is None:
-            raise ValidationError({"customer": "must be a customer id"})
+            raise ValidationError({"customer": Problem("not_id")})
         stmt = stmt.where(or_(CallRecord.customer_id == cid, CallRecord.customer_id.in_(
             select(Customer.id).where(Customer.merged_into_id == cid))))
     if outcome not in (None, ""):
         if not isinstance(outcome, str) or outcome not in OUTCOMES:
-            raise ValidationError({"outcome": "must be one of " + ", ".join(OUTCOMES)})
+            raise ValidationError({"outcome": choice_problem(list(OUTCOMES))})
         stmt = stmt.where(CallRecord.outcome == OUTCOMES[outcome])
     return stmt.order_by(CallRecord.started_at.desc(), CallRecord.id.desc())
-
-
-@dataclass(frozen=True)
-class CallPage:
-    items: list[CallRecord]
-    total: int
-    page: int
-    per_page: int
-    pages: int
 
 
 def list_calls(session: Session, actor: User, *, since: Any = None, queue: str | None = None,
                agent: int | str | None = None, customer: int | str | None = None,
                outcome: str | None = None, page: int = 1, per_page: int = 25,
-               tz: str = "Asia/Shanghai") -> CallPage:
+               tz: str = DEFAULT_TIMEZONE) -> Page:
     """One page of ``calls_query`` (LIMIT/OFFSET in SQL) and the count of all of it."""
     if isinstance(page, bool) or not isinstance(page, int) or page < 1:
-        raise ValidationError({"page": "must be a whole number from 1"})
+        raise ValidationError({"page": Problem("whole_number", {"min": 1, "max": MAX_ID})})
     if isinstance(per_page, bool) or not isinstance(per_page, int) or per_page < 1:
-        raise ValidationError({"per_page": "must be a whole number from 1"})
-    per_page = min(per_page, 100)
+        raise ValidationError({"per_page": Problem("whole_number", {"min": 1, "max": MAX_ID})})
     stmt = calls_query(actor, since=since, queue=queue, agent=agent, customer=customer,
                        outcome=outcome, tz=tz)
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    items = list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
-    return CallPage(items, total, page, per_page, max(1, -(-total // per_page)))
+    return fetch_page(session, stmt, page=page, per_page=per_page)
 
 
 def get_call(session: Session, actor: User, call_id: str) -> CallRecord:
     """The call, if it exists and ``actor`` may see it; else CallNotFound."""
     if not isinstance(call_id, str) or not call_id or len(call_id) > LIMITS["call_id"] or \
-            clean_text(call_id, LIMITS["call_id"]) != call_id:
+            clean_printable(call_id, LIMITS["call_id"]) != call_id:
         raise CallNotFound(call_id)
     call = session.scalar(select(CallRecord).where(CallRecord.call_id == call_id,
                                                    calls_visible_to(actor)))
@@ -234,12 +230,13 @@ def _clean_notes(notes: Any) -> str:
     if notes is None:
         return ""
     if not isinstance(notes, str):
-        raise ValidationError({"notes": "must be text"})
+        raise ValidationError({"notes": Problem("not_text")})
     text = notes.replace("\r\n", "\n").replace("\r", "\n").strip()
     if len(text) > MAX_NOTES:
-        raise ValidationError({"notes": f"at most {MAX_NOTES} characters"})
-    if any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\n\t" for ch in text):
-        raise ValidationError({"notes": "contains control characters"})
+        raise ValidationError({"notes": Problem("too_long", {"max": MAX_NOTES})})
+    if has_control_chars(text, allow_newlines=True) or \
+            any(unicodedata.category(ch) == "Cs" for ch in text):
+        raise ValidationError({"notes": Problem("control_chars")})
     return text
 
 
@@ -255,11 +252,10 @@ def save_wrapup(session: Session, actor: User, call_id: str, disposition: Any,
     """
     call = get_call(session, actor, call_id)
     if not handled_by(call, actor) and actor.role not in (Role.SUPERVISOR, Role.ADMIN):
-        raise PermissionDenied("only an agent who handled the call, or a supervisor, "
-                               "may wrap it up")
-    errors: dict[str, str] = {}
+        raise PermissionDenied.because("call.not_yours")
+    errors: dict[str, Problem] = {}
     if not isinstance(disposition, str) or disposition not in DISPOSITIONS:
-        errors["disposition"] = "must be one of " + ", ".join(DISPOSITIONS)
+        errors["disposition"] = choice_problem(DISPOSITIONS)
     try:
         text = _clean_notes(notes)
     except ValidationError as exc:

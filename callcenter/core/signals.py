@@ -29,6 +29,7 @@ cares connects a receiver. Conventions:
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from blinker import NamedSignal, Namespace
@@ -59,6 +60,18 @@ def collect(sig: NamedSignal, sender: Any = None, **kwargs: Any) -> list[Any]:
     """Ask a question: send ``sig`` and return the receivers' answers, in the order the
     receivers were connected, leaving out ``None`` (a receiver with nothing to say).
 
+    blinker calls its receivers in set order, not connection order, so the answers are
+    put back in connection order here: an asker that cuts a list (at most N open tickets
+    on a card) must cut the same answers every time.
+
     An exception in a receiver is not caught: the asker decides what a failure means.
     """
-    return [value for _receiver, value in sig.send(sender, **kwargs) if value is not None]
+    order = {id(_receiver_of(ref)): n for n, ref in enumerate(sig.receivers.values())}
+    answers = sig.send(sender, **kwargs)
+    answers.sort(key=lambda pair: order.get(id(pair[0]), len(order)))
+    return [value for _receiver, value in answers if value is not None]
+
+
+def _receiver_of(ref: Any) -> Any:
+    """The callable behind an entry of ``Signal.receivers`` (a weak reference or itself)."""
+    return ref() if isinstance(ref, weakref.ref) else ref

@@ -8,21 +8,29 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from callcenter.customers.errors import AddressNotFound, ValidationError
-from callcenter.customers.fields import MISSING, as_id, clean_text
+from callcenter.core.errors import NotFound, Problem, ValidationError
+from callcenter.core.fields import MISSING, as_id, choice_problem, clean_text
 from callcenter.customers.history import record_changes
 from callcenter.customers.models import Address, Customer
+from callcenter.customers.schemas import ADDRESS_LIMITS, ADDRESS_PURPOSES
 from callcenter.customers.services import require, visible_to
 from callcenter.users.models import User
 from callcenter.users.permissions import Permission
 
-#: What an address is used for. "service" is where technicians go on site.
-ADDRESS_PURPOSES = ("main", "ship_to", "bill_to", "service", "other")
 ADDRESS_FIELDS = ("purpose", "line", "city", "province", "postcode", "country")
-_TEXT_LIMITS = {"line": 300, "city": 80, "province": 80, "postcode": 20}
+_TEXT_LIMITS = {field: ADDRESS_LIMITS[field] for field in ("line", "city", "province",
+                                                           "postcode")}
 #: A customer with more addresses than this is a data problem, not a customer.
 MAX_ADDRESSES = 50
 _COUNTRY = re.compile(r"[A-Z]{2}")
+#: Country of an address given without one (the call center's own country).
+DEFAULT_COUNTRY = "CN"
+
+
+class AddressNotFound(NotFound):
+    """No such address, or its customer is outside the asking user's scope."""
+
+    entity = "address"
 
 
 def get_address(session: Session, user: User, address_id: int | str) -> Address:
@@ -38,11 +46,11 @@ def get_address(session: Session, user: User, address_id: int | str) -> Address:
 
 def _clean(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     if not isinstance(data, dict):
-        raise ValidationError({"data": "must be an object"})
-    errors: dict[str, str] = {}
+        raise ValidationError({"data": Problem("not_object")})
+    errors: dict[str, Problem] = {}
     for field in sorted(set(data) - set(ADDRESS_FIELDS)):
         if field in ("id", "customer_id"):
-            errors[field] = "cannot be changed"
+            errors[field] = Problem("read_only")
     out: dict[str, Any] = {}
     for field, limit in _TEXT_LIMITS.items():
         value = clean_text(data, field, limit, errors,
@@ -52,14 +60,14 @@ def _clean(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     purpose = clean_text(data, "purpose", 20, errors)
     if purpose not in (MISSING, None):
         if purpose not in ADDRESS_PURPOSES:
-            errors["purpose"] = "must be one of " + ", ".join(ADDRESS_PURPOSES)
+            errors["purpose"] = choice_problem(ADDRESS_PURPOSES)
         else:
             out["purpose"] = purpose
     country = clean_text(data, "country", 2, errors)
     if country not in (MISSING, None):
-        country = country.upper() or "CN"
+        country = country.upper() or DEFAULT_COUNTRY
         if not _COUNTRY.fullmatch(country):
-            errors["country"] = "must be a two-letter country code (CN, US, ...)"
+            errors["country"] = Problem("country_code")
         else:
             out["country"] = country
     if errors:
@@ -69,8 +77,8 @@ def _clean(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
 
 def _require_live(customer: Customer) -> None:
     if customer.merged_into_id is not None:
-        raise ValidationError({"customer_id": f"customer {customer.id} was merged into "
-                                              f"{customer.merged_into_id}"})
+        raise ValidationError({"customer_id": Problem(
+            "customer.merged", {"id": customer.id, "into": customer.merged_into_id})})
 
 
 def add_address(session: Session, actor: User, customer: Customer,
@@ -82,7 +90,8 @@ def add_address(session: Session, actor: User, customer: Customer,
     count = session.scalar(select(func.count()).select_from(Address)
                            .where(Address.customer_id == customer.id))
     if count >= MAX_ADDRESSES:
-        raise ValidationError({"addresses": f"at most {MAX_ADDRESSES} addresses"})
+        raise ValidationError({"addresses": Problem("address.too_many",
+                                                    {"max": MAX_ADDRESSES})})
     address = Address(customer_id=customer.id, **values)
     session.add(address)
     session.flush()

@@ -2,8 +2,9 @@
 
 Thin shells: read the request, call the rules in ``services`` / ``contacts``, serialize.
 Every lookup goes through the scoped queries, so a record outside the caller's scope
-is a 404 exactly like a missing one. Installed products, addresses, duplicates and the
-merge live in ``api_products`` and ``api_records``.
+is a 404 exactly like a missing one. Addresses are in ``api_addresses``, duplicates and
+the merge in ``api_merge``; installed products are their own domain
+(``callcenter.products.api``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from typing import Any
 from flask import jsonify, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-from werkzeug.exceptions import Conflict
 
 from callcenter.api import (
     PAGE_PARAMS,
@@ -25,9 +25,9 @@ from callcenter.api import (
     today,
 )
 from callcenter.auth import api_user
+from callcenter.core.errors import Conflict, Problem, ValidationError
 from callcenter.customers import schemas as _schemas  # noqa: F401 - registers the schemas
 from callcenter.customers.contacts import contacts_query, get_contact, update_contact
-from callcenter.customers.errors import ValidationError
 from callcenter.customers.history import history_query
 from callcenter.customers.models import ChangeRecord, Contact, Customer, Lifecycle, Tier
 from callcenter.customers.serializers import change_to_dict, contact_to_dict, customer_to_dict
@@ -67,8 +67,8 @@ CUSTOMER_FILTERS = (
 
 def check_fields(body: dict[str, Any], allowed: frozenset[str]) -> None:
     """422 for fields the client may not send, so typos don't pass silently."""
-    errors = {field: "cannot be changed" if field in READ_ONLY | {"id", "external_id"}
-              else "unknown field"
+    errors = {field: Problem("read_only" if field in READ_ONLY | {"id", "external_id"}
+                             else "unknown_field")
               for field in body if field not in allowed}
     if errors:
         raise ValidationError(errors)
@@ -78,7 +78,7 @@ def live_customer(customer_id: int) -> Customer:
     """The customer, in scope and not merged away (writes go to the survivor)."""
     customer = get_customer(db_session(), api_user(), customer_id)
     if customer.merged_into_id is not None:
-        raise Conflict(f"customer {customer.id} was merged into {customer.merged_into_id}")
+        raise Conflict("customer.merged_away", id=customer.id, into=customer.merged_into_id)
     return customer
 
 
@@ -129,9 +129,9 @@ def customer_patch(customer_id: int, body: dict[str, Any]):
     errors = {}
     # The sold-to identity never changes once created (domain rule).
     if "id" in body and (type(body["id"]) is not int or body["id"] != customer.id):
-        errors["id"] = "cannot be changed: it is the customer's identity"
+        errors["id"] = Problem("identity")
     if "external_id" in body and body["external_id"] != customer.external_id:
-        errors["external_id"] = "cannot be changed: it is the customer's identity"
+        errors["external_id"] = Problem("identity")
     if errors:
         raise ValidationError(errors)
     changes = {k: v for k, v in body.items() if k not in ("id", "external_id")}
@@ -167,12 +167,12 @@ def contacts_list(customer_id: int):
 def contact_create(customer_id: int, body: dict[str, Any]):
     unknown = set(body) - {"name", "position", "email", "external_id", "phones"}
     if unknown:
-        raise ValidationError({field: "unknown field" for field in sorted(unknown)})
+        raise ValidationError({field: Problem("unknown_field") for field in sorted(unknown)})
     customer = live_customer(customer_id)
     external_id = body.get("external_id")
     if isinstance(external_id, str) and external_id and db_session().scalar(
             select(Contact.id).where(Contact.external_id == external_id)):
-        raise ValidationError({"external_id": "already used by another contact"})
+        raise ValidationError({"external_id": Problem("contact.external_id_taken")})
     contact = add_contact(db_session(), api_user(), customer, body, region=phone_region())
     return created(contact_to_dict(contact))
 
@@ -186,5 +186,5 @@ def contact_patch(contact_id: int, body: dict[str, Any]):
     return jsonify(contact_to_dict(contact))
 
 
-from callcenter.customers import api_products as _products_api  # noqa: E402,F401
-from callcenter.customers import api_records as _records_api  # noqa: E402,F401
+from callcenter.customers import api_addresses as _addresses_api  # noqa: E402,F401
+from callcenter.customers import api_merge as _merge_api  # noqa: E402,F401

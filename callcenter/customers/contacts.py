@@ -11,14 +11,29 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from callcenter.customers.errors import ContactNotFound, ValidationError
+from callcenter.core.errors import NotFound, Problem, ValidationError
+from callcenter.core.fields import text_problem
+from callcenter.core.locality import DEFAULT_REGION
 from callcenter.customers.history import record_changes
 from callcenter.customers.models import Contact, Customer
-from callcenter.customers.services import clean_phones, replace_phones, require, visible_to
+from callcenter.customers.services import (
+    CONTACT_LIMITS,
+    clean_phones,
+    replace_phones,
+    require,
+    visible_to,
+)
 from callcenter.users.models import User
 from callcenter.users.permissions import Permission
 
-CONTACT_FIELDS = {"name": 200, "position": 120, "email": 200}
+#: The fields a correction may change, and their longest values.
+CONTACT_FIELDS = {k: v for k, v in CONTACT_LIMITS.items() if k != "external_id"}
+
+
+class ContactNotFound(NotFound):
+    """No such contact, or its customer is outside the asking user's scope."""
+
+    entity = "contact"
 
 
 def contacts_query(user: User, customer_id: int):
@@ -40,15 +55,15 @@ def get_contact(session: Session, user: User, contact_id: int) -> Contact:
 
 
 def update_contact(session: Session, actor: User, contact: Contact, data: dict[str, Any], *,
-                   region: str = "CN") -> Contact:
+                   region: str = DEFAULT_REGION) -> Contact:
     """Correct a contact's name, position, e-mail or phones; each change is recorded."""
     require(actor, Permission.CUSTOMER_UPDATE)
-    errors: dict[str, str] = {}
+    errors: dict[str, Problem] = {}
     for field in sorted(set(data) - set(CONTACT_FIELDS) - {"phones", "external_id"}):
-        errors[field] = ("cannot be changed" if field in ("id", "customer_id", "created_at")
-                         else "unknown field")
+        errors[field] = Problem("read_only" if field in ("id", "customer_id", "created_at")
+                                else "unknown_field")
     if "external_id" in data and data["external_id"] != contact.external_id:
-        errors["external_id"] = "cannot be changed"
+        errors["external_id"] = Problem("identity")
     values: dict[str, str] = {}
     for field, limit in CONTACT_FIELDS.items():
         if field not in data:
@@ -56,16 +71,9 @@ def update_contact(session: Session, actor: User, contact: Contact, data: dict[s
         value = data[field]
         if value is None and field != "name":
             value = ""
-        if not isinstance(value, str):
-            errors[field] = "must be text"
-            continue
-        value = value.strip()
-        if field == "name" and not value:
-            errors[field] = "required"
-        elif len(value) > limit:
-            errors[field] = f"at most {limit} characters"
-        elif any(ord(ch) < 32 for ch in value):
-            errors[field] = "contains control characters"
+        value, problem = text_problem(value, limit, required=field == "name")
+        if problem is not None:
+            errors[field] = problem
         else:
             values[field] = value
     phones = None

@@ -15,7 +15,7 @@ from rapidfuzz import fuzz
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from callcenter.customers.errors import ValidationError
+from callcenter.core.errors import Problem, ValidationError
 from callcenter.customers.models import Customer, Phone
 from callcenter.customers.names import has_cjk
 from callcenter.customers.services import visible_to
@@ -111,7 +111,7 @@ def _blocks(c1, c2):
 def _candidates(session: Session, user: User, anchor_id: int | None,
                 limit: int) -> list[DuplicateCandidate]:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise ValidationError({"limit": f"must be a whole number 1-{MAX_LIMIT}"})
+        raise ValidationError({"limit": Problem("whole_number", {"min": 1, "max": MAX_LIMIT})})
     #: Rows fetched per blocking query: enough to rank, bounded whatever the data.
     cap = max(limit * 10, 500)
     live = select(Customer.id).where(Customer.merged_into_id.is_(None), visible_to(user))

@@ -14,7 +14,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -24,9 +23,11 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 from wtforms.validators import ValidationError as WTFormsValidationError
 
-from callcenter.customers.errors import ValidationError as ServiceValidationError
-from callcenter.customers.messages import translate_error
-from callcenter.customers.models import Lifecycle, Tier, WarrantyType
+from callcenter.core.errors import Problem
+from callcenter.core.errors import ValidationError as ServiceValidationError
+from callcenter.core.messages import describe
+from callcenter.customers.models import Lifecycle, Tier
+from callcenter.customers.schemas import ADDRESS_LIMITS
 from callcenter.customers.services import clean_phones
 
 EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter an e-mail address like "
@@ -45,9 +46,6 @@ LIFECYCLE_LABELS = {Lifecycle.POTENTIAL: _l("Potential"), Lifecycle.TARGET: _l("
                     Lifecycle.CURRENT: _l("Current"), Lifecycle.LOST: _l("Lost")}
 TIER_LABELS = {Tier.VIP: _l("VIP"), Tier.MAJOR: _l("Major"), Tier.ORDINARY: _l("Ordinary"),
                Tier.SMALL: _l("Small")}
-WARRANTY_LABELS = {WarrantyType.NONE: _l("No warranty"), WarrantyType.STANDARD: _l("Standard"),
-                   WarrantyType.EXTENDED: _l("Extended"),
-                   WarrantyType.CONTRACT: _l("Service contract")}
 ADDRESS_PURPOSES = {"main": _l("Main address"), "ship_to": _l("Ship-to address"),
                     "bill_to": _l("Bill-to address"), "service": _l("Service site"),
                     "other": _l("Other")}
@@ -91,9 +89,8 @@ class PhoneLines:
             clean_phones(phone_lines(field.data), current_app.config["DEFAULT_PHONE_REGION"],
                          field=field.name)
         except ServiceValidationError as exc:
-            key, message = next(iter(exc.errors.items()))
-            raise WTFormsValidationError(_line_message(key, translate_error(message))) \
-                from exc
+            key, problem = next(iter(exc.errors.items()))
+            raise WTFormsValidationError(_line_message(key, describe(problem))) from exc
 
 
 def _line_message(key: str, text: str) -> str:
@@ -143,42 +140,28 @@ class ContactForm(FlaskForm):
 class AddressForm(FlaskForm):
     purpose = SelectField(_l("Purpose"),
                           choices=[SelectChoice(k, v) for k, v in ADDRESS_PURPOSES.items()])
-    line = StringField(_l("Street and number"), validators=[DataRequired(), Length(max=300)])
-    city = StringField(_l("City"), validators=[Optional(), Length(max=80)])
-    province = StringField(_l("Province"), validators=[Optional(), Length(max=80)])
-    postcode = StringField(_l("Postcode"), validators=[Optional(), Length(max=20)])
+    line = StringField(_l("Street and number"),
+                       validators=[DataRequired(), Length(max=ADDRESS_LIMITS["line"])])
+    city = StringField(_l("City"), validators=[Optional(), Length(max=ADDRESS_LIMITS["city"])])
+    province = StringField(_l("Province"),
+                           validators=[Optional(), Length(max=ADDRESS_LIMITS["province"])])
+    postcode = StringField(_l("Postcode"),
+                           validators=[Optional(), Length(max=ADDRESS_LIMITS["postcode"])])
     country = StringField(_l("Country code"), default="CN",
                           validators=[DataRequired(), Regexp(r"^[A-Za-z]{2}$", message=_l(
                               "Two letters, e.g. CN."))])
 
 
-class ProductForm(FlaskForm):
-    model = StringField(_l("Model"), validators=[DataRequired(), Length(max=120)])
-    serial_number = StringField(_l("Serial number"),
-                                validators=[DataRequired(), Length(max=80)])
-    warranty_type = SelectField(_l("Warranty type"),
-                                choices=[SelectChoice(k.value, v)
-                                         for k, v in WARRANTY_LABELS.items()],
-                                default=WarrantyType.STANDARD.value)
-    warranty_end = DateField(_l("Warranty ends"), validators=[Optional()])
-    installed_on = DateField(_l("Installed on"), validators=[Optional()])
-
-
-class AssignProductForm(FlaskForm):
-    new_customer_id = IntegerField(_l("New end user (customer number)"),
-                                   validators=[DataRequired(), NumberRange(min=1)])
-
-
-def apply_errors(form: FlaskForm, errors: dict[str, str], translate) -> list[str]:
+def apply_errors(form: FlaskForm, errors: dict[str, Problem]) -> list[str]:
     """Put a service's ``ValidationError.errors`` onto the form's fields.
 
     ``phones[2]`` lands on ``phones`` as "line 3: ..."; errors for fields the form
     does not have are returned, to be shown above the form.
     """
     leftover: list[str] = []
-    for key, message in errors.items():
+    for key, problem in errors.items():
         name = key.partition("[")[0]
-        text = _line_message(key, translate(message))
+        text = _line_message(key, describe(problem))
         field = getattr(form, name, None)
         if field is None or not hasattr(field, "errors"):
             leftover.append(text)

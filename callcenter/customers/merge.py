@@ -25,19 +25,19 @@ from typing import Any
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from callcenter.customers.errors import CustomerNotFound, ValidationError
+from callcenter.core.errors import Problem, ValidationError
 from callcenter.customers.history import _as_text, record_changes
 from callcenter.customers.models import (
     Address,
     Contact,
     Customer,
     CustomerMerge,
-    InstalledProduct,
     Phone,
     customer_related_users,
 )
-from callcenter.customers.services import require, visible_to
+from callcenter.customers.services import CustomerNotFound, require, visible_to
 from callcenter.customers.signals import customers_merged
+from callcenter.products.models import InstalledProduct
 from callcenter.users.models import User
 from callcenter.users.permissions import Permission
 
@@ -56,7 +56,7 @@ def merge_customers(session: Session, actor: User, survivor: Customer,
     CustomerNotFound (either record outside the actor's scope) or ValidationError."""
     require(actor, Permission.CUSTOMER_MERGE)
     if survivor.id == merged.id:
-        raise ValidationError({"merged_id": "cannot merge a customer into itself"})
+        raise ValidationError({"merged_id": Problem("merge.into_itself")})
     session.flush()
     ids = [survivor.id, merged.id]
     # Lock both rows (PostgreSQL) and read their state fresh: a concurrent merge of the
@@ -71,7 +71,7 @@ def merge_customers(session: Session, actor: User, survivor: Customer,
     errors = {}
     for field, cid in (("survivor_id", survivor.id), ("merged_id", merged.id)):
         if state[cid] is not None:
-            errors[field] = f"customer {cid} was already merged into {state[cid]}"
+            errors[field] = Problem("customer.merged", {"id": cid, "into": state[cid]})
     if errors:
         raise ValidationError(errors)
     with session.begin_nested():

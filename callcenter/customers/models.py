@@ -1,13 +1,11 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import (
     CheckConstraint,
     Column,
-    Date,
-    Enum,
     ForeignKey,
     Index,
     String,
@@ -17,7 +15,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from callcenter.customers.names import pinyin_key
-from callcenter.db import Base, UTCDateTime, utcnow
+from callcenter.db import Base, UTCDateTime, enum_type, utcnow
 
 
 class Lifecycle(enum.StrEnum):
@@ -36,20 +34,8 @@ class Tier(enum.StrEnum):
     SMALL = "small"
 
 
-class WarrantyType(enum.StrEnum):
-    NONE = "none"
-    STANDARD = "standard"
-    EXTENDED = "extended"
-    CONTRACT = "contract"     # service contract
-
-
 def _pinyin_default(context) -> str:
     return pinyin_key(context.get_current_parameters().get("name") or "")
-
-
-def _enum(cls, name):
-    return Enum(cls, name=name, native_enum=False, length=20,
-                values_callable=lambda e: [m.value for m in e], validate_strings=True)
 
 
 customer_related_users = Table(
@@ -79,9 +65,9 @@ class Customer(Base):
                                              server_default="", index=True)
     region: Mapped[str] = mapped_column(String(80), default="")
     industry: Mapped[str] = mapped_column(String(80), default="")
-    lifecycle: Mapped[Lifecycle] = mapped_column(_enum(Lifecycle, "lifecycle"),
+    lifecycle: Mapped[Lifecycle] = mapped_column(enum_type(Lifecycle, "lifecycle"),
                                                  default=Lifecycle.POTENTIAL)
-    tier: Mapped[Tier] = mapped_column(_enum(Tier, "tier"), default=Tier.ORDINARY)
+    tier: Mapped[Tier] = mapped_column(enum_type(Tier, "tier"), default=Tier.ORDINARY)
     tax_id: Mapped[str | None] = mapped_column(String(40), index=True)
     email: Mapped[str] = mapped_column(String(200), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
@@ -112,6 +98,7 @@ class Customer(Base):
         viewonly=True)
     addresses: Mapped[list[Address]] = relationship(back_populates="customer",
                                                     order_by="Address.id")
+    #: The installed base (callcenter.products): equipment whose end user this customer is.
     products: Mapped[list[InstalledProduct]] = relationship(back_populates="customer",
                                                             order_by="InstalledProduct.id")
 
@@ -189,25 +176,6 @@ class Address(Base):
     customer: Mapped[Customer] = relationship(back_populates="addresses")
 
 
-class InstalledProduct(Base):
-    """A product sold and in service (设备): the end user owns it, warranty follows it."""
-
-    __tablename__ = "installed_products"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
-    model: Mapped[str] = mapped_column(String(120), index=True)
-    serial_number: Mapped[str] = mapped_column(String(80), unique=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
-    warranty_type: Mapped[WarrantyType] = mapped_column(_enum(WarrantyType, "warranty_type"),
-                                                        default=WarrantyType.STANDARD)
-    warranty_end: Mapped[date | None] = mapped_column(Date)
-    installed_on: Mapped[date | None] = mapped_column(Date)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-    customer: Mapped[Customer] = relationship(back_populates="products")
-
-
 class ChangeRecord(Base):
     """One changed field of customer data: who, when, what, old and new value."""
 
@@ -239,3 +207,8 @@ class CustomerMerge(Base):
     merged_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     #: JSON text: counts and ids of the moved records, and the merged record's fields.
     details: Mapped[str] = mapped_column(Text, default="{}")
+
+
+# The products domain's model is named by string in ``Customer.products``; importing it
+# here means loading the customer models always gives the mapper both ends.
+from callcenter.products.models import InstalledProduct  # noqa: E402,F401

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import String, cast, delete, exists, insert, literal, select, update
 from sqlalchemy.orm import Session
 
-from callcenter.customers.errors import ValidationError
+from callcenter.core.errors import Problem, ValidationError
 from callcenter.customers.models import ChangeRecord, Customer, customer_related_users
 from callcenter.customers.services import require, visible_to
 from callcenter.db import UTCDateTime, utcnow
@@ -39,11 +39,11 @@ def reassign_customers(session: Session, actor: User, from_user: User, to_user: 
     errors = {}
     for field, user in (("from_user", from_user), ("to_user", to_user)):
         if not isinstance(user, User) or user.id is None or session.get(User, user.id) is None:
-            errors[field] = "no such user"
+            errors[field] = Problem("user.unknown", {"id": getattr(user, "id", None)})
     if "to_user" not in errors and not to_user.active:
-        errors["to_user"] = "is deactivated; choose an active employee"
+        errors["to_user"] = Problem("successor.inactive")
     if not errors and from_user.id == to_user.id:
-        errors["to_user"] = "must differ from the employee who leaves"
+        errors["to_user"] = Problem("successor.same")
     if errors:
         raise ValidationError(errors)
     session.flush()

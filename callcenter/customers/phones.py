@@ -8,15 +8,23 @@ with extension ``12``. The parsing rules are libphonenumber's, not ours.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import phonenumbers
+
+from callcenter.core.errors import Problem
+from callcenter.core.locality import DEFAULT_REGION
 
 #: Longest input we even try to parse; anything longer is not a phone number.
 MAX_PHONE_INPUT = 64
 
 
 class InvalidPhone(ValueError):
-    """Not a usable phone number; the message says why, in words a user understands."""
+    """Not a usable phone number; ``problem`` says why (a catalogue code and its values)."""
+
+    def __init__(self, code: str, **params: Any):
+        self.problem = Problem(code, params)
+        super().__init__(str(self.problem))
 
 
 @dataclass(frozen=True)
@@ -25,28 +33,28 @@ class NormalisedPhone:
     extension: str = ""
 
 
-def normalise_phone(raw: str, region: str = "CN") -> NormalisedPhone:
+def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> NormalisedPhone:
     """Parse ``raw`` as dialled in ``region``; raise InvalidPhone for anything unusable."""
     if raw is None:
-        raise InvalidPhone("no phone number given")
+        raise InvalidPhone("phone.missing")
     text = str(raw).strip()
     if not text:
-        raise InvalidPhone("no phone number given")
+        raise InvalidPhone("phone.missing")
     if len(text) > MAX_PHONE_INPUT:
-        raise InvalidPhone(f"too long to be a phone number ({len(text)} characters)")
+        raise InvalidPhone("phone.too_long", length=len(text))
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidPhone(f"{text!r} is not a phone number") from exc
+        raise InvalidPhone("phone.invalid", value=text) from exc
     if not phonenumbers.is_valid_number(number):
-        raise InvalidPhone(f"{text!r} is not a valid phone number")
+        raise InvalidPhone("phone.invalid", value=text)
     return NormalisedPhone(
         e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
         extension=(number.extension or "")[:10],
     )
 
 
-def try_normalise_phone(raw: str | None, region: str = "CN") -> NormalisedPhone | None:
+def try_normalise_phone(raw: str | None, region: str = DEFAULT_REGION) -> NormalisedPhone | None:
     """Like normalise_phone, but None for anything unusable (caller IDs such as 'anonymous')."""
     try:
         return normalise_phone(raw, region)

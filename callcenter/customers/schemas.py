@@ -1,13 +1,22 @@
-"""JSON Schemas (OpenAPI 3.1 components) of the customer API's bodies.
+"""Schemas (OpenAPI 3.1 components) of the customer API's bodies.
 
+Addresses have one pydantic schema (``callcenter.core.schema``) that validates the body,
+describes it and serializes the answer, and whose limits the service and the web form
+read (``ADDRESS_LIMITS``). Customers and contacts are still described here as JSON
+Schema dicts beside their serializers (see the kernel docstring for the next step).
 Output schemas forbid unknown properties, so a serializer field that is not described
 here fails the API tests (they validate every response against these).
 """
 
 from __future__ import annotations
 
-from callcenter.api import list_schema, page_schema
-from callcenter.customers.models import Lifecycle, Tier, WarrantyType
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from callcenter.core.pagination import list_schema, page_schema
+from callcenter.core.schema import Schema, json_schemas, max_lengths
+from callcenter.customers.models import Lifecycle, Tier
 from callcenter.openapi import ref, register_schemas
 
 ID = {"type": "integer", "minimum": 1}
@@ -16,15 +25,65 @@ TEXT = {"type": "string"}
 NULLABLE_TEXT = {"type": ["string", "null"]}
 TIMESTAMP = {"type": "string", "format": "date-time"}
 DATE = {"type": ["string", "null"], "format": "date"}
-WARRANTY_STATES = ["in_warranty", "expiring", "expired", "none"]
 
 
-def _obj(props: dict, required: list[str] | None = None, *, closed: bool = True) -> dict:
+def object_schema(props: dict, required: list[str] | None = None, *, closed: bool = True) -> dict:
     schema = {"type": "object", "properties": props,
               "required": sorted(props) if required is None else required}
     if closed:
         schema["additionalProperties"] = False
     return schema
+
+
+# --- addresses (one pydantic schema) ------------------------------------------------------
+
+#: What an address is used for. "service" is where technicians go on site.
+AddressPurpose = Literal["main", "ship_to", "bill_to", "service", "other"]
+ADDRESS_PURPOSES: tuple[str, ...] = AddressPurpose.__args__
+Line = Annotated[str, Field(min_length=1, max_length=300)]
+City = Annotated[str, Field(max_length=80)]
+Postcode = Annotated[str, Field(max_length=20)]
+Country = Annotated[str, Field(pattern="^[A-Za-z]{2}$", max_length=2,
+                               description="ISO 3166 two-letter code.")]
+
+
+class AddressCreate(Schema):
+    read_only = frozenset({"id", "customer_id"})
+    pattern_codes = {"country": "country_code"}
+
+    purpose: AddressPurpose = "main"
+    line: Line
+    city: City = ""
+    province: City = ""
+    postcode: Postcode = ""
+    country: Country = "CN"
+
+
+class AddressPatch(Schema):
+    read_only = AddressCreate.read_only
+    pattern_codes = AddressCreate.pattern_codes
+
+    purpose: AddressPurpose | None = None
+    line: Line | None = None
+    city: City | None = None
+    province: City | None = None
+    postcode: Postcode | None = None
+    country: Country | None = None
+
+
+class Address(Schema):
+    id: int
+    customer_id: int
+    purpose: Annotated[str, Field(description="main, ship_to, bill_to, ...")]
+    line: str
+    city: str
+    province: str
+    postcode: str
+    country: str
+
+
+#: The longest text per address field: the one definition (API, service, web form).
+ADDRESS_LIMITS = max_lengths(AddressCreate)
 
 
 USER_REF = {"type": ["object", "null"], "properties": {
@@ -63,10 +122,10 @@ _CUSTOMER_WRITABLE = {
                "description": "Replaces the customer's own phone list."},
 }
 
-PHONE = _obj({"number": {**TEXT, "description": "E.164"}, "display": TEXT,
+PHONE = object_schema({"number": {**TEXT, "description": "E.164"}, "display": TEXT,
               "extension": TEXT, "label": TEXT, "raw": {**TEXT, "description": "As typed."}})
 
-CUSTOMER = _obj({
+CUSTOMER = object_schema({
     "id": ID, "external_id": NULLABLE_TEXT, "name": TEXT, "region": TEXT, "industry": TEXT,
     "lifecycle": {"enum": [m.value for m in Lifecycle]},
     "tier": {"enum": [m.value for m in Tier]},
@@ -78,28 +137,14 @@ CUSTOMER = _obj({
     "created_at": TIMESTAMP, "updated_at": TIMESTAMP,
 })
 
-CONTACT = _obj({
+CONTACT = object_schema({
     "id": ID, "customer_id": ID, "external_id": NULLABLE_TEXT, "name": TEXT,
     "position": TEXT, "email": TEXT, "phones": {"type": "array", "items": ref("Phone")},
     "created_at": TIMESTAMP,
 })
 
-ADDRESS = _obj({
-    "id": ID, "customer_id": ID,
-    "purpose": {**TEXT, "description": "main, ship_to, bill_to, ..."},
-    "line": TEXT, "city": TEXT, "province": TEXT, "postcode": TEXT, "country": TEXT,
-})
 
-PRODUCT = _obj({
-    "id": ID, "external_id": NULLABLE_TEXT, "model": TEXT, "serial_number": TEXT,
-    "customer_id": {**ID, "description": "The end user."},
-    "warranty_type": {"enum": [m.value for m in WarrantyType]},
-    "warranty_end": {**DATE, "description": "Last covered day."},
-    "warranty_state": {"enum": WARRANTY_STATES},
-    "installed_on": DATE, "created_at": TIMESTAMP,
-})
-
-CUSTOMER_DETAIL = _obj({
+CUSTOMER_DETAIL = object_schema({
     **CUSTOMER["properties"],
     "notes": TEXT,
     "responsible": USER_REF,
@@ -110,16 +155,7 @@ CUSTOMER_DETAIL = _obj({
     "products": {"type": "array", "items": ref("Product")},
 })
 
-_PRODUCT_WRITABLE = {
-    "model": {"type": "string", "minLength": 1, "maxLength": 120},
-    "serial_number": {"type": "string", "minLength": 1, "maxLength": 80,
-                      "description": "Unique across all products."},
-    "warranty_type": {"enum": [m.value for m in WarrantyType]},
-    "warranty_end": {**DATE, "description": "YYYY-MM-DD, the last covered day."},
-    "installed_on": {**DATE, "description": "YYYY-MM-DD."},
-}
-
-CHANGE = _obj({
+CHANGE = object_schema({
     "id": ID, "changed_at": TIMESTAMP, "user": USER_REF,
     "entity": {**TEXT, "description": "customer, contact, phone, address, product, merge"},
     "entity_id": NULLABLE_ID, "field": TEXT,
@@ -164,24 +200,9 @@ register_schemas({
                                   "description": "Replaces the contact's phone list."}},
     },
     "ContactList": list_schema("Contact"),
-    "Address": ADDRESS,
+    **json_schemas([AddressCreate, AddressPatch]),
+    **json_schemas([Address], mode="serialization"),
     "AddressList": list_schema("Address"),
-    "Product": PRODUCT,
-    "ProductPage": page_schema("Product"),
-    "ProductCreate": {
-        "type": "object", "required": ["customer_id", "model", "serial_number"],
-        "additionalProperties": False,
-        "properties": {"customer_id": {**ID, "description": "The end user (in your scope)."},
-                       **_PRODUCT_WRITABLE,
-                       "external_id": {"type": "string", "maxLength": 64}},
-    },
-    "ProductPatch": {
-        "type": "object", "additionalProperties": False,
-        "description": "Only the fields given change; move a product with /assign.",
-        "properties": {**_PRODUCT_WRITABLE,
-                       "external_id": {**NULLABLE_TEXT, "description": "Cannot change."}},
-    },
-    "ProductAssign": _obj({"customer_id": {**ID, "description": "The real end user."}}),
     "Change": CHANGE,
     "ChangePage": page_schema("Change"),
 })

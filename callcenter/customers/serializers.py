@@ -7,16 +7,14 @@ described for the OpenAPI document in ``callcenter.customers.schemas``.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from callcenter.customers.models import Address, ChangeRecord, Contact, Customer, Phone
-from callcenter.customers.models import InstalledProduct as Product
 from callcenter.customers.phones import display_phone
-
-
-def _iso(value: datetime | date | None) -> str | None:
-    return value.isoformat() if value is not None else None
+from callcenter.customers.schemas import Address as AddressSchema
+from callcenter.products.serializers import iso as _iso
+from callcenter.products.serializers import product_to_dict
 
 
 def phone_to_dict(phone: Phone) -> dict[str, Any]:
@@ -43,34 +41,11 @@ def contact_to_dict(contact: Contact) -> dict[str, Any]:
 
 
 def address_to_dict(address: Address) -> dict[str, Any]:
-    return {
-        "id": address.id,
-        "customer_id": address.customer_id,
-        "purpose": address.purpose,
-        "line": address.line,
-        "city": address.city or "",
-        "province": address.province or "",
-        "postcode": address.postcode or "",
-        "country": address.country or "",
-    }
-
-
-def product_to_dict(product: Product, today: date) -> dict[str, Any]:
-    """An installed product; ``warranty_state`` as of ``today`` (the call center's date)."""
-    from callcenter.customers.products import warranty_state
-
-    return {
-        "id": product.id,
-        "external_id": product.external_id,
-        "model": product.model,
-        "serial_number": product.serial_number,
-        "customer_id": product.customer_id,
-        "warranty_type": product.warranty_type.value if product.warranty_type else None,
-        "warranty_end": _iso(product.warranty_end),
-        "warranty_state": warranty_state(product, today).value,
-        "installed_on": _iso(product.installed_on),
-        "created_at": _iso(product.created_at),
-    }
+    return AddressSchema(
+        id=address.id, customer_id=address.customer_id, purpose=address.purpose,
+        line=address.line, city=address.city or "", province=address.province or "",
+        postcode=address.postcode or "", country=address.country or "",
+    ).model_dump(mode="json")
 
 
 def _user_ref(user) -> dict[str, Any] | None:
@@ -84,7 +59,8 @@ def customer_to_dict(customer: Customer, detail: bool = False, *,
                      today: date | None = None) -> dict[str, Any]:
     """The customer; ``detail`` adds the card: notes, people, contacts, addresses, products.
 
-    ``today`` dates the products' warranty state (default: the call center's today).
+    ``today`` (the call center's date) dates the products' warranty state; the card
+    (``detail``) needs it.
     """
     out: dict[str, Any] = {
         "id": customer.id,
@@ -111,8 +87,7 @@ def customer_to_dict(customer: Customer, detail: bool = False, *,
     if not detail:
         return out
     if today is None:
-        from callcenter.customers.products import local_today
-        today = local_today()
+        raise TypeError("customer_to_dict(detail=True) needs today's date")
     dept = customer.department
     out.update({
         "notes": customer.notes or "",

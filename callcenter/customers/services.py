@@ -13,7 +13,9 @@ from typing import Any
 from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import Session
 
-from callcenter.customers.errors import CustomerNotFound, PermissionDenied, ValidationError
+from callcenter.core.errors import NotFound, PermissionDenied, Problem, ValidationError
+from callcenter.core.fields import MAX_ID, choice_problem, has_control_chars, text_problem
+from callcenter.core.locality import DEFAULT_REGION
 from callcenter.customers.history import record_changes
 from callcenter.customers.models import (
     Contact,
@@ -25,6 +27,7 @@ from callcenter.customers.models import (
 )
 from callcenter.customers.names import name_key
 from callcenter.customers.phones import InvalidPhone, normalise_phone, try_normalise_phone
+from callcenter.products.models import InstalledProduct
 from callcenter.users.models import Department, User
 from callcenter.users.permissions import Permission, has_permission
 from callcenter.users.scopes import scope_clause
@@ -32,9 +35,11 @@ from callcenter.users.scopes import scope_clause
 #: Longest accepted value per free-text field (the column sizes).
 FIELD_LIMITS = {"name": 200, "region": 80, "industry": 80, "tax_id": 40, "email": 200,
                 "notes": 10_000, "external_id": 64}
+#: Longest accepted value per contact field (the column sizes).
+CONTACT_LIMITS = {"name": 200, "position": 120, "email": 200, "external_id": 64}
 MAX_PHONES = 20
-#: Largest id a row can have (32-bit integer primary keys).
-MAX_ID = 2**31 - 1
+#: Longest phone label ("mobile", "office", "前台").
+MAX_PHONE_LABEL = 40
 
 #: Fields a caller may set through create/update (the identity fields are not among them).
 EDITABLE_FIELDS = ("name", "region", "industry", "lifecycle", "tier", "tax_id", "email",
@@ -42,9 +47,15 @@ EDITABLE_FIELDS = ("name", "region", "industry", "lifecycle", "tier", "tax_id", 
                    "ship_to_id", "bill_to_id", "payer_id")
 
 
+class CustomerNotFound(NotFound):
+    """No such customer, or not within the asking user's scope (the two look the same)."""
+
+    entity = "customer"
+
+
 def require(user: User, permission: Permission) -> None:
     if not has_permission(user.role, permission):
-        raise PermissionDenied(f"role {user.role.value!r} may not {permission.value}")
+        raise PermissionDenied(permission.value, user.role.value)
 
 
 def visible_to(user: User):
@@ -66,17 +77,15 @@ def customers_query(
     lifecycle: str | None = None,
     region: str | None = None,
     industry: str | None = None,
-    region_code: str = "CN",
+    region_code: str = DEFAULT_REGION,
 ) -> Select[tuple[Customer]]:
     """SELECT of the customers ``user`` may see, filtered; ValidationError on bad filters."""
-    from callcenter.customers.models import InstalledProduct  # local: avoid a long import list
-
     stmt = select(Customer).where(Customer.merged_into_id.is_(None), visible_to(user))
     if phone:
         try:
             e164 = normalise_phone(phone, region_code).e164
         except InvalidPhone as exc:
-            raise ValidationError({"phone": str(exc)}) from exc
+            raise ValidationError({"phone": exc.problem}) from exc
         stmt = stmt.where(Customer.id.in_(select(Phone.customer_id).where(Phone.e164 == e164)))
     if serial:
         stmt = stmt.where(Customer.id.in_(
@@ -102,8 +111,7 @@ def customers_query(
             try:
                 stmt = stmt.where(column == enum(value))
             except ValueError as exc:
-                allowed = ", ".join(m.value for m in enum)
-                raise ValidationError({column.key: f"must be one of {allowed}"}) from exc
+                raise ValidationError({column.key: choice_problem(enum)}) from exc
     if region:
         stmt = stmt.where(Customer.region == region)
     if industry:
@@ -121,7 +129,7 @@ def get_customer(session: Session, user: User, customer_id: int) -> Customer:
 
 
 def find_customer_by_phone(session: Session, number: str, *,
-                           region: str = "CN") -> Customer | None:
+                           region: str = DEFAULT_REGION) -> Customer | None:
     """The customer whose (or whose contact's) phone is ``number``, in any format.
 
     This is the caller-ID lookup the telephony bridge calls on every ringing call: one
@@ -145,35 +153,34 @@ def find_customer_by_phone(session: Session, number: str, *,
 
 def _clean(data: dict[str, Any], session: Session, *, creating: bool,
            customer: Customer | None = None) -> dict[str, Any]:
-    errors: dict[str, str] = {}
+    errors: dict[str, Problem] = {}
     out: dict[str, Any] = {}
     unknown = set(data) - set(EDITABLE_FIELDS) - {"phones", "external_id", "related_user_ids"}
     for field in sorted(unknown):
         if field in ("id", "created_at", "updated_at", "merged_into_id"):
-            errors[field] = "cannot be changed"
+            errors[field] = Problem("read_only")
     for field, limit in FIELD_LIMITS.items():
         if field not in data or data[field] is None:
             continue
         value = data[field]
         if not isinstance(value, str):
-            errors[field] = "must be text"
+            errors[field] = Problem("not_text")
             continue
         value = value.strip()
         if len(value) > limit:
-            errors[field] = f"at most {limit} characters"
+            errors[field] = Problem("too_long", {"max": limit})
             continue
-        if any(ch in value for ch in "\x00") or (field != "notes" and
-                                                  any(ord(ch) < 32 for ch in value)):
-            errors[field] = "contains control characters"
+        if has_control_chars(value, allow_newlines=field == "notes"):
+            errors[field] = Problem("control_chars")
             continue
         out[field] = value
     if "external_id" in out and not creating:
         if customer is not None and customer.external_id not in (None, out["external_id"]):
-            errors["external_id"] = "cannot be changed"
-    if creating and not out.get("name"):
-        errors["name"] = "required"
+            errors["external_id"] = Problem("identity")
+    if creating and not out.get("name") and "name" not in errors:
+        errors["name"] = Problem("required")
     elif "name" in data and not out.get("name") and "name" not in errors:
-        errors["name"] = "required"
+        errors["name"] = Problem("required")
     if "tax_id" in out and out["tax_id"] == "":
         out["tax_id"] = None
     for field, enum in (("tier", Tier), ("lifecycle", Lifecycle)):
@@ -181,10 +188,10 @@ def _clean(data: dict[str, Any], session: Session, *, creating: bool,
             try:
                 out[field] = enum(data[field])
             except ValueError:
-                errors[field] = "must be one of " + ", ".join(m.value for m in enum)
+                errors[field] = choice_problem(enum)
     if "is_placeholder" in data:
         if not isinstance(data["is_placeholder"], bool):
-            errors["is_placeholder"] = "must be true or false"
+            errors["is_placeholder"] = Problem("not_boolean")
         else:
             out["is_placeholder"] = data["is_placeholder"]
     _clean_references(data, session, out, errors, customer)
@@ -213,14 +220,14 @@ def _clean_references(data, session, out, errors, customer) -> None:
         try:
             ref = _as_id(data[field])
         except (TypeError, ValueError, OverflowError):
-            errors[field] = "must be an id"
+            errors[field] = Problem("not_id")
             continue
         if customer is not None and model is Customer and ref == customer.id:
             ref = None  # the sold-to itself is the default partner
         if ref is not None:
             row = session.get(model, ref)
             if row is None or getattr(row, "merged_into_id", None):
-                errors[field] = f"no such {model.__name__.lower()} {ref}"
+                errors[field] = Problem(f"{model.__name__.lower()}.unknown", {"id": ref})
                 continue
         out[field] = ref
     # Finance rule: payer must equal bill-to. Setting only bill-to moves the payer with it.
@@ -228,9 +235,9 @@ def _clean_references(data, session, out, errors, customer) -> None:
         out["payer_id"] = out["bill_to_id"]
     if "payer_id" in out and "bill_to_id" not in data:
         if out["payer_id"] != (customer.bill_to_id if customer is not None else None):
-            errors["payer_id"] = "payer must equal bill-to"
+            errors["payer_id"] = Problem("customer.payer_not_bill_to")
     if "payer_id" in out and "bill_to_id" in out and out["payer_id"] != out["bill_to_id"]:
-        errors["payer_id"] = "payer must equal bill-to"
+        errors["payer_id"] = Problem("customer.payer_not_bill_to")
     if "related_user_ids" in data:
         ids = data["related_user_ids"]
         try:
@@ -238,32 +245,33 @@ def _clean_references(data, session, out, errors, customer) -> None:
             if None in ids:
                 raise ValueError
         except (TypeError, ValueError, OverflowError):
-            errors["related_user_ids"] = "must be a list of user ids"
+            errors["related_user_ids"] = Problem("users.not_list")
         else:
             found = set(session.scalars(select(User.id).where(User.id.in_(ids))))
             if set(ids) - found:
-                errors["related_user_ids"] = f"no such users {sorted(set(ids) - found)}"
+                errors["related_user_ids"] = Problem("users.unknown",
+                                                     {"ids": sorted(set(ids) - found)})
             out["related_user_ids"] = ids
 
 
 def clean_phones(values: Iterable[Any], region: str, field: str = "phones") -> list[dict]:
     """Normalise phones (strings or {"number", "label"}); ValidationError names the field."""
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        raise ValidationError({field: "must be a list of phone numbers"})
+        raise ValidationError({field: Problem("phones.not_list")})
     cleaned: list[dict] = []
     for i, value in enumerate(values):
         if i >= MAX_PHONES:
-            raise ValidationError({field: f"at most {MAX_PHONES} phone numbers"})
+            raise ValidationError({field: Problem("phones.too_many", {"max": MAX_PHONES})})
         label = ""
         if isinstance(value, dict):
-            label = str(value.get("label") or "")[:40]
+            label = str(value.get("label") or "")[:MAX_PHONE_LABEL]
             value = value.get("number")
         if not isinstance(value, str):
-            raise ValidationError({f"{field}[{i}]": "must be a phone number as text"})
+            raise ValidationError({f"{field}[{i}]": Problem("phone.not_text")})
         try:
             number = normalise_phone(value, region)
         except InvalidPhone as exc:
-            raise ValidationError({f"{field}[{i}]": str(exc)}) from exc
+            raise ValidationError({f"{field}[{i}]": exc.problem}) from exc
         if any(c["e164"] == number.e164 and c["extension"] == number.extension
                for c in cleaned):
             continue
@@ -275,14 +283,16 @@ def clean_phones(values: Iterable[Any], region: str, field: str = "phones") -> l
 # --- writes -------------------------------------------------------------------------
 
 def create_customer(session: Session, actor: User, data: dict[str, Any], *,
-                    region: str = "CN") -> Customer:
+                    region: str = DEFAULT_REGION) -> Customer:
+    """A new customer in the creator's scope. ``region``: where phone numbers without a
+    country code are dialled; the edges pass the configured one (``Locality.region``)."""
     require(actor, Permission.CUSTOMER_CREATE)
     phones = clean_phones(data.get("phones") or [], region)
     values = _clean(data, session, creating=True)
     related = values.pop("related_user_ids", None)
     if values.get("external_id") and session.scalar(
             select(Customer.id).where(Customer.external_id == values["external_id"])):
-        raise ValidationError({"external_id": "already used by another customer"})
+        raise ValidationError({"external_id": Problem("customer.external_id_taken")})
     # New customers start in their creator's scope: responsible = creator, their department.
     values.setdefault("responsible_id", actor.id)
     values.setdefault("department_id", actor.department_id)
@@ -300,10 +310,23 @@ def create_customer(session: Session, actor: User, data: dict[str, Any], *,
 
 
 def update_customer(session: Session, actor: User, customer: Customer,
-                    data: dict[str, Any], *, region: str = "CN") -> Customer:
+                    data: dict[str, Any], *, region: str = DEFAULT_REGION) -> Customer:
     """Apply ``data`` to ``customer`` (already scope-checked), recording every changed field."""
     require(actor, Permission.CUSTOMER_UPDATE)
-    values = _clean(data, session, creating=False, customer=customer)
+    # Every check before the first change: a rejected update leaves the record as it was.
+    phones: list[dict] | None = None
+    errors: dict[str, Problem] = {}
+    try:
+        values = _clean(data, session, creating=False, customer=customer)
+    except ValidationError as exc:
+        errors.update(exc.errors)
+    if "phones" in data:
+        try:
+            phones = clean_phones(data["phones"], region)
+        except ValidationError as exc:
+            errors.update(exc.errors)
+    if errors:
+        raise ValidationError(errors)
     changes: dict[str, tuple[Any, Any]] = {}
     related = values.pop("related_user_ids", None)
     values.pop("external_id", None)
@@ -320,8 +343,8 @@ def update_customer(session: Session, actor: User, customer: Customer,
             changes["related_user_ids"] = (old_ids, related)
             customer.related_users = list(
                 session.scalars(select(User).where(User.id.in_(related))))
-    if "phones" in data:
-        changes.update(replace_phones(session, customer, clean_phones(data["phones"], region)))
+    if phones is not None:
+        changes.update(replace_phones(session, customer, phones))
     record_changes(session, customer.id, actor, "customer", customer.id, changes)
     session.flush()
     return customer
@@ -349,26 +372,27 @@ def replace_phones(session: Session, customer: Customer, phones: list[dict],
 
 
 def add_contact(session: Session, actor: User, customer: Customer, data: dict[str, Any], *,
-                region: str = "CN") -> Contact:
+                region: str = DEFAULT_REGION) -> Contact:
     """Add a person who calls in for ``customer`` (e.g. whoever reported a repair)."""
     require(actor, Permission.CUSTOMER_UPDATE)
-    errors: dict[str, str] = {}
-    name = data.get("name")
-    if not isinstance(name, str) or not name.strip():
-        errors["name"] = "required"
-    elif len(name.strip()) > 200:
-        errors["name"] = "at most 200 characters"
-    for field, limit in (("position", 120), ("email", 200), ("external_id", 64)):
-        value = data.get(field)
-        if value is not None and (not isinstance(value, str) or len(value) > limit):
-            errors[field] = f"text of at most {limit} characters"
+    errors: dict[str, Problem] = {}
+    values: dict[str, Any] = {}
+    for field, limit in CONTACT_LIMITS.items():
+        value, problem = text_problem(data.get(field), limit, required=field == "name")
+        if problem is not None:
+            errors[field] = problem
+        else:
+            values[field] = value or ""
+    phones: list[dict] = []
+    try:
+        phones = clean_phones(data.get("phones") or [], region)
+    except ValidationError as exc:
+        errors.update(exc.errors)
     if errors:
         raise ValidationError(errors)
-    phones = clean_phones(data.get("phones") or [], region)
-    contact = Contact(customer_id=customer.id, name=name.strip(),
-                      position=(data.get("position") or "").strip(),
-                      email=(data.get("email") or "").strip(),
-                      external_id=data.get("external_id") or None)
+    contact = Contact(customer_id=customer.id, name=values["name"],
+                      position=values["position"], email=values["email"],
+                      external_id=values["external_id"] or None)
     session.add(contact)
     session.flush()
     for phone in phones:

@@ -8,7 +8,6 @@ one's scope looks exactly like one that does not exist).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -23,30 +22,29 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-from werkzeug.exceptions import Forbidden, NotFound
 from wtforms import SelectChoice
 
 from callcenter.auth import permission_required
-from callcenter.customers.errors import CustomerNotFound, PermissionDenied, ValidationError
+from callcenter.core.errors import Problem, ValidationError
+from callcenter.core.pagination import Page, fetch_page
 from callcenter.customers.forms import (
     ADDRESS_PURPOSES,
     CHANGE_ENTITIES,
     CHANGE_FIELDS,
     LIFECYCLE_LABELS,
     TIER_LABELS,
-    WARRANTY_LABELS,
     ContactForm,
     CustomerForm,
     apply_errors,
     phone_lines,
 )
 from callcenter.customers.history import customer_history
-from callcenter.customers.messages import translate_error
 from callcenter.customers.models import Contact, Customer
 from callcenter.customers.phones import display_phone, try_normalise_phone
 from callcenter.customers.services import (
+    CustomerNotFound,
     add_contact,
     create_customer,
     customers_query,
@@ -56,13 +54,12 @@ from callcenter.customers.services import (
 from callcenter.db import db_session
 from callcenter.users.models import Department, User
 from callcenter.users.permissions import Permission
-from callcenter.web import render_error
 
 customers_bp = Blueprint("customers", __name__, url_prefix="/customers")
 
 PER_PAGE = 25
-#: Status of a form page whose input was rejected: a 4xx also rolls back anything the
-#: service may have flushed before it found the error.
+#: Status of a form page whose input was rejected. (The request still commits: services
+#: reject input before they change anything; see callcenter.db.)
 REJECTED = 422
 
 
@@ -70,16 +67,6 @@ REJECTED = 422
 @login_required
 def _require_login():
     """Every customer page needs a logged-in user (login_required on the whole blueprint)."""
-
-
-@customers_bp.errorhandler(CustomerNotFound)
-def _not_found(_exc):
-    return render_error(NotFound())
-
-
-@customers_bp.errorhandler(PermissionDenied)
-def _denied(_exc):
-    return render_error(Forbidden())
 
 
 @customers_bp.app_template_filter("phone")
@@ -99,6 +86,7 @@ def _change_what(record) -> str:
 
 @customers_bp.app_context_processor
 def _labels() -> dict:
+    from callcenter.products.forms import WARRANTY_LABELS
     return {"TIER_LABELS": TIER_LABELS, "LIFECYCLE_LABELS": LIFECYCLE_LABELS,
             "WARRANTY_LABELS": WARRANTY_LABELS, "ADDRESS_PURPOSES": ADDRESS_PURPOSES}
 
@@ -136,22 +124,9 @@ def rejected(template: str, **context):
     return render_template(template, **context), REJECTED
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list
-    page: int
-    pages: int
-    total: int
-
-
 def paginate(stmt, page: int, per_page: int = PER_PAGE) -> Page:
-    """One page of ``stmt``'s rows (LIMIT/OFFSET in SQL) and the count of all of them."""
-    dbs = db_session()
-    total = dbs.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    items = list(dbs.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
-    return Page(items, page, pages, total)
+    """One page of ``stmt``'s rows; a page past the end shows the last one."""
+    return fetch_page(db_session(), stmt, page=page, per_page=per_page, clamp=True)
 
 
 # --- reading --------------------------------------------------------------------------
@@ -181,7 +156,8 @@ def detail(customer_id: int):
     partners = {role: (getattr(customer, f"{role}_id"),
                        visible_or_none(getattr(customer, f"{role}_id")))
                 for role in ("ship_to", "bill_to", "payer")}
-    from callcenter.customers.views_more import possible_duplicates, products_with_state
+    from callcenter.customers.views_merge import possible_duplicates
+    from callcenter.products.views import products_with_state
     return render_template(
         "customers/detail.html", customer=customer, contacts=contacts, partners=partners,
         products=products_with_state(customer, today()),
@@ -253,7 +229,7 @@ def _as_int(value: str | None) -> int | None:
     return int(value) if value else None
 
 
-def _customer_data(form: CustomerForm) -> tuple[dict, dict[str, str]]:
+def _customer_data(form: CustomerForm) -> tuple[dict, dict[str, Problem]]:
     """The service's input from the form, and errors for partners the user cannot see."""
     data = {
         "name": form.name.data, "tax_id": form.tax_id.data or "",
@@ -273,7 +249,7 @@ def _customer_data(form: CustomerForm) -> tuple[dict, dict[str, str]]:
     for field in ("ship_to_id", "bill_to_id", "payer_id"):
         ref = data.get(field)
         if ref is not None and visible_or_none(ref) is None:
-            errors[field] = f"no such customer {ref}"
+            errors[field] = Problem("customer.unknown", {"id": ref})
     return data, errors
 
 
@@ -292,7 +268,7 @@ def _save_customer(form: CustomerForm, customer: Customer | None):
         return update_customer(db_session(), current_user, customer, data,
                                region=region()), None
     except ValidationError as exc:
-        return None, apply_errors(form, exc.errors, translate_error)
+        return None, apply_errors(form, exc.errors)
 
 
 @customers_bp.route("/new", methods=["GET", "POST"])
@@ -356,7 +332,7 @@ def new_contact(customer_id: int):
                 "email": form.email.data or "", "phones": phone_lines(form.phones.data)},
                 region=region())
         except ValidationError as exc:
-            leftover = apply_errors(form, exc.errors, translate_error)
+            leftover = apply_errors(form, exc.errors)
         else:
             flash(_("Contact %(name)s added.", name=contact.name), "success")
             return redirect(url_for("customers.detail", customer_id=customer.id,
@@ -369,5 +345,6 @@ def new_contact(customer_id: int):
                            errors=[])
 
 
-# Routes for addresses, products and duplicates live in their own module.
-from callcenter.customers import views_more as _views_more  # noqa: E402,F401
+# Routes for addresses, and for duplicates and merging, live in their own modules.
+from callcenter.customers import views_addresses as _views_addresses  # noqa: E402,F401
+from callcenter.customers import views_merge as _views_merge  # noqa: E402,F401

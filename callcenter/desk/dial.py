@@ -29,8 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callcenter.calls.models import PbxQueue
-from callcenter.customers.errors import CustomerNotFound
-from callcenter.customers.services import get_customer
+from callcenter.customers.services import CustomerNotFound, get_customer
 from callcenter.db import db_session
 from callcenter.desk.status import DESK_ROLES
 from callcenter.jobs import redis_connection

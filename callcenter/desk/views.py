@@ -28,6 +28,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
+from callcenter.calls.services import DISPOSITIONS
 from callcenter.db import db_session
 from callcenter.desk import dial as desk_dial
 from callcenter.desk.status import (
@@ -47,7 +48,6 @@ log = logging.getLogger(__name__)
 desk_bp = Blueprint("desk", __name__)
 
 #: Wrap-up dispositions (the codes the wrap-up API takes).
-DISPOSITIONS = ("resolved", "callback", "ticket_needed", "wrong_number", "other")
 
 
 def _require_desk_role() -> None:

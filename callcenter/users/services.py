@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from callcenter.db import utcnow
@@ -112,6 +113,17 @@ def user_for_token(session: Session, token: str) -> User | None:
     return user if user is not None and user.active else None
 
 
+def _count_failure(session: Session, user_id: int, now, max_failures: int,
+                   lockout_s: int) -> None:
+    """One more failed login, in SQL (two concurrent guesses both count); the one that
+    reaches ``max_failures`` locks the account and starts the count again."""
+    session.execute(update(User).where(User.id == user_id)
+                    .values(failed_logins=User.failed_logins + 1))
+    session.execute(update(User).where(User.id == user_id,
+                                       User.failed_logins >= max_failures)
+                    .values(locked_until=now + timedelta(seconds=lockout_s), failed_logins=0))
+
+
 class LoginLocked(Exception):
     def __init__(self, until):
         super().__init__(f"locked until {until.isoformat()}")
@@ -119,11 +131,16 @@ class LoginLocked(Exception):
 
 
 def authenticate(session: Session, username: str, password: str, *, max_failures: int = 5,
-                 lockout_s: int = 900) -> User | None:
+                 lockout_s: int = 900,
+                 counter_session: Callable[[], Session] | None = None) -> User | None:
     """The user if the password is right; None otherwise. Raises LoginLocked while locked.
 
     After ``max_failures`` wrong passwords in a row the account is locked for
     ``lockout_s`` seconds, so guessing is throttled without locking anyone out for good.
+    ``counter_session``: makes a session of its own in which a failure is counted and
+    committed at once, so the count survives whatever happens to ``session`` (the web
+    login passes ``callcenter.db.own_transaction``); without it the count is only
+    flushed in ``session``.
     """
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.active:
@@ -138,11 +155,14 @@ def authenticate(session: Session, username: str, password: str, *, max_failures
     try:
         _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
-        user.failed_logins += 1
-        if user.failed_logins >= max_failures:
-            user.locked_until = now + timedelta(seconds=lockout_s)
-            user.failed_logins = 0
-        session.flush()
+        if counter_session is None:
+            _count_failure(session, user.id, now, max_failures, lockout_s)
+            session.flush()
+        else:
+            with counter_session() as own:
+                _count_failure(own, user.id, now, max_failures, lockout_s)
+                own.commit()
+        session.expire(user, ["failed_logins", "locked_until"])
         return None
     user.failed_logins = 0
     user.locked_until = None

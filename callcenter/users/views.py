@@ -7,14 +7,12 @@ answers 422, so anything flushed before the error was found is rolled back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
 
 from callcenter.auth import permission_required
+from callcenter.core.pagination import Page, fetch_page
 from callcenter.db import db_session
 from callcenter.users.admin import (
     UserFieldError,
@@ -53,21 +51,8 @@ def _labels() -> dict:
             "LOCALE_LABELS": LOCALE_LABELS}
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list
-    page: int
-    pages: int
-    total: int
-
-
 def _paginate(stmt, page: int) -> Page:
-    dbs = db_session()
-    total = dbs.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    pages = max(1, -(-total // PER_PAGE))
-    page = min(max(1, page), pages)
-    items = list(dbs.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)))
-    return Page(items, page, pages, total)
+    return fetch_page(db_session(), stmt, page=page, per_page=PER_PAGE, clamp=True)
 
 
 def _load(user_id: int) -> User:

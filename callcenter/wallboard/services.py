@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from callcenter.calls.models import PbxQueue
 from callcenter.config import Settings
-from callcenter.customers.errors import PermissionDenied
+from callcenter.core.errors import PermissionDenied
+from callcenter.core.locality import DEFAULT_TIMEZONE
 from callcenter.users.models import Role, Scope, User
 from callcenter.users.permissions import Permission, has_permission
 from callcenter.users.scopes import department_subtree_ids
@@ -67,7 +68,7 @@ def _members(live: LiveState, names: set[str]) -> dict[str, set[str]]:
 
 
 def wallboard(session: Session, actor: User, now: datetime, live: LiveState | None, *,
-              timezone: str = "Asia/Shanghai") -> dict[str, Any]:
+              timezone: str = DEFAULT_TIMEZONE) -> dict[str, Any]:
     """``{"queues", "agents", "updated_at", "day_start", "live"}`` for ``actor``.
 
     ``live``: the live state (``live.read_live``); None or not ``available`` shows the
@@ -75,7 +76,7 @@ def wallboard(session: Session, actor: User, now: datetime, live: LiveState | No
     center's (``TIMEZONE``), which decides where "today" begins.
     """
     if not has_permission(actor.role, Permission.WALLBOARD_VIEW):
-        raise PermissionDenied(f"your role may not {Permission.WALLBOARD_VIEW.value}")
+        raise PermissionDenied(Permission.WALLBOARD_VIEW.value, actor.role.value)
     live = live if live is not None else LiveState()
     names = visible_queue_names(session, actor)
     if sees_every_queue(actor) and live.available:

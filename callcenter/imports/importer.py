@@ -53,10 +53,10 @@ from typing import IO, NamedTuple
 
 from sqlalchemy.orm import Session
 
-from callcenter.customers.import_batches import BatchWriter
-from callcenter.customers.import_rows import ImportContext, RowInvalid
-from callcenter.customers.import_write import KINDS
 from callcenter.customers.services import require
+from callcenter.imports.batches import BatchWriter
+from callcenter.imports.rows import ImportContext, RowInvalid
+from callcenter.imports.write import KINDS
 from callcenter.users.models import User
 from callcenter.users.permissions import Permission
 

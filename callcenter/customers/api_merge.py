@@ -1,59 +1,29 @@
-"""REST routes for a customer's addresses, its likely duplicates and the merge (/api/v1)."""
+"""REST routes for a customer's likely duplicates and the merge of one into another (/api/v1)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import jsonify
-from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from callcenter.api import api_route, created, int_arg, today
+from callcenter.api import api_route, int_arg, today
 from callcenter.auth import api_user
-from callcenter.customers.addresses import (
-    ADDRESS_FIELDS,
-    ADDRESS_PURPOSES,
-    add_address,
-    get_address,
-    remove_address,
-    update_address,
-)
-from callcenter.customers.api import CUSTOMER_ID, READ, live_customer
+from callcenter.core.errors import Problem, ValidationError
+from callcenter.core.fields import MAX_ID
+from callcenter.customers.api import CUSTOMER_ID, READ
 from callcenter.customers.duplicates import duplicates_of
-from callcenter.customers.errors import CustomerNotFound, ValidationError
 from callcenter.customers.merge import merge_customers, merge_details
-from callcenter.customers.models import Address, Customer
-from callcenter.customers.serializers import address_to_dict, customer_to_dict
-from callcenter.customers.services import customers_query, get_customer
+from callcenter.customers.models import Customer
+from callcenter.customers.serializers import customer_to_dict
+from callcenter.customers.services import CustomerNotFound, customers_query, get_customer
 from callcenter.db import db_session
-from callcenter.openapi import ID_MAX, Param, ref, register_schemas
+from callcenter.openapi import Param, ref, register_schemas
 from callcenter.users.permissions import Permission
 
-ADDRESS_ID = "/addresses/<id:address_id>"
 MAX_DUPLICATES = 100
 
-
-def check_address_fields(body: dict[str, Any]) -> None:
-    errors = {field: "cannot be changed" if field in ("id", "customer_id") else "unknown field"
-              for field in body if field not in ADDRESS_FIELDS}
-    if errors:
-        raise ValidationError(errors)
-
-
-_ADDRESS_WRITABLE = {
-    "purpose": {"enum": list(ADDRESS_PURPOSES), "default": "main"},
-    "line": {"type": "string", "minLength": 1, "maxLength": 300},
-    "city": {"type": "string", "maxLength": 80},
-    "province": {"type": "string", "maxLength": 80},
-    "postcode": {"type": "string", "maxLength": 20},
-    "country": {"type": "string", "pattern": "^[A-Za-z]{2}$", "default": "CN"},
-}
-
 register_schemas({
-    "AddressCreate": {"type": "object", "required": ["line"], "additionalProperties": False,
-                      "properties": _ADDRESS_WRITABLE},
-    "AddressPatch": {"type": "object", "additionalProperties": False,
-                     "properties": _ADDRESS_WRITABLE},
     "Duplicate": {
         "type": "object", "additionalProperties": False,
         "required": ["customer", "reasons", "score"],
@@ -94,43 +64,6 @@ register_schemas({
 })
 
 
-# --- addresses ------------------------------------------------------------------------
-
-@api_route("GET", CUSTOMER_ID + "/addresses", summary="A customer's addresses",
-           tag="addresses", permission=READ, response="AddressList")
-def addresses_list(customer_id: int):
-    customer = get_customer(db_session(), api_user(), customer_id)
-    rows = db_session().scalars(select(Address).where(Address.customer_id == customer.id)
-                                .order_by(Address.id))
-    return jsonify({"items": [address_to_dict(a) for a in rows]})
-
-
-@api_route("POST", CUSTOMER_ID + "/addresses", summary="Add an address", tag="addresses",
-           permission=Permission.CUSTOMER_UPDATE, body="AddressCreate", response="Address",
-           status=201, errors=(409,))
-def address_create(customer_id: int, body: dict[str, Any]):
-    check_address_fields(body)
-    customer = live_customer(customer_id)
-    return created(address_to_dict(add_address(db_session(), api_user(), customer, body)))
-
-
-@api_route("PATCH", ADDRESS_ID, summary="Change an address", tag="addresses",
-           permission=Permission.CUSTOMER_UPDATE, body="AddressPatch", response="Address")
-def address_patch(address_id: int, body: dict[str, Any]):
-    check_address_fields(body)
-    address = get_address(db_session(), api_user(), address_id)
-    return jsonify(address_to_dict(update_address(db_session(), api_user(), address, body)))
-
-
-@api_route("DELETE", ADDRESS_ID, summary="Remove an address", tag="addresses",
-           permission=Permission.CUSTOMER_UPDATE, status=204,
-           description="The customer's history keeps what the address said.")
-def address_delete(address_id: int):
-    address = get_address(db_session(), api_user(), address_id)
-    remove_address(db_session(), api_user(), address)
-    return "", 204
-
-
 # --- duplicates and merge -------------------------------------------------------------
 
 @api_route("GET", CUSTOMER_ID + "/duplicates", summary="Likely duplicates of a customer",
@@ -161,10 +94,10 @@ def customer_duplicates(customer_id: int):
                        "partner references move to this customer; the merged record keeps "
                        "its history and points here (`merged_into_id`).")
 def customer_merge(customer_id: int, body: dict[str, Any]):
-    errors = {field: "unknown field" for field in body if field != "merged_id"}
+    errors = {field: Problem("unknown_field") for field in body if field != "merged_id"}
     merged_id = body.get("merged_id")
-    if type(merged_id) is not int or not 1 <= merged_id <= ID_MAX:
-        errors["merged_id"] = "required: a customer id"
+    if type(merged_id) is not int or not 1 <= merged_id <= MAX_ID:
+        errors["merged_id"] = Problem("required" if merged_id is None else "not_id")
     if errors:
         raise ValidationError(errors)
     user = api_user()
@@ -172,7 +105,8 @@ def customer_merge(customer_id: int, body: dict[str, Any]):
     try:
         merged = get_customer(db_session(), user, merged_id)
     except CustomerNotFound:
-        raise ValidationError({"merged_id": f"no such customer {merged_id}"}) from None
+        raise ValidationError({"merged_id": Problem("customer.unknown",
+                                                    {"id": merged_id})}) from None
     merge = merge_customers(db_session(), user, survivor, merged)
     return jsonify({
         "merge": {"id": merge.id, "survivor_id": merge.survivor_id,

@@ -15,7 +15,7 @@ import threading
 
 from sqlalchemy.exc import DBAPIError
 
-from callcenter.customers.import_rows import ImportContext
+from callcenter.imports.rows import ImportContext
 
 #: Batches read ahead of the writer, at most (bounds memory).
 READ_AHEAD = 2

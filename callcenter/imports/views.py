@@ -1,7 +1,7 @@
 """Web import of a CSV file: upload (supervisors, admins), then a page that shows progress.
 
 The upload is saved under ``instance/uploads`` with a random name and handed to the
-``imports`` queue (``callcenter.customers.jobs.run_import``); the progress page polls
+``imports`` queue (``callcenter.imports.jobs.run_import``); the progress page polls
 ``/imports/<job_id>/status``, which answers only the user who started the import, or
 an administrator (anyone else gets 404, as for a job that does not exist).
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from pathlib import Path
 
 import redis
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, url_for
@@ -25,9 +24,10 @@ from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
 from callcenter.auth import permission_required
-from callcenter.customers.import_write import KINDS
-from callcenter.customers.jobs import enqueue_import
+from callcenter.imports.jobs import enqueue_import
+from callcenter.imports.write import KINDS
 from callcenter.jobs import fetch_job
+from callcenter.uploads import uploads_dir
 from callcenter.users.models import Role
 from callcenter.users.permissions import Permission
 
@@ -37,7 +37,7 @@ imports_bp = Blueprint("imports", __name__, url_prefix="/imports")
 
 KIND_LABELS = {"customers": _l("Customers"), "contacts": _l("Contacts"),
                "products": _l("Installed products")}
-RUN_IMPORT = "callcenter.customers.jobs.run_import"
+RUN_IMPORT = "callcenter.imports.jobs.run_import"
 
 
 class ImportForm(FlaskForm):
@@ -48,7 +48,7 @@ class ImportForm(FlaskForm):
 
 def _render_form(form: ImportForm, status: int = 200, error: str | None = None):
     limit_mb = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
-    return render_template("customers/import.html", form=form, kinds=KINDS,
+    return render_template("imports/import.html", form=form, kinds=KINDS,
                            kind_labels=KIND_LABELS, limit_mb=limit_mb, error=error), status
 
 
@@ -65,7 +65,7 @@ def upload():
                                              // (1024 * 1024))))
     if not valid:
         return _render_form(form, 422 if form.is_submitted() else 200)
-    uploads = Path(current_app.instance_path) / "uploads"
+    uploads = uploads_dir(current_app.config["SETTINGS"])
     uploads.mkdir(parents=True, exist_ok=True)
     # A random name: the user's file name never reaches the file system.
     path = uploads / f"{secrets.token_hex(16)}.csv"
@@ -102,7 +102,7 @@ def _own_import(job_id: str) -> Job:
 @login_required
 def progress(job_id: str):
     job = _own_import(job_id)
-    return render_template("customers/import_progress.html", job=job, meta=job.meta,
+    return render_template("imports/import_progress.html", job=job, meta=job.meta,
                            kind_label=KIND_LABELS.get(job.meta.get("kind"), ""),
                            status_url=url_for("imports.status", job_id=job.id))
 

@@ -10,9 +10,10 @@ import click
 from sqlalchemy import select
 
 from callcenter.config import Settings
-from callcenter.customers.errors import PermissionDenied
-from callcenter.customers.importer import ImportFileError, ImportResult, import_csv
+from callcenter.core.errors import PermissionDenied
+from callcenter.core.messages import error_message
 from callcenter.db import session_scope
+from callcenter.imports.importer import ImportFileError, ImportResult, import_csv
 from callcenter.users.models import User
 
 
@@ -44,7 +45,7 @@ def run_import_command(settings: Settings, sessionmaker, kind: str, file: Path, 
     except ImportFileError as exc:
         raise click.ClickException(f"{file.name}: {exc}") from exc
     except PermissionDenied as exc:
-        raise click.ClickException(f"--as-user: {exc}") from exc
+        raise click.ClickException(f"--as-user: {error_message(exc)}") from exc
     _print_summary(result, show_errors)
     if errors_out is not None:
         write_errors_csv(result, errors_out)

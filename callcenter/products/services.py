@@ -7,78 +7,49 @@ through ``products_query``, which applies the customer scope in SQL.
 
 from __future__ import annotations
 
-import enum
-import os
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from callcenter.customers.errors import CustomerNotFound, ProductNotFound, ValidationError
-from callcenter.customers.fields import MISSING, as_id, clean_choice, clean_date, clean_text
+from callcenter.core.errors import NotFound, Problem, ValidationError
+from callcenter.core.fields import (
+    MISSING,
+    as_id,
+    choice_problem,
+    clean_choice,
+    clean_date,
+    clean_text,
+)
 from callcenter.customers.history import record_changes
-from callcenter.customers.models import Customer, InstalledProduct, WarrantyType
-from callcenter.customers.services import require, visible_to
+from callcenter.customers.models import Customer
+from callcenter.customers.services import CustomerNotFound, require, visible_to
+from callcenter.products.models import InstalledProduct, WarrantyType
+from callcenter.products.schemas import LIMITS
+from callcenter.products.warranty import (
+    EXPIRING_DAYS,
+    WarrantyState,
+    warranty_clause,
+    warranty_state,
+)
 from callcenter.users.models import User
 from callcenter.users.permissions import Permission
 
-#: A warranty ending within this many days counts as "expiring" (the reminder horizon).
-EXPIRING_DAYS = 30
 #: Longest reminder horizon a caller may ask for.
 MAX_WITHIN_DAYS = 3660
 
 PRODUCT_FIELDS = ("model", "serial_number", "warranty_type", "warranty_end", "installed_on",
                   "external_id")
-_TEXT_LIMITS = {"model": 120, "serial_number": 80, "external_id": 64}
+_TEXT_LIMITS = {field: LIMITS[field] for field in ("model", "serial_number", "external_id")}
 
 
-class WarrantyState(enum.StrEnum):
-    IN_WARRANTY = "in_warranty"
-    EXPIRING = "expiring"   # ends within EXPIRING_DAYS: time to offer a service contract
-    EXPIRED = "expired"
-    NONE = "none"           # no warranty, or no end date known
+class ProductNotFound(NotFound):
+    """No such installed product, or its owner is outside the asking user's scope."""
 
-
-def local_today() -> date:
-    """Today in the call center's time zone (app config, else TIMEZONE, else Shanghai)."""
-    tz = None
-    try:
-        from flask import current_app, has_app_context
-        if has_app_context():
-            tz = current_app.config.get("TIMEZONE")
-    except ImportError:  # pragma: no cover - Flask is a hard dependency
-        pass
-    return datetime.now(ZoneInfo(tz or os.environ.get("TIMEZONE") or "Asia/Shanghai")).date()
-
-
-def warranty_state(product: InstalledProduct, today: date) -> WarrantyState:
-    """The warranty end date is the last covered day."""
-    if product.warranty_type in (WarrantyType.NONE, None) or product.warranty_end is None:
-        return WarrantyState.NONE
-    if product.warranty_end < today:
-        return WarrantyState.EXPIRED
-    if product.warranty_end <= today + timedelta(days=EXPIRING_DAYS):
-        return WarrantyState.EXPIRING
-    return WarrantyState.IN_WARRANTY
-
-
-def _warranty_clause(state: WarrantyState, today: date):
-    """``warranty_state`` as SQL, so the filter runs in the database."""
-    has_warranty = and_(InstalledProduct.warranty_type != WarrantyType.NONE,
-                        InstalledProduct.warranty_end.is_not(None))
-    horizon = today + timedelta(days=EXPIRING_DAYS)
-    if state == WarrantyState.NONE:
-        return ~has_warranty
-    if state == WarrantyState.EXPIRED:
-        return and_(has_warranty, InstalledProduct.warranty_end < today)
-    if state == WarrantyState.EXPIRING:
-        return and_(has_warranty, InstalledProduct.warranty_end >= today,
-                    InstalledProduct.warranty_end <= horizon)
-    return and_(has_warranty, InstalledProduct.warranty_end > horizon)
+    entity = "product"
 
 
 def _visible_customer_ids(user: User):
@@ -88,29 +59,32 @@ def _visible_customer_ids(user: User):
 def products_query(user: User, *, serial: str | None = None, model: str | None = None,
                    customer_id: int | str | None = None, warranty: str | None = None,
                    today: date | None = None) -> Select[tuple[InstalledProduct]]:
-    """SELECT of the products whose owner ``user`` may see; ValidationError on bad filters."""
+    """SELECT of the products whose owner ``user`` may see; ValidationError on bad filters.
+
+    ``today`` (the call center's date, ``Locality.today()``) is needed for ``warranty``."""
     stmt = select(InstalledProduct).where(
         InstalledProduct.customer_id.in_(_visible_customer_ids(user)))
     if serial:
         if not isinstance(serial, str):
-            raise ValidationError({"serial": "must be text"})
+            raise ValidationError({"serial": Problem("not_text")})
         stmt = stmt.where(InstalledProduct.serial_number == serial.strip()[:80])
     if model:
         if not isinstance(model, str):
-            raise ValidationError({"model": "must be text"})
+            raise ValidationError({"model": Problem("not_text")})
         stmt = stmt.where(InstalledProduct.model == model.strip()[:120])
     if customer_id not in (None, ""):
         cid = as_id(customer_id)
         if cid is None:
-            raise ValidationError({"customer_id": "must be an id"})
+            raise ValidationError({"customer_id": Problem("not_id")})
         stmt = stmt.where(InstalledProduct.customer_id == cid)
     if warranty:
         try:
             state = WarrantyState(warranty)
         except ValueError as exc:
-            allowed = ", ".join(s.value for s in WarrantyState)
-            raise ValidationError({"warranty": f"must be one of {allowed}"}) from exc
-        stmt = stmt.where(_warranty_clause(state, today or local_today()))
+            raise ValidationError({"warranty": choice_problem(WarrantyState)}) from exc
+        if today is None:
+            raise TypeError("products_query: a warranty filter needs today's date")
+        stmt = stmt.where(warranty_clause(state, today))
     return stmt.order_by(InstalledProduct.id)
 
 
@@ -128,13 +102,13 @@ def get_product(session: Session, user: User, product_id: int | str) -> Installe
 def _clean(session: Session, data: dict[str, Any], *,
            product: InstalledProduct | None = None) -> dict[str, Any]:
     if not isinstance(data, dict):
-        raise ValidationError({"data": "must be an object"})
-    errors: dict[str, str] = {}
+        raise ValidationError({"data": Problem("not_object")})
+    errors: dict[str, Problem] = {}
     for field in sorted(set(data) - set(PRODUCT_FIELDS)):
         if field in ("customer_id", "customer"):
-            errors[field] = "use assign to move a product to another customer"
+            errors[field] = Problem("product.use_assign")
         elif field in ("id", "created_at"):
-            errors[field] = "cannot be changed"
+            errors[field] = Problem("read_only")
     creating = product is None
     out: dict[str, Any] = {}
     for field, limit in _TEXT_LIMITS.items():
@@ -154,17 +128,17 @@ def _clean(session: Session, data: dict[str, Any], *,
         out["external_id"] = None
     if not creating and out.get("external_id") != product.external_id \
             and "external_id" in out and product.external_id is not None:
-        errors["external_id"] = "cannot be changed"
+        errors["external_id"] = Problem("identity")
     end = out.get("warranty_end", None if creating else product.warranty_end)
     start = out.get("installed_on", None if creating else product.installed_on)
     if end and start and end < start and "warranty_end" not in errors:
-        errors["warranty_end"] = "is before the installation date"
+        errors["warranty_end"] = Problem("product.ends_before_install")
     own_id = product.id if product is not None else None
     for field in ("serial_number", "external_id"):
         if out.get(field) and field not in errors and session.scalar(
                 select(InstalledProduct.id).where(getattr(InstalledProduct, field) == out[field],
                                                   InstalledProduct.id != own_id)):
-            errors[field] = f"{out[field]!r} is already registered to another product"
+            errors[field] = Problem("product.taken", {"value": out[field]})
     if errors:
         raise ValidationError(errors)
     return out
@@ -179,13 +153,13 @@ def _write_unique(session: Session, apply: Callable[[], None]) -> None:
             session.flush()
     except IntegrityError as exc:
         field = "external_id" if "external_id" in str(exc.orig) else "serial_number"
-        raise ValidationError({field: "already registered to another product"}) from exc
+        raise ValidationError({field: Problem("product.taken_race")}) from exc
 
 
 def _require_live(customer: Customer, field: str = "customer_id") -> None:
     if customer.merged_into_id is not None:
-        raise ValidationError({field: f"customer {customer.id} was merged into "
-                                      f"{customer.merged_into_id}"})
+        raise ValidationError({field: Problem(
+            "customer.merged", {"id": customer.id, "into": customer.merged_into_id})})
 
 
 def register_product(session: Session, actor: User, customer: Customer,
@@ -253,14 +227,14 @@ def assign_product(session: Session, actor: User, product: InstalledProduct,
     return product
 
 
-def expiring_warranties(session: Session, user: User, *, within_days: int = EXPIRING_DAYS,
-                        today: date | None = None) -> list[InstalledProduct]:
+def expiring_warranties(session: Session, user: User, *, today: date,
+                        within_days: int = EXPIRING_DAYS) -> list[InstalledProduct]:
     """Products in ``user``'s scope whose warranty or service contract ends within
     ``within_days`` days (today included), soonest first: the reminder list."""
     if isinstance(within_days, bool) or not isinstance(within_days, int) \
             or not 0 <= within_days <= MAX_WITHIN_DAYS:
-        raise ValidationError({"within_days": f"must be a whole number 0-{MAX_WITHIN_DAYS}"})
-    today = today or local_today()
+        raise ValidationError({"within_days": Problem("whole_number",
+                                                      {"min": 0, "max": MAX_WITHIN_DAYS})})
     stmt = (products_query(user)
             .where(InstalledProduct.warranty_type != WarrantyType.NONE,
                    InstalledProduct.warranty_end >= today,

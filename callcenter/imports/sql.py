@@ -1,6 +1,6 @@
 """The few SQL shapes the importer needs, each in its fastest form per database.
 
-The writers (import_write.py) are the same for SQLite and PostgreSQL; only these
+The writers (write.py) are the same for SQLite and PostgreSQL; only these
 primitives differ:
 
 - SQLite: a multi-row INSERT through SQLAlchemy's executemany ("insertmanyvalues").

@@ -1,4 +1,4 @@
-"""Background jobs of the customer domain: the CSV import of an uploaded file."""
+"""Background job of the CSV import: run an uploaded file on the "imports" queue."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import logging
 import time
 from pathlib import Path
 
-from callcenter.customers.importer import ImportFileError, import_csv
+from callcenter.imports.importer import ImportFileError, import_csv
 from callcenter.jobs import JobContext, get_queue, job_task
+from callcenter.uploads import UPLOADS_DIR
 from callcenter.users.models import User
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ def run_import(ctx: JobContext, kind: str, path: str, user_id: int) -> dict:
 
 def _remove_upload(file: Path, instance_path: Path) -> None:
     """Uploaded files are temporary; files given from elsewhere are not ours to delete."""
-    uploads = (instance_path / "uploads").resolve()
+    uploads = (instance_path / UPLOADS_DIR).resolve()
     try:
         if file.resolve().is_relative_to(uploads):
             file.unlink(missing_ok=True)

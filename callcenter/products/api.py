@@ -13,56 +13,53 @@ from flask import jsonify, url_for
 
 from callcenter.api import PAGE_PARAMS, api_route, arg, created, paginate, today
 from callcenter.auth import api_user
-from callcenter.customers.errors import CustomerNotFound, ValidationError
+from callcenter.core.errors import Problem, ValidationError
+from callcenter.core.pagination import page_schema
 from callcenter.customers.models import Customer
-from callcenter.customers.products import (
-    PRODUCT_FIELDS,
-    WarrantyState,
+from callcenter.customers.services import CustomerNotFound, get_customer
+from callcenter.db import db_session
+from callcenter.openapi import Param, register_schemas
+from callcenter.products.schemas import (
+    LIMITS,
+    Product,
+    ProductAssign,
+    ProductCreate,
+    ProductPatch,
+)
+from callcenter.products.serializers import product_to_dict
+from callcenter.products.services import (
     assign_product,
     get_product,
     products_query,
     register_product,
     update_product,
 )
-from callcenter.customers.serializers import product_to_dict
-from callcenter.customers.services import get_customer
-from callcenter.db import db_session
-from callcenter.openapi import ID_MAX, Param
+from callcenter.products.warranty import WarrantyState
 from callcenter.users.permissions import Permission
 
 PRODUCT_ID = "/products/<id:product_id>"
 
 PRODUCT_FILTERS = (
-    Param("serial", {"type": "string", "maxLength": 80}, "Exact serial number."),
-    Param("model", {"type": "string", "maxLength": 120}, "Exact model."),
+    Param("serial", {"type": "string", "maxLength": LIMITS["serial_number"]},
+          "Exact serial number."),
+    Param("model", {"type": "string", "maxLength": LIMITS["model"]}, "Exact model."),
     Param("customer_id", {"type": "integer", "minimum": 1}, "The end user."),
     Param("warranty", {"enum": [s.value for s in WarrantyState]},
           "Warranty state as of today in the call center's time zone."),
 ) + PAGE_PARAMS
 
 
+register_schemas({"ProductPage": page_schema("Product")})
+
+
 def body_customer(body: dict[str, Any], field: str = "customer_id") -> Customer:
-    """The customer a body refers to, in the caller's scope; else 422 naming the field."""
-    value = body.get(field)
-    if type(value) is not int or not 1 <= value <= ID_MAX:
-        raise ValidationError({field: "required: a customer id"})
+    """The customer a body refers to (its schema checked it is an id), in the caller's
+    scope; else 422 naming the field, worded the same whether missing or hidden."""
+    value = body[field]
     try:
         return get_customer(db_session(), api_user(), value)
     except CustomerNotFound:
-        raise ValidationError({field: f"no such customer {value}"}) from None
-
-
-def check_product_fields(body: dict[str, Any], allowed: set[str]) -> None:
-    errors = {}
-    for field in body:
-        if field in ("id", "created_at", "warranty_state"):
-            errors[field] = "cannot be changed"
-        elif field == "customer_id" and field not in allowed:
-            errors[field] = "use POST /api/v1/products/{id}/assign to move a product"
-        elif field not in allowed:
-            errors[field] = "unknown field"
-    if errors:
-        raise ValidationError(errors)
+        raise ValidationError({field: Problem("customer.unknown", {"id": value})}) from None
 
 
 def _today_product(product) -> dict[str, Any]:
@@ -81,10 +78,9 @@ def products_list():
 
 
 @api_route("POST", "/products", summary="Register an installed product", tag="products",
-           permission=Permission.PRODUCT_WRITE, body="ProductCreate", response="Product",
+           permission=Permission.PRODUCT_WRITE, body=ProductCreate, response=Product,
            status=201)
 def products_create(body: dict[str, Any]):
-    check_product_fields(body, set(PRODUCT_FIELDS) | {"customer_id"})
     customer = body_customer(body)
     data = {k: v for k, v in body.items() if k != "customer_id"}
     product = register_product(db_session(), api_user(), customer, data)
@@ -94,29 +90,27 @@ def products_create(body: dict[str, Any]):
 
 
 @api_route("GET", PRODUCT_ID, summary="An installed product", tag="products",
-           permission=Permission.CUSTOMER_READ, response="Product")
+           permission=Permission.CUSTOMER_READ, response=Product)
 def product_get(product_id: int):
     return jsonify(_today_product(get_product(db_session(), api_user(), product_id)))
 
 
 @api_route("PATCH", PRODUCT_ID, summary="Correct an installed product", tag="products",
-           permission=Permission.PRODUCT_WRITE, body="ProductPatch", response="Product",
+           permission=Permission.PRODUCT_WRITE, body=ProductPatch, response=Product,
            description="Serial numbers stay unique; every change is recorded on the "
                        "owner's history.")
 def product_patch(product_id: int, body: dict[str, Any]):
-    check_product_fields(body, set(PRODUCT_FIELDS))
     product = get_product(db_session(), api_user(), product_id)
     update_product(db_session(), api_user(), product, body)
     return jsonify(_today_product(product))
 
 
 @api_route("POST", PRODUCT_ID + "/assign", summary="Assign a product to its real end user",
-           tag="products", permission=Permission.PRODUCT_WRITE, body="ProductAssign",
-           response="Product",
+           tag="products", permission=Permission.PRODUCT_WRITE, body=ProductAssign,
+           response=Product,
            description="Typically from a placeholder owner (the selling branch) to the "
                        "customer who called in. Both must be in the caller's scope.")
 def product_assign(product_id: int, body: dict[str, Any]):
-    check_product_fields(body, {"customer_id"})
     product = get_product(db_session(), api_user(), product_id)
     customer = body_customer(body)
     assign_product(db_session(), api_user(), product, customer)

@@ -13,9 +13,12 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from callcenter.customers.errors import ValidationError
-from callcenter.customers.models import Lifecycle, Tier, WarrantyType
+from callcenter.core.errors import ValidationError
+from callcenter.core.messages import describe
+from callcenter.customers.models import Lifecycle, Tier
 from callcenter.customers.services import clean_phones, visible_to
+from callcenter.products.models import WarrantyType
+from callcenter.products.schemas import LIMITS as PRODUCT_LIMITS
 from callcenter.users.models import Department, User
 
 
@@ -169,7 +172,7 @@ def phones_cell(cells, region: str) -> list[dict] | None:
     try:
         return clean_phones(parts, region)
     except ValidationError as exc:
-        raise RowInvalid("phones", next(iter(exc.errors.values()))) from None
+        raise RowInvalid("phones", describe(next(iter(exc.errors.values())))) from None
 
 
 # --- one record per kind ----------------------------------------------------------
@@ -229,9 +232,10 @@ def clean_contact(ctx: ImportContext, line: int, cells: dict[str, str]) -> Clean
 
 
 def clean_product(ctx: ImportContext, line: int, cells: dict[str, str]) -> CleanRow:
-    key = text_cell(cells, "external_id", 64, required=True)
-    values: dict = {"serial_number": text_cell(cells, "serial_number", 80, required=True),
-                    "model": text_cell(cells, "model", 120, required=True)}
+    key = text_cell(cells, "external_id", PRODUCT_LIMITS["external_id"], required=True)
+    values: dict = {"serial_number": text_cell(cells, "serial_number",
+                                               PRODUCT_LIMITS["serial_number"], required=True),
+                    "model": text_cell(cells, "model", PRODUCT_LIMITS["model"], required=True)}
     ref = text_cell(cells, "customer_external_id", 64, required=True)
     warranty_type = enum_cell(cells, "warranty_type", WarrantyType)
     if warranty_type is not None:

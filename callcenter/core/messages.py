@@ -1,0 +1,122 @@
+"""The catalogue: every error code and its text, translated where it is shown.
+
+Services raise errors with a code and parameters (``callcenter.core.errors``); the
+REST API, the web pages, the CLI and the import report turn them into text here, in
+the reader's language (Flask-Babel picks it per request: ``Accept-Language`` or the
+user's setting). The English texts are the msgids of the gettext catalogue; the
+Chinese ones are in ``callcenter/translations/zh_CN/LC_MESSAGES/messages.po``.
+tests/test_error_catalogue.py checks that every code has both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask_babel import gettext
+
+from callcenter.core.errors import AppError, Problem, ValidationError
+
+
+def N_(message: str) -> str:  # noqa: N802 - the conventional marker name for extraction
+    """Marks a message for the catalogue; translated later, when shown."""
+    return message
+
+
+#: code -> English text with ``%(param)s`` placeholders (the gettext msgid).
+MESSAGES: dict[str, str] = {
+    # --- any field ---
+    "required": N_("This field is required."),
+    "not_text": N_("Must be text."),
+    "too_long": N_("At most %(max)s characters."),
+    "control_chars": N_("Contains control characters; remove them."),
+    "nul_char": N_("Contains a NUL character."),
+    "not_unicode": N_("Is not valid Unicode text."),
+    "bad_field_name": N_("The field name is not valid text."),
+    "nested_too_deeply": N_("Nested too deeply."),
+    "not_boolean": N_("Must be yes or no."),
+    "not_id": N_("Enter a number."),
+    "not_object": N_("Must be an object."),
+    "not_date": N_("Must be a date (YYYY-MM-DD)."),
+    "not_date_only": N_("Must be a date (YYYY-MM-DD), not a date and time."),
+    "not_datetime": N_("Must be a date, or a date and time, such as "
+                       "2026-12-01T08:00:00+08:00."),
+    "choice": N_("Choose one of: %(choices)s."),
+    "read_only": N_("This cannot be changed."),
+    "identity": N_("This cannot be changed: it is the record's identity."),
+    "unknown_field": N_("Unknown field."),
+    "not_list": N_("Must be a list."),
+    "too_many": N_("At most %(max)s items."),
+    "invalid_value": N_("This value is not valid here."),
+    "whole_number": N_("Must be a whole number from %(min)s to %(max)s."),
+    "name_text": N_("Must be a name of at most %(max)s characters."),
+    "user_or_username": N_("Must be a user id or a username."),
+    "country_code": N_("Must be a two-letter country code (CN, US, ...)."),
+    "email": N_("Enter an e-mail address like name@example.com."),
+    # --- phones ---
+    "phone.missing": N_("No phone number given."),
+    "phone.too_long": N_("Too long to be a phone number (%(length)s characters)."),
+    "phone.invalid": N_("%(value)s is not a valid phone number. Check the digits and the "
+                        "area code."),
+    "phone.not_text": N_("Enter a phone number."),
+    "phones.not_list": N_("Enter phone numbers, one per line."),
+    "phones.too_many": N_("At most %(max)s phone numbers."),
+    # --- references to other records ---
+    "customer.unknown": N_("There is no customer number %(id)s that you can see."),
+    "customer.merged": N_("Customer no. %(id)s was already merged into no. %(into)s."),
+    "customer.external_id_taken": N_("Already used by another customer."),
+    "customer.payer_not_bill_to": N_("The payer must be the bill-to customer: enter the "
+                                     "same customer number in both."),
+    "user.unknown": N_("There is no user number %(id)s."),
+    "users.unknown": N_("There are no users with the numbers %(ids)s."),
+    "users.not_list": N_("Choose employees from the list."),
+    "department.unknown": N_("There is no department number %(id)s."),
+    "contact.external_id_taken": N_("Already used by another contact."),
+    "address.too_many": N_("At most %(max)s addresses per customer."),
+    "merge.into_itself": N_("A customer cannot be merged into itself."),
+    "product.taken": N_("%(value)s is already registered to another product."),
+    "product.taken_race": N_("Already registered to another product."),
+    "product.use_assign": N_("Move a product to another customer with “assign”."),
+    "product.ends_before_install": N_("Must not be before the installation date."),
+    "successor.inactive": N_("This employee is deactivated; choose an active one."),
+    "successor.same": N_("Must differ from the employee who leaves."),
+    # --- whole requests ---
+    "invalid": N_("Some fields are not valid: %(fields)s"),
+    "not_found": N_("Not found."),
+    "permission_denied": N_("Your role (%(role)s) may not do this (%(permission)s)."),
+    "call.not_yours": N_("Only an agent who handled the call, or a supervisor, may wrap "
+                         "it up."),
+    "conflict": N_("The record cannot take this change in its current state."),
+    "customer.merged_away": N_("Customer no. %(id)s was merged into no. %(into)s; change "
+                               "that one instead."),
+}
+
+
+def _flat(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters as the texts show them (lists joined)."""
+    return {k: ", ".join(str(i) for i in v) if isinstance(v, (list, tuple, set)) else v
+            for k, v in params.items()}
+
+
+def render(code: str, params: Mapping[str, Any] | None = None) -> str:
+    """The text of ``code`` in the current language; the code itself when unknown."""
+    template = MESSAGES.get(code)
+    if template is None:
+        return code
+    return gettext(template, **_flat(params or {}))
+
+
+def describe(problem: Problem) -> str:
+    return render(problem.code, problem.params)
+
+
+def field_messages(exc: ValidationError) -> dict[str, str]:
+    """Field name -> text, for a form or the API's ``error.fields``."""
+    return {name: describe(problem) for name, problem in exc.errors.items()}
+
+
+def error_message(exc: AppError) -> str:
+    """The text of a whole error, as shown above a form or in the API's ``message``."""
+    if isinstance(exc, ValidationError):
+        return render("invalid", {"fields": ", ".join(exc.errors)})
+    return render(exc.code, exc.params)
