@@ -9,8 +9,6 @@ from simulator_support import CAPTURES
 from telephony import queue_log
 from telephony.ami.frames import FrameReader
 
-pytestmark = pytest.mark.skipif(not CAPTURES.is_dir(), reason="Asterisk captures not present")
-
 
 def load(name: str) -> queue_log.ParsedLog:
     return queue_log.parse((CAPTURES / name / "queue_log").read_text().splitlines())
