@@ -14,12 +14,12 @@ from __future__ import annotations
 import time
 
 import pytest
+from queue_log import call_times, parse
 from stack import BridgeThread, Inbox, interface_of, wait_until
 from tcp_proxy import TcpProxy
 from test_bridge import all_calls
 
 from callcenter.bridge import service
-from telephony.queue_log import call_times, parse
 from telephony.simulator import SimulatorConfig, ThreadedSimulator, parse_queues
 
 FINAL = {"answered", "abandoned", "transferred", "unanswered"}
