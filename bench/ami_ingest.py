@@ -44,8 +44,8 @@ from callcenter.bridge.service import SKIP_EVENTS  # noqa: E402
 from telephony.ami.client import AMIClient  # noqa: E402
 from telephony.ami.frames import FrameReader  # noqa: E402
 
-CAPTURE = Path(os.environ.get("ASTERISK_CAPTURES", ROOT.parent / "shared" / "asterisk" / "captures")
-               ) / "02_ringall_10_calls" / "ami.raw"
+CAPTURES = ROOT / "tests" / "data" / "asterisk" / "captures"  # see tests/captures.py
+CAPTURE = Path(os.environ.get("ASTERISK_CAPTURES", CAPTURES)) / "02_ringall_10_calls" / "ami.raw"
 NOISE = ("VarSet", "Newexten", "AGIExecStart", "AGIExecEnd", "DeviceStateChange", "Cdr")
 LOGIN_OK = "Response: Success\r\nActionID: {}\r\nMessage: Authentication accepted\r\n\r\n"
 

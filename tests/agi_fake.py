@@ -1,6 +1,6 @@
 """A FastAGI *client* that behaves like Asterisk 22, for tests over real sockets.
 
-Built from ``../shared/asterisk/captures/*/fastagi.log``: the environment goes out in
+Built from ``tests/data/asterisk/captures/*/fastagi.log``: the environment goes out in
 the same two TCP chunks, replies have the captured forms, a hang-up answers
 ``200 result=-1`` and then sends ``HANGUP``, after which ANSWER gets 511. Commands are
 split with a port of res_agi.c's ``parse_args``, so tests see the arguments exactly as

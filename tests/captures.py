@@ -1,8 +1,9 @@
-"""Where the recorded Asterisk traffic is: one answer for every test.
+"""Where the recorded Asterisk traffic is: one answer for every test and benchmark.
 
-``ASTERISK_CAPTURES`` if set; otherwise ``shared/asterisk/captures`` beside the
-checkout (``../shared`` from the repository root, as on the development machines) or
-beside any folder above it, so that a clone made elsewhere still finds them.
+The recording of a real Asterisk 22.10.1 lives in the repository, under
+``tests/data/asterisk/captures`` (provenance: ``tests/data/asterisk/README.md``), so a
+clone alone runs the suite. ``ASTERISK_CAPTURES`` points at another folder holding the
+same scenarios (``00_protocol``, ``01_single_answered``, ...).
 """
 
 from __future__ import annotations
@@ -11,21 +12,16 @@ import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+IN_REPO = ROOT / "tests" / "data" / "asterisk" / "captures"
 
 
 def find_captures() -> Path:
     configured = os.environ.get("ASTERISK_CAPTURES")
-    if configured:
-        return Path(configured)
-    for folder in ROOT.parents:
-        candidate = folder / "shared" / "asterisk" / "captures"
-        if candidate.is_dir():
-            return candidate
-    fallback = Path("/work/shared/asterisk/captures")  # the workplace's shared folder
-    if fallback.is_dir():
-        return fallback
-    raise RuntimeError("the Asterisk captures were not found: set ASTERISK_CAPTURES to the "
-                       "folder holding 00_protocol, 01_single_answered, ...")
+    folder = Path(configured) if configured else IN_REPO
+    if not (folder / "01_single_answered").is_dir():
+        raise RuntimeError(f"no Asterisk captures in {folder}: ASTERISK_CAPTURES must name the "
+                           "folder holding 00_protocol, 01_single_answered, ...")
+    return folder
 
 
 CAPTURES = find_captures()

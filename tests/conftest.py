@@ -4,10 +4,16 @@ Every database test runs twice, once per backend (the ``backend`` parameter). Ea
 backend gets a brand-new database built by the Alembic migrations; each test runs
 inside a transaction that is rolled back at its end (savepoint mode), so tests
 never see each other's rows and the app's own commits stay inside it.
+
+Redis is a private ``redis-server`` started for the run (tests/redis_server.py) on a
+free loopback port, so two runs on one machine never share keys, locks or pub/sub
+channels. ``TEST_REDIS_URL`` points the run at a server of your
+choice instead; then only that database number is flushed.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -15,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from redis_server import PrivateRedis
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
@@ -27,8 +34,8 @@ from callcenter.users.services import create_user, issue_api_token
 #: Admin connection used to create and drop the per-run test databases.
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL",
                                     "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-#: Tests own this Redis database number on the shared server; they flush only it.
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+#: Unset (the default): a private Redis server per run. Set: that server and database.
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL") or None
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -112,11 +119,11 @@ def instance_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def settings(instance_dir, database_url):
+def settings(instance_dir, database_url, redis_url):
     return load_settings({
         "CALLCENTER_INSTANCE": str(instance_dir),
         "DATABASE_URL": database_url,
-        "REDIS_URL": TEST_REDIS_URL,
+        "REDIS_URL": redis_url,
         "SECRET_KEY": "test-secret-key-0123456789",
     })
 
@@ -135,10 +142,27 @@ def client(app):
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    conn = redis.Redis.from_url(TEST_REDIS_URL)
+def private_redis(tmp_path_factory) -> Iterator[PrivateRedis | None]:
+    """The run's own redis-server, or None when ``TEST_REDIS_URL`` names another one."""
+    if TEST_REDIS_URL:
+        yield None
+        return
+    with PrivateRedis(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+        # The Socket.IO servers of the run's live web servers keep a listener thread on
+        # the message queue until the process exits (python-socketio cannot stop it);
+        # the server going away now is expected, not an error worth a line each.
+        for name in ("socketio", "socketio.server"):
+            logging.getLogger(name).disabled = True
+
+
+@pytest.fixture(scope="session")
+def redis_url(private_redis) -> Iterator[str]:
+    """The Redis every test, helper and child process of this run uses."""
+    url = private_redis.url if private_redis else TEST_REDIS_URL
+    conn = redis.Redis.from_url(url)
     conn.flushdb()
-    yield TEST_REDIS_URL
+    yield url
     conn.flushdb()
     conn.close()
 

@@ -17,9 +17,8 @@ from collections import Counter
 import pytest
 from ami_fake_server import CAPTURES
 from ami_replay import ReplayPBX
+from queue_log import call_times, figures, parse
 from stack import BridgeThread, Inbox, interface_of, wait_until
-
-from telephony.queue_log import call_times, figures, parse
 
 SCENARIOS = ["01_single_answered", "02_ringall_10_calls", "02b_ringall_no_answer",
              "03_abandon", "05_member_pause_add_remove"]

@@ -42,7 +42,6 @@ from telephony.callstate import (
     QueueChanged,
 )
 
-pytestmark = pytest.mark.skipif(not CAPTURES.is_dir(), reason="Asterisk captures not present")
 IDS = [p.name for p in CAPTURE_DIRS]
 
 

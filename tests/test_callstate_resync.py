@@ -44,7 +44,6 @@ from telephony.callstate import (
 )
 from telephony.simulator import ThreadedSimulator
 
-pytestmark = pytest.mark.skipif(not CAPTURES.is_dir(), reason="Asterisk captures not present")
 CALL_EFFECTS = (CallRinging, CallAnswered, CallDismissed, CallEnded, CallFinished)
 
 

@@ -10,7 +10,7 @@ import os
 import time
 
 import pytest
-from simulator_support import CAPTURES, FastAgiRecorder
+from simulator_support import FastAgiRecorder
 from test_callstate_support import (
     AmiRecorder,
     check_against_queue_log,
@@ -30,8 +30,6 @@ from telephony.callstate import (
     CallTracker,
 )
 from telephony.simulator import SimulatorConfig, ThreadedSimulator, parse_queues
-
-pytestmark = pytest.mark.skipif(not CAPTURES.is_dir(), reason="Asterisk captures not present")
 
 DEFAULT_SEED = 4242
 SEED = int(os.environ.get("CALLSTATE_SIM_SEED", DEFAULT_SEED))

@@ -13,9 +13,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import queue_log
 from simulator_support import CAPTURES
 
-from telephony import queue_log
 from telephony.ami.frames import Frame, FrameReader
 from telephony.callstate import (
     CallAnswered,

@@ -4,12 +4,10 @@ and on hand-written lines for what the captures do not have (transfers, exits)."
 from __future__ import annotations
 
 import pytest
+import queue_log
 from simulator_support import CAPTURES
 
-from telephony import queue_log
 from telephony.ami.frames import FrameReader
-
-pytestmark = pytest.mark.skipif(not CAPTURES.is_dir(), reason="Asterisk captures not present")
 
 
 def load(name: str) -> queue_log.ParsedLog:

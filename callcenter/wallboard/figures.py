@@ -50,7 +50,7 @@ for a row that has a queue but no ``queued_at``).
     From the live state only: callers in the queue now, and how long the first of them
     has waited at ``now``. ``None`` when there is no live state for the queue.
 
-Against queue_log (``telephony.queue_log.figures``, the reference): offered, answered,
+Against queue_log (``figures`` of tests/queue_log.py, the reference): offered, answered,
 abandoned, ASA and AHT are the same counts; the service level is the same once no
 caller is left waiting within the threshold (queue_log's divides by all offered, so it
 dips while such callers wait). queue_log keeps whole seconds; the call log keeps the

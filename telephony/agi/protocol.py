@@ -1,6 +1,6 @@
 """The AGI wire format, without any I/O: environment, command quoting, replies.
 
-Everything here follows what Asterisk 22 really sent in ``../shared/asterisk/captures``
+Everything here follows what Asterisk 22 really sent in ``tests/data/asterisk/captures``
 (``fastagi.log``) and how ``res_agi.c`` parses what it receives:
 
 * the environment is ``agi_<name>: <value>`` lines ended by an empty line;

@@ -1,6 +1,6 @@
 """AMI wire format and channel snapshots, shaped like Asterisk 22's output.
 
-Field names and their order are the ones in ``../shared/asterisk/captures``: a channel
+Field names and their order are the ones in ``tests/data/asterisk/captures``: a channel
 snapshot is ``Channel, ChannelState, ChannelStateDesc, CallerIDNum, CallerIDName,
 ConnectedLineNum, ConnectedLineName, Language, AccountCode, Context, Exten, Priority,
 Uniqueid, Linkedid``, prefixed with ``Dest`` / ``LocalOne`` / ``LocalTwo`` /

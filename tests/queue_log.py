@@ -1,9 +1,10 @@
 """Asterisk's queue_log: parse it, and compute the per-queue figures a wallboard shows.
 
-This is the *reference* for the product's figures: app_queue writes one line per queue
-event, ``epoch|callid|queue|agent|verb|data...`` (``callid`` is the Uniqueid of the
+A test oracle, not part of the product (which never imports it): the *reference* the
+call log and the wallboard's figures are checked against. app_queue writes one line per
+queue event, ``epoch|callid|queue|agent|verb|data...`` (``callid`` is the Uniqueid of the
 channel running Queue(), ``agent`` the MemberName, or NONE). The data fields per verb
-(app_queue.c, and the captures in ``shared/asterisk/captures/*/queue_log``)::
+(app_queue.c, and the captures in ``tests/data/asterisk/captures/*/queue_log``)::
 
     ENTERQUEUE       url|callerid|position
     CONNECT          holdtime|member channel uniqueid|ringtime
