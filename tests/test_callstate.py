@@ -7,7 +7,6 @@ outcomes, agents, wait and talk must agree with it exactly.
 from __future__ import annotations
 
 import random
-import time
 from pathlib import Path
 
 import pytest
@@ -253,25 +252,15 @@ def _shifted_stream(copies: int) -> bytes:
     return b"".join(one.replace(b": 1795455", b": %07d" % (1795455 + n)) for n in range(copies))
 
 
-def test_speed_parser_plus_tracker():
-    """>= 100,000 events/s through FrameReader + CallTracker on one core (CPU time)."""
+def test_fifty_copies_of_a_capture_end_every_call():
+    """101,000 events through FrameReader + CallTracker, fed in 64 KiB reads as the bridge
+    reads them: every one of the 500 calls finishes. (How fast: bench/ami_ingest.py.)"""
     stream = _shifted_stream(50)
-    best = None
-    for _ in range(3):
-        reader, tracker = FrameReader(expect_banner=False), CallTracker()
-        feed = tracker.feed
-        finishes = 0
-        start = time.process_time()
-        events = 0
-        for offset in range(0, len(stream), 65536):
-            for frame in reader.feed(stream[offset:offset + 65536]):
-                events += 1
-                for effect in feed(frame, 1795455890.0 + events * 0.03):
-                    finishes += isinstance(effect, CallFinished)
-        elapsed = time.process_time() - start
-        assert finishes == 500 and events == 101_000
-        best = elapsed if best is None else min(best, elapsed)
-    per_event = best / events * 1e6
-    print(f"\nFrameReader + CallTracker: {per_event:.2f} µs/event "
-          f"({events / best:,.0f} events/s)")
-    assert per_event < 10.0
+    reader, tracker = FrameReader(expect_banner=False), CallTracker()
+    finishes = events = 0
+    for offset in range(0, len(stream), 65536):
+        for frame in reader.feed(stream[offset:offset + 65536]):
+            events += 1
+            for effect in tracker.feed(frame, 1795455890.0 + events * 0.03):
+                finishes += isinstance(effect, CallFinished)
+    assert (events, finishes) == (101_000, 500)
