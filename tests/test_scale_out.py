@@ -14,8 +14,8 @@ from serve_support import ServeProcess, serve_env
 from simulator_support import originate_inbound
 from stack import BridgeThread, Inbox, Stack, interface_of, seed, wait_until
 
-from callcenter.bridge.calllog import LIVE_QUEUES
 from callcenter.config import load_settings
+from callcenter.realtime.live import QUEUES_KEY
 from telephony.simulator import SimulatorConfig, ThreadedSimulator, parse_queues
 
 CALLS = 4
@@ -55,7 +55,7 @@ def pbx(two_servers, redis_conn):
         bridge = BridgeThread(two_servers[0].settings, sim.ami_port).start()
         try:
             assert bridge.leader.wait(15), "the bridge did not become leader"
-            wait_until(lambda: redis_conn.hexists(LIVE_QUEUES, "support"), 15,
+            wait_until(lambda: redis_conn.hexists(QUEUES_KEY, "support"), 15,
                        what="the bridge's first resync")
             yield sim
         finally:
