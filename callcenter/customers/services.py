@@ -27,19 +27,19 @@ from callcenter.customers.models import (
 )
 from callcenter.customers.names import name_key
 from callcenter.customers.phones import InvalidPhone, normalise_phone, try_normalise_phone
+from callcenter.customers.schemas import (
+    CONTACT_LIMITS,
+    CUSTOMER_LIMITS,
+    MAX_PHONE_LABEL,
+    MAX_PHONES,
+)
 from callcenter.products.models import InstalledProduct
 from callcenter.users.models import Department, User
 from callcenter.users.permissions import Permission, has_permission
 from callcenter.users.scopes import scope_clause
 
-#: Longest accepted value per free-text field (the column sizes).
-FIELD_LIMITS = {"name": 200, "region": 80, "industry": 80, "tax_id": 40, "email": 200,
-                "notes": 10_000, "external_id": 64}
-#: Longest accepted value per contact field (the column sizes).
-CONTACT_LIMITS = {"name": 200, "position": 120, "email": 200, "external_id": 64}
-MAX_PHONES = 20
-#: Longest phone label ("mobile", "office", "前台").
-MAX_PHONE_LABEL = 40
+#: Longest accepted value per free-text field: the schema's (``CUSTOMER_LIMITS``).
+FIELD_LIMITS = CUSTOMER_LIMITS
 
 #: Fields a caller may set through create/update (the identity fields are not among them).
 EDITABLE_FIELDS = ("name", "region", "industry", "lifecycle", "tier", "tax_id", "email",
