@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from callcenter.core.errors import ValidationError
 from callcenter.core.messages import describe
 from callcenter.customers.models import Lifecycle, Tier
+from callcenter.customers.schemas import CONTACT_LIMITS, CUSTOMER_LIMITS
 from callcenter.customers.services import clean_phones, visible_to
 from callcenter.products.models import WarrantyType
 from callcenter.products.schemas import LIMITS as PRODUCT_LIMITS
@@ -157,8 +158,8 @@ def date_cell(cells, column: str) -> date | None:
         raise RowInvalid(column, f"{value!r} is not a date like 2024-12-31") from None
 
 
-def email_cell(cells) -> str | None:
-    value = text_cell(cells, "email", 200)
+def email_cell(cells, limit: int) -> str | None:
+    value = text_cell(cells, "email", limit)
     if value is not None and not _EMAIL.match(value):
         raise RowInvalid("email", f"{value!r} is not an e-mail address")
     return value
@@ -178,17 +179,18 @@ def phones_cell(cells, region: str) -> list[dict] | None:
 # --- one record per kind ----------------------------------------------------------
 
 def clean_customer(ctx: ImportContext, line: int, cells: dict[str, str]) -> CleanRow:
-    key = text_cell(cells, "external_id", 64, required=True)
-    name = text_cell(cells, "name", 200, required=True)
+    limits = CUSTOMER_LIMITS
+    key = text_cell(cells, "external_id", limits["external_id"], required=True)
+    name = text_cell(cells, "name", limits["name"], required=True)
     values: dict = {"name": name}
-    for column, limit in (("tax_id", 40), ("region", 80), ("industry", 80)):
-        value = text_cell(cells, column, limit)
+    for column in ("tax_id", "region", "industry"):
+        value = text_cell(cells, column, limits[column])
         if value is not None:
             values[column] = value
-    notes = text_cell(cells, "notes", 10_000, multiline=True)
+    notes = text_cell(cells, "notes", limits["notes"], multiline=True)
     if notes is not None:
         values["notes"] = notes
-    email = email_cell(cells)
+    email = email_cell(cells, limits["email"])
     if email is not None:
         values["email"] = email
     lifecycle = enum_cell(cells, "lifecycle", Lifecycle, LIFECYCLE_ALIASES)
@@ -219,13 +221,15 @@ def clean_customer(ctx: ImportContext, line: int, cells: dict[str, str]) -> Clea
 
 
 def clean_contact(ctx: ImportContext, line: int, cells: dict[str, str]) -> CleanRow:
-    key = text_cell(cells, "external_id", 64, required=True)
-    ref = text_cell(cells, "customer_external_id", 64, required=True)
-    values: dict = {"name": text_cell(cells, "name", 200, required=True)}
-    position = text_cell(cells, "position", 120)
+    limits = CONTACT_LIMITS
+    key = text_cell(cells, "external_id", limits["external_id"], required=True)
+    ref = text_cell(cells, "customer_external_id", CUSTOMER_LIMITS["external_id"],
+                    required=True)
+    values: dict = {"name": text_cell(cells, "name", limits["name"], required=True)}
+    position = text_cell(cells, "position", limits["position"])
     if position is not None:
         values["position"] = position
-    email = email_cell(cells)
+    email = email_cell(cells, limits["email"])
     if email is not None:
         values["email"] = email
     return CleanRow(line, key, values, phones_cell(cells, ctx.region), customer_ref=ref)
@@ -236,7 +240,8 @@ def clean_product(ctx: ImportContext, line: int, cells: dict[str, str]) -> Clean
     values: dict = {"serial_number": text_cell(cells, "serial_number",
                                                PRODUCT_LIMITS["serial_number"], required=True),
                     "model": text_cell(cells, "model", PRODUCT_LIMITS["model"], required=True)}
-    ref = text_cell(cells, "customer_external_id", 64, required=True)
+    ref = text_cell(cells, "customer_external_id", CUSTOMER_LIMITS["external_id"],
+                    required=True)
     warranty_type = enum_cell(cells, "warranty_type", WarrantyType)
     if warranty_type is not None:
         values["warranty_type"] = warranty_type
