@@ -28,6 +28,7 @@ from sqlalchemy.sql.expression import FunctionElement
 
 from callcenter.calls.models import CallRecord, PbxQueue
 from callcenter.calls.recording import LIMITS, OUTCOMES
+from callcenter.calls.schemas import DISPOSITIONS, MAX_NOTES
 from callcenter.calls.signals import call_wrapped_up
 from callcenter.core.errors import NotFound, PermissionDenied, Problem, ValidationError
 from callcenter.core.fields import (
@@ -44,10 +45,6 @@ from callcenter.customers.services import visible_to
 from callcenter.db import after_commit, utcnow
 from callcenter.users.models import Role, Scope, User
 from callcenter.users.scopes import department_subtree_ids
-
-#: Wrap-up dispositions, in the order the form offers them (labels: calls.labels).
-DISPOSITIONS = ("resolved", "callback", "ticket_needed", "wrong_number", "other")
-MAX_NOTES = 2000
 
 
 class CallNotFound(NotFound):
