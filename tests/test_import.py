@@ -105,10 +105,15 @@ def test_bad_rows_are_reported_by_physical_line_and_never_half_written(session, 
     assert [(e.line, e.field) for e in result.errors] == [
         (2, "name"), (5, "phones"), (7, "name"), (8, ""), (9, ""), (10, "tier"),
         (11, "name"), (12, "external_id")]
+    assert [e.code for e in result.errors] == [
+        "control_chars", "phone.invalid", "import.formula", "import.cell_count",
+        "import.cell_count", "choice", "import.too_long", "required"]
+    assert result.errors[1].problem.params["value"] == "12345"
+    assert result.errors[6].problem.params == {"max": 200, "length": 201}
+    # Worded where shown; outside a request, in English.
     assert "control characters" in result.errors[0].message
     assert "12345" in result.errors[1].message
     assert "formula" in result.errors[2].message
-    assert "must be one of" in result.errors[5].message
     assert (result.rows_read, result.created, result.skipped) == (10, 2, 8)
     assert result.rows_read == result.created + result.updated + result.unchanged \
         + result.skipped
@@ -127,7 +132,7 @@ def test_a_batch_the_database_rejects_keeps_its_good_rows(session, admin):
     result = run(session, admin, "products", "\n".join(rows) + "\n", batch_size=5)
     assert (result.created, result.skipped) == (11, 1)
     assert result.errors[0][:2] == (10, "serial_number")    # P9 is on line 10
-    assert "already used" in result.errors[0].message
+    assert result.errors[0].code == "product.taken_race"
     serials = set(session.scalars(select(InstalledProduct.serial_number)))
     assert len(serials) == 11 and "SN-DUP" in serials
     p1 = session.scalar(select(InstalledProduct).where(InstalledProduct.external_id == "P1"))
@@ -187,6 +192,7 @@ def test_stray_bytes_reject_only_their_row_and_a_bom_is_dropped(session, admin):
     result = run(session, admin, "customers", data)
     assert result.created == 2
     assert [(e.line, e.field) for e in result.errors] == [(3, "name")]
+    assert result.errors[0].code == "import.not_utf8"
     assert "UTF-8" in result.errors[0].message
 
 

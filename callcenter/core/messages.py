@@ -10,9 +10,12 @@ tests/test_error_catalogue.py checks that every code has both.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
+from babel import Locale
+from babel.support import NullTranslations, Translations
 from flask_babel import gettext
 
 from callcenter.core.errors import AppError, Problem, ValidationError
@@ -76,10 +79,26 @@ MESSAGES: dict[str, str] = {
     "merge.into_itself": N_("A customer cannot be merged into itself."),
     "product.taken": N_("%(value)s is already registered to another product."),
     "product.taken_race": N_("Already registered to another product."),
+    "product.external_id_taken": N_("Already used by another product."),
     "product.use_assign": N_("Move a product to another customer with “assign”."),
     "product.ends_before_install": N_("Must not be before the installation date."),
     "successor.inactive": N_("This employee is deactivated; choose an active one."),
     "successor.same": N_("Must differ from the employee who leaves."),
+    # --- CSV import rows ---
+    "import.not_utf8": N_("Contains bytes that are not UTF-8 text; save the file as "
+                          "“CSV UTF-8”."),
+    "import.too_long": N_("At most %(max)s characters (this one has %(length)s)."),
+    "import.formula": N_("Looks like a spreadsheet formula; remove the leading character."),
+    "import.not_date": N_("%(value)s is not a date like 2024-12-31."),
+    "import.no_user": N_("There is no active user %(username)s."),
+    "import.no_department": N_("There is no department %(path)s."),
+    "import.outside_scope": N_("Already used by a record outside your scope."),
+    "import.no_customer": N_("There is no customer with the external id %(ref)s."),
+    "import.gone": N_("Refers to a record that no longer exists."),
+    "import.db_rejected": N_("Rejected by the database: %(detail)s"),
+    "import.malformed": N_("Malformed CSV (%(detail)s); an unclosed quote?"),
+    "import.line_too_long": N_("The line is longer than %(max)s characters."),
+    "import.cell_count": N_("%(cells)s cells, but the header has %(width)s."),
     # --- whole requests ---
     "invalid": N_("Some fields are not valid: %(fields)s"),
     "not_found": N_("Not found."),
@@ -108,6 +127,22 @@ def render(code: str, params: Mapping[str, Any] | None = None) -> str:
 
 def describe(problem: Problem) -> str:
     return render(problem.code, problem.params)
+
+
+def describer(locale: str | None) -> Callable[[Problem], str]:
+    """Problem -> text in ``locale`` ("zh_CN"; None or an unknown one: English), for the
+    edges that have no request to take the language from (the command line)."""
+    translations: NullTranslations = NullTranslations()
+    if locale:
+        folder = Path(__file__).resolve().parent.parent / "translations"
+        translations = Translations.load(str(folder), [Locale.parse(locale)])
+
+    def words(problem: Problem) -> str:
+        template = MESSAGES.get(problem.code)
+        if template is None:
+            return problem.code
+        return translations.gettext(template) % _flat(problem.params)
+    return words
 
 
 def field_messages(exc: ValidationError) -> dict[str, str]:
