@@ -22,6 +22,7 @@ from callcenter.config import load_settings
 from callcenter.customers.models import Customer, Phone
 from callcenter.db import make_engine, make_sessionmaker, session_scope
 from callcenter.imports import jobs as import_jobs
+from callcenter.imports.views import import_status
 from callcenter.jobs import get_queue
 from callcenter.users.services import create_user
 
@@ -52,7 +53,7 @@ def _count(engine, model) -> int:
         return conn.scalar(select(func.count()).select_from(model))
 
 
-def test_import_job_reports_progress_and_summary(live_env, redis_conn, monkeypatch):
+def test_import_job_reports_progress_and_summary(live_env, redis_conn, monkeypatch, app):
     uploads = live_env["instance"] / "uploads"
     uploads.mkdir()
     good = uploads / "good.csv"
@@ -87,6 +88,10 @@ def test_import_job_reports_progress_and_summary(live_env, redis_conn, monkeypat
     assert meta["summary"]["created"] == ROWS and meta["summary"]["skipped"] == 1
     # A code and its values: the progress page words them in its reader's language.
     assert meta["errors"] == [[ROWS + 2, "name", "required", {}]]
+    for language, message in (("zh-CN", "此项为必填项。"), ("en", "This field is required.")):
+        with app.test_request_context("/", headers={"Accept-Language": language}):
+            assert import_status(job)["errors"] == [
+                {"line": ROWS + 2, "field": "name", "code": "required", "message": message}]
     assert meta["rows_done"] == ROWS + 1 and meta["bytes_total"] == size
     progress = [m["rows_done"] for m in saved if m.get("kind") and "summary" not in m
                 and m.get("filename") == "客户.csv"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from wtforms.validators import Length
 
+from callcenter.calls.schemas import DISPOSITIONS, MAX_NOTES, CallWrapup
 from callcenter.core.errors import ValidationError
 from callcenter.core.schema import parse
 from callcenter.customers.contacts import update_contact
@@ -183,3 +184,16 @@ def test_customer_and_contact_bodies_refuse_unknown_and_read_only_fields():
         parse(ContactPatch, {"customer_id": 5, "age": 3, "phones": [None]})
     assert {k: p.code for k, p in info.value.errors.items()} == {
         "customer_id": "read_only", "age": "unknown_field", "phones[0]": "not_text"}
+
+
+def test_wrapup_note_limit_and_dispositions_are_the_schemas():
+    note = "n" * MAX_NOTES
+    assert parse(CallWrapup, {"disposition": "callback", "notes": note})["notes"] == note
+    with pytest.raises(ValidationError) as info:
+        parse(CallWrapup, {"disposition": "callback", "notes": note + "n"})
+    assert info.value.errors["notes"].params == {"max": MAX_NOTES}
+    with pytest.raises(ValidationError) as info:
+        parse(CallWrapup, {"disposition": "fixed", "agent": "me"})
+    assert {k: p.code for k, p in info.value.errors.items()} == {
+        "disposition": "choice", "agent": "unknown_field"}
+    assert info.value.errors["disposition"].params == {"choices": ", ".join(DISPOSITIONS)}
