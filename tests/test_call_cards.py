@@ -34,9 +34,10 @@ def customer(session, agent, make_customer):
                       lifecycle="current")
     for n in range(7):
         add_contact(session, agent, c, {"name": f"联系人{n}", "position": f"P{n}",
-                                        "phones": [f"1390000{n:04d}", f"1380000{n:04d}"]})
+                                        "phones": [f"1390000{n:04d}", f"1380000{n:04d}"]},
+                    region="CN")
     add_contact(session, agent, c, {"name": "李伟", "position": "车队长",
-                                    "phones": ["13812345678"]})
+                                    "phones": ["13812345678"]}, region="CN")
     ends = {"in_warranty": (WarrantyType.STANDARD, TODAY + timedelta(days=200)),
             "expiring": (WarrantyType.EXTENDED, TODAY + timedelta(days=10)),
             "expired": (WarrantyType.STANDARD, TODAY - timedelta(days=1)),

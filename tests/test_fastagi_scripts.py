@@ -252,7 +252,7 @@ def test_150_concurrent_sessions_without_leaks(backend, fresh_database):
         for i in range(50):
             number, tier = f"1390000{i:04d}", ["vip", "major", "ordinary", "small"][i % 4]
             customer = create_customer(session, owner, {"name": f"客户{i}", "phones": [number],
-                                                        "tier": tier})
+                                                        "tier": tier}, region="CN")
             known[number] = (customer.id, tier)
     seed.dispose()
 

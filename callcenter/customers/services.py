@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from callcenter.core.errors import NotFound, PermissionDenied, Problem, ValidationError
 from callcenter.core.fields import MAX_ID, choice_problem, has_control_chars, text_problem
-from callcenter.core.locality import DEFAULT_REGION
 from callcenter.customers.history import record_changes
 from callcenter.customers.models import (
     Contact,
@@ -77,9 +76,14 @@ def customers_query(
     lifecycle: str | None = None,
     region: str | None = None,
     industry: str | None = None,
-    region_code: str = DEFAULT_REGION,
+    region_code: str | None = None,
 ) -> Select[tuple[Customer]]:
-    """SELECT of the customers ``user`` may see, filtered; ValidationError on bad filters."""
+    """SELECT of the customers ``user`` may see, filtered; ValidationError on bad filters.
+
+    ``region_code`` (the configured ``Locality.region``) reads phone numbers without a
+    country code; the ``phone`` and ``q`` filters need it."""
+    if (phone or q) and region_code is None:
+        raise TypeError("customers_query: a phone or text search needs the phone region")
     stmt = select(Customer).where(Customer.merged_into_id.is_(None), visible_to(user))
     if phone:
         try:
@@ -129,7 +133,7 @@ def get_customer(session: Session, user: User, customer_id: int) -> Customer:
 
 
 def find_customer_by_phone(session: Session, number: str, *,
-                           region: str = DEFAULT_REGION) -> Customer | None:
+                           region: str) -> Customer | None:
     """The customer whose (or whose contact's) phone is ``number``, in any format.
 
     This is the caller-ID lookup the telephony bridge calls on every ringing call: one
@@ -283,7 +287,7 @@ def clean_phones(values: Iterable[Any], region: str, field: str = "phones") -> l
 # --- writes -------------------------------------------------------------------------
 
 def create_customer(session: Session, actor: User, data: dict[str, Any], *,
-                    region: str = DEFAULT_REGION) -> Customer:
+                    region: str) -> Customer:
     """A new customer in the creator's scope. ``region``: where phone numbers without a
     country code are dialled; the edges pass the configured one (``Locality.region``)."""
     require(actor, Permission.CUSTOMER_CREATE)
@@ -310,7 +314,7 @@ def create_customer(session: Session, actor: User, data: dict[str, Any], *,
 
 
 def update_customer(session: Session, actor: User, customer: Customer,
-                    data: dict[str, Any], *, region: str = DEFAULT_REGION) -> Customer:
+                    data: dict[str, Any], *, region: str) -> Customer:
     """Apply ``data`` to ``customer`` (already scope-checked), recording every changed field."""
     require(actor, Permission.CUSTOMER_UPDATE)
     # Every check before the first change: a rejected update leaves the record as it was.
@@ -372,7 +376,7 @@ def replace_phones(session: Session, customer: Customer, phones: list[dict],
 
 
 def add_contact(session: Session, actor: User, customer: Customer, data: dict[str, Any], *,
-                region: str = DEFAULT_REGION) -> Contact:
+                region: str) -> Contact:
     """Add a person who calls in for ``customer`` (e.g. whoever reported a repair)."""
     require(actor, Permission.CUSTOMER_UPDATE)
     errors: dict[str, Problem] = {}

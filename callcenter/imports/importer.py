@@ -310,7 +310,7 @@ def _records(text: IO[str], kind: str, result: ImportResult
 # --- writing ----------------------------------------------------------------------
 
 def import_csv(session: Session, actor: User | None, kind: str, source, *,
-               region: str = "CN", batch_size: int = DEFAULT_BATCH_SIZE,
+               region: str, batch_size: int = DEFAULT_BATCH_SIZE,
                progress: ProgressCallback | None = None) -> ImportResult:
     """Import ``source`` (a path or a file object) as ``kind`` on behalf of ``actor``.
 
