@@ -38,7 +38,6 @@ from callcenter.core.fields import (
     clean_printable,
     has_control_chars,
 )
-from callcenter.core.locality import DEFAULT_TIMEZONE
 from callcenter.core.pagination import Page, fetch_page
 from callcenter.customers.models import Customer
 from callcenter.customers.services import visible_to
@@ -109,7 +108,7 @@ def handled_by(call: CallRecord, user: User) -> bool:
 
 # --- reading -----------------------------------------------------------------------------
 
-def parse_since(value: Any, tz: str = DEFAULT_TIMEZONE) -> datetime:
+def parse_since(value: Any, tz: str) -> datetime:
     """An aware datetime from a datetime, a date or ISO 8601 text; a time without a zone
     (or a bare date, meaning its midnight) is read in the call center's time zone
     ``tz``. ValidationError naming ``since`` otherwise."""
@@ -141,7 +140,7 @@ def _text_filter(field: str, value: Any, limit: int) -> str:
 def calls_query(user: User, *, since: Any = None, queue: str | None = None,
                 agent: int | str | None = None, customer: int | str | None = None,
                 outcome: str | None = None,
-                tz: str = DEFAULT_TIMEZONE) -> Select[tuple[CallRecord]]:
+                tz: str) -> Select[tuple[CallRecord]]:
     """SELECT of the calls ``user`` may see, filtered, newest first.
 
     ``agent``: a user id or username; ``customer``: a customer id (also finds the calls
@@ -180,7 +179,7 @@ def calls_query(user: User, *, since: Any = None, queue: str | None = None,
 def list_calls(session: Session, actor: User, *, since: Any = None, queue: str | None = None,
                agent: int | str | None = None, customer: int | str | None = None,
                outcome: str | None = None, page: int = 1, per_page: int = 25,
-               tz: str = DEFAULT_TIMEZONE) -> Page:
+               tz: str) -> Page:
     """One page of ``calls_query`` (LIMIT/OFFSET in SQL) and the count of all of it."""
     if isinstance(page, bool) or not isinstance(page, int) or page < 1:
         raise ValidationError({"page": Problem("whole_number", {"min": 1, "max": MAX_ID})})
