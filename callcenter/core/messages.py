@@ -84,6 +84,26 @@ MESSAGES: dict[str, str] = {
     "product.ends_before_install": N_("Must not be before the installation date."),
     "successor.inactive": N_("This employee is deactivated; choose an active one."),
     "successor.same": N_("Must differ from the employee who leaves."),
+    # --- users (the admin pages) ---
+    "user.no_spaces": N_("Must not contain spaces, tabs, line breaks or other control "
+                         "characters."),
+    "user.username_taken": N_("%(username)s already exists."),
+    "user.self_demotion": N_("You cannot take the administrator role from yourself; ask "
+                             "another administrator."),
+    "user.self_deactivation": N_("You cannot deactivate your own account; ask another "
+                                 "administrator."),
+    "user.taken_race": N_("Someone else just took this value; choose another one."),
+    # A sentence of the user service's own (``UserError``), passed on as it is.
+    "user.rejected": N_("%(reason)s"),
+    "password.too_short": N_("At least %(n)s characters."),
+    "interface.bad_char": N_("“%(char)s” cannot be part of a PBX interface: use letters, "
+                             "digits and _ . - @ / : ; + # * only."),
+    "interface.shape": N_("Write it as Asterisk reports it, TECHNOLOGY/resource: PJSIP/1001 "
+                          "or Local/agent1@agents/n."),
+    "interface.taken": N_("%(interface)s already belongs to %(user)s; an interface can "
+                          "belong to one user only."),
+    "department.path": N_("Enter a department path like Service/Beijing, or leave it empty."),
+    "department.name_too_long": N_("Each department name: at most %(n)s characters."),
     # --- CSV import rows ---
     "import.not_utf8": N_("Contains bytes that are not UTF-8 text; save the file as "
                           "“CSV UTF-8”."),
