@@ -155,7 +155,7 @@ def baseline_orm(factory, path: Path, sample: int) -> dict:
                 "external_id": "ORM-" + r["external_id"], "name": r["name"], "phones": phones,
                 "tax_id": r["tax_id"] or None, "region": r["region"],
                 "industry": r["industry"], "lifecycle": r["lifecycle"], "tier": r["tier"],
-                "email": r["email"]})
+                "email": r["email"]}, region="CN")
         session.flush()
         seconds = time.perf_counter() - started
     finally:

@@ -157,13 +157,21 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _finite_float(text: str) -> float:
+    # 1e400 is valid JSON but no usable number (it reads as infinity).
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        raise ValueError(f"{text[:40]} is too large a number")
+    return number
+
+
 def json_body() -> dict[str, Any]:
     """The request's JSON object; 415 unless sent as JSON, 400 if unparsable, 413 if huge."""
     if not request.is_json:
         raise UnsupportedMediaType("send the body as JSON (Content-Type: application/json)")
     raw = request.get_data(cache=True)
     try:
-        data = json.loads(raw, parse_constant=_reject_constant)
+        data = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
     except (ValueError, RecursionError) as exc:
         raise BadRequest(f"the body is not valid JSON: {str(exc)[:200]}") from exc
     if not isinstance(data, dict):

@@ -160,7 +160,8 @@ def worker_cmd(burst: bool, with_scheduler: bool) -> None:
               help="Import as this user (their permission and scope apply, and the "
                    "history names them). Default: the operator, unrestricted.")
 @click.option("--errors-out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
-              default=None, help="Write every rejected row (line, field, message) to this CSV.")
+              default=None, help="Write every rejected row (line, field, message, code) to this "
+                   "CSV.")
 @click.option("--show-errors", default=20, show_default=True,
               help="How many rejected rows to print.")
 def import_cmd(kind: str, file: Path, username: str | None, errors_out: Path | None,

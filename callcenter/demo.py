@@ -69,6 +69,10 @@ LOGINS = (
 QUEUES = (("support", "客服热线 Support", "客服中心", 30),
           ("repairs", "维修报修 Repairs", "售后服务", 60))
 
+#: The demo's phone numbers are Chinese ones as people write them, whatever region the
+#: call center is configured with.
+DEMO_REGION = "CN"
+
 # (external id, name, tier, lifecycle, region, industry, tax id, phones, owner, contacts)
 # Contacts: (name, position, phones). Numbers come in the formats people really type.
 FIXED_CUSTOMERS = (
@@ -182,7 +186,7 @@ def _unique(rng: random.Random, used: set[str], make) -> str:
     for _ in range(1000):
         raw = make()
         try:
-            e164 = normalise_phone(raw, "CN").e164
+            e164 = normalise_phone(raw, DEMO_REGION).e164
         except ValueError:
             continue
         if e164 not in used:
@@ -240,7 +244,7 @@ def load_demo(session: Session, *, today: date | None = None) -> DemoResult:
         users[login.username] = user
     admin = users["admin"]
 
-    used = {normalise_phone(p, "CN").e164 for row in FIXED_CUSTOMERS
+    used = {normalise_phone(p, DEMO_REGION).e164 for row in FIXED_CUSTOMERS
             for p in row[7] + [q for c in row[9] for q in c[2]]}
     rows = list(FIXED_CUSTOMERS) + _generated_customers(rng, used, 42)
     customers: dict[str, Customer] = {}
@@ -252,10 +256,11 @@ def load_demo(session: Session, *, today: date | None = None) -> DemoResult:
                 "external_id": ext, "name": name, "tier": tier, "lifecycle": lifecycle,
                 "region": region, "industry": industry, "tax_id": tax_id, "phones": phones,
                 "responsible_id": owner_user.id, "department_id": owner_user.department_id,
-                "is_placeholder": ext == "DEMO-C010"})
+                "is_placeholder": ext == "DEMO-C010"}, region=DEMO_REGION)
             for c_name, position, c_phones in contacts:
                 add_contact(session, admin, customer,
-                            {"name": c_name, "position": position, "phones": c_phones})
+                            {"name": c_name, "position": position, "phones": c_phones},
+                            region=DEMO_REGION)
             result.customers_created += 1
         customers[ext] = customer
 
@@ -271,12 +276,13 @@ def _link_partners(session: Session, admin: User, customers: dict[str, Customer]
     """张伟 drives for the transport group: it is invoiced and pays (bill-to = payer)."""
     person, company = customers["DEMO-C005"], customers["DEMO-C004"]
     if person.bill_to_id is None:
-        update_customer(session, admin, person, {"bill_to_id": company.id})
+        update_customer(session, admin, person, {"bill_to_id": company.id},
+                        region=DEMO_REGION)
     # A technician is a related employee of the customers whose equipment they service.
     vip = customers["DEMO-C001"]
     if users["tech1"] not in vip.related_users:
         update_customer(session, admin, vip, {"related_user_ids": [
-            *(u.id for u in vip.related_users), users["tech1"].id]})
+            *(u.id for u in vip.related_users), users["tech1"].id]}, region=DEMO_REGION)
 
 
 def _add_products(session: Session, admin: User, rng: random.Random,

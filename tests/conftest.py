@@ -201,7 +201,7 @@ def make_customer(session):
 
     def factory(owner, name: str = "Test Customer", phones=(), **fields):
         customer = create_customer(session, owner, {"name": name, "phones": list(phones),
-                                                    **fields})
+                                                    **fields}, region="CN")
         session.flush()
         return customer
 

@@ -52,11 +52,11 @@ def customer(make_user, make_customer):
 @pytest.fixture
 def calls(session, agent, customer):
     """Three calls: answered by agent1 (a known customer), abandoned, in repairs."""
-    record_call(session, finished("1795455872.8", caller_name="<b>Zhang</b>"))
+    record_call(session, finished("1795455872.8", caller_name="<b>Zhang</b>"), region="CN")
     record_call(session, summary("1795455900.1", caller_number="anonymous", outcome="abandoned",
-                                 started_at=T0 + 100, ended_at=T0 + 130, wait_s=30))
+                                 started_at=T0 + 100, ended_at=T0 + 130, wait_s=30), region="CN")
     record_call(session, finished("1795456000.5", queue="repairs", caller_number="010-62345678",
-                                  started_at=T0 + 200, ended_at=T0 + 300))
+                                  started_at=T0 + 200, ended_at=T0 + 300), region="CN")
     session.flush()
     return ["1795456000.5", "1795455900.1", "1795455872.8"]
 

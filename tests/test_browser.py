@@ -36,9 +36,9 @@ def _seed(url: str) -> int:
             customer = create_customer(session, user, {
                 "name": "北京华通汽车运输有限公司", "phones": ["13812345678"],
                 "tier": "vip", "lifecycle": "current", "region": "北京",
-                "tax_id": "91110105MA01ABCD2X"})
+                "tax_id": "91110105MA01ABCD2X"}, region="CN")
             add_contact(session, user, customer, {"name": "张伟", "position": "车队经理",
-                                                  "phones": ["010-6234 5678 ext. 12"]})
+                                                  "phones": ["010-6234 5678 ext. 12"]}, region="CN")
             session.add(InstalledProduct(model="HT6120 城市客车", serial_number="LZYTBGCL5K1000001",
                                          customer_id=customer.id,
                                          warranty_end=date.today() + timedelta(days=300),

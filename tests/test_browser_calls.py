@@ -42,7 +42,8 @@ def stack(backend, fresh_database, tmp_path, redis_conn, redis_url):
             with Session(engine) as session:
                 admin = session.get(User, st.ids["admin"])
                 create_customer(session, admin, {"name": CUSTOMER, "phones": [NUMBER],
-                                                 "tier": "vip", "lifecycle": "current"})
+                                                 "tier": "vip", "lifecycle": "current"},
+                                region="CN")
                 session.commit()
         finally:
             engine.dispose()

@@ -40,9 +40,9 @@ def _seed(url: str) -> tuple[int, int]:
                                interface="PJSIP/1001", locale="en")
             customer = create_customer(session, user, {
                 "name": "北京华通汽车运输有限公司", "phones": ["13812345678"],
-                "tier": "vip", "lifecycle": "current"})
+                "tier": "vip", "lifecycle": "current"}, region="CN")
             add_contact(session, user, customer, {"name": "张伟", "position": "车队经理",
-                                                  "phones": ["010-6234 5678"]})
+                                                  "phones": ["010-6234 5678"]}, region="CN")
             session.add(InstalledProduct(model="HT6120 城市客车",
                                          serial_number="LZYTBGCL5K1000001",
                                          customer_id=customer.id,

@@ -34,9 +34,10 @@ def customer(session, agent, make_customer):
                       lifecycle="current")
     for n in range(7):
         add_contact(session, agent, c, {"name": f"联系人{n}", "position": f"P{n}",
-                                        "phones": [f"1390000{n:04d}", f"1380000{n:04d}"]})
+                                        "phones": [f"1390000{n:04d}", f"1380000{n:04d}"]},
+                    region="CN")
     add_contact(session, agent, c, {"name": "李伟", "position": "车队长",
-                                    "phones": ["13812345678"]})
+                                    "phones": ["13812345678"]}, region="CN")
     ends = {"in_warranty": (WarrantyType.STANDARD, TODAY + timedelta(days=200)),
             "expiring": (WarrantyType.EXTENDED, TODAY + timedelta(days=10)),
             "expired": (WarrantyType.STANDARD, TODAY - timedelta(days=1)),
@@ -93,9 +94,10 @@ def test_a_contacts_phone_finds_the_customer_and_puts_that_contact_first(session
 def test_last_calls_newest_first_with_the_agents_name(session, customer, agent):
     for n in range(7):
         record_call(session, finished(f"c{n}", customer_id=customer.id,
-                                      started_at=T0 + n * 100, ended_at=T0 + n * 100 + 50))
+                                      started_at=T0 + n * 100, ended_at=T0 + n * 100 + 50),
+                    region="CN")
     record_call(session, summary("c-abandoned", customer_id=customer.id, outcome="abandoned",
-                                 started_at=T0 + 1000, ended_at=T0 + 1010))
+                                 started_at=T0 + 1000, ended_at=T0 + 1010), region="CN")
     save_wrapup(session, agent, "c6", "resolved", "")
     card = caller_card(session, "010 6234 5678", "", "CN", today=TODAY)
     last = card["customer"]["last_calls"]
@@ -181,7 +183,7 @@ def test_open_tickets_are_the_answers_of_the_domains_that_keep_them(session, cus
 def test_the_card_is_a_handful_of_queries(session, connection, customer, agent):
     for n in range(20):
         record_call(session, finished(f"q{n}", customer_id=customer.id,
-                                      started_at=T0 + n, ended_at=T0 + n + 1))
+                                      started_at=T0 + n, ended_at=T0 + n + 1), region="CN")
     session.flush()
     statements = []
 

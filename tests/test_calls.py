@@ -119,22 +119,22 @@ def test_first_summary_creates_the_row_with_agent_customer_and_queue(session, ag
 def test_same_summary_twice_and_the_whole_call_replayed_keep_one_row(session, agent, customer,
                                                                      connection):
     for s in (summary(), summary(), answered(), answered(), finished(), finished()):
-        record_call(session, s)
+        record_call(session, s, region="CN")
     assert count_calls(session) == 1
     session.expire_all()
     call = session.scalar(select(CallRecord))
     stamp = call.updated_at
     with QueryCounter(connection) as q:
-        again = record_call(session, finished())
+        again = record_call(session, finished(), region="CN")
     assert again.id == call.id and again.updated_at == stamp
     # A replay of a known call: one SELECT of the row, no write at all.
     assert len(q.statements) == 1, q.statements
 
 
 def test_an_older_summary_never_takes_a_final_row_back(session, agent):
-    record_call(session, finished())
+    record_call(session, finished(), region="CN")
     for older in (summary(), answered(), summary(outcome="in_progress", agents=[])):
-        call = record_call(session, older)
+        call = record_call(session, older, region="CN")
         assert call.outcome == Outcome.ANSWERED
         assert call.ended_at is not None and call.talk_s == 60.0
         assert call.agent_id == agent.id and call.agents == [AGENT_IF]
@@ -142,24 +142,24 @@ def test_an_older_summary_never_takes_a_final_row_back(session, agent):
 
 
 def test_an_older_live_summary_does_not_clear_what_a_newer_one_said(session, agent):
-    record_call(session, answered())
-    call = record_call(session, summary())  # queued only: knows no answer yet
+    record_call(session, answered(), region="CN")
+    call = record_call(session, summary(), region="CN")  # queued only: knows no answer yet
     assert call.answered_at is not None and call.agent_id == agent.id
     assert call.wait_s == 3.2 and call.agents == [AGENT_IF]
 
 
 def test_a_later_summary_updates_the_row(session, agent, make_user):
     other = make_user("agent", username="agent2", interface="Local/agent2@agents/n")
-    record_call(session, summary())
-    call = record_call(session, answered())
+    record_call(session, summary(), region="CN")
+    call = record_call(session, answered(), region="CN")
     assert call.agent_id == agent.id and call.outcome == Outcome.IN_PROGRESS
     # Transferred to agent2, then to an interface nobody has: the agent is who has it now.
     call = record_call(session, answered(agent_interface="Local/agent2@agents/n",
-                                         agents=[AGENT_IF, "Local/agent2@agents/n"]))
+                                         agents=[AGENT_IF, "Local/agent2@agents/n"]), region="CN")
     assert call.agent_id == other.id
     call = record_call(session, finished(outcome="transferred", agent_interface="PJSIP/9999",
                                          agents=[AGENT_IF, "Local/agent2@agents/n",
-                                                 "PJSIP/9999"]))
+                                                 "PJSIP/9999"]), region="CN")
     assert call.agent_id is None and call.outcome == Outcome.TRANSFERRED
     assert call.agents == [AGENT_IF, "Local/agent2@agents/n", "PJSIP/9999"]
 
@@ -167,26 +167,27 @@ def test_a_later_summary_updates_the_row(session, agent, make_user):
 def test_the_summarys_customer_wins_and_a_stale_one_falls_back(session, customer, make_user,
                                                                make_customer):
     other = make_customer(make_user("admin"), "Other Co")
-    call = record_call(session, summary("c1", customer_id=other.id))
+    call = record_call(session, summary("c1", customer_id=other.id), region="CN")
     assert call.customer_id == other.id                   # the FastAGI lookup's answer
-    call = record_call(session, summary("c2", customer_id=str(other.id)))
+    call = record_call(session, summary("c2", customer_id=str(other.id)), region="CN")
     assert call.customer_id == other.id                   # channel variables are text
-    call = record_call(session, summary("c3", customer_id=2**31 - 1))
+    call = record_call(session, summary("c3", customer_id=2**31 - 1), region="CN")
     assert call.customer_id == customer.id                # no such customer: by number
-    call = record_call(session, summary("c4", customer_id="garbage"))
+    call = record_call(session, summary("c4", customer_id="garbage"), region="CN")
     assert call.customer_id == customer.id
     other.merged_into_id = customer.id
     session.flush()
-    call = record_call(session, summary("c5", customer_id=other.id, caller_number="anonymous"))
+    call = record_call(session, summary("c5", customer_id=other.id, caller_number="anonymous"),
+                       region="CN")
     assert call.customer_id == customer.id                # merged away: the survivor
 
 
 def test_an_unknown_caller_is_linked_once_the_customer_exists(session, make_user,
                                                               make_customer):
-    call = record_call(session, summary(caller_number="13912345678"))
+    call = record_call(session, summary(caller_number="13912345678"), region="CN")
     assert call.customer_id is None
     created = make_customer(make_user("agent"), "New caller", phones=["139 1234 5678"])
-    call = record_call(session, finished(caller_number="13912345678"))
+    call = record_call(session, finished(caller_number="13912345678"), region="CN")
     assert call.customer_id == created.id
 
 
@@ -196,11 +197,11 @@ def test_a_row_inserted_concurrently_is_updated_not_duplicated(session, agent, m
     def racing(sess, model, key, values):
         if model is CallRecord:  # another bridge process records an older summary first
             monkeypatch.setattr(recording, "_insert_unless_exists", original)
-            record_call(sess, summary())
+            record_call(sess, summary(), region="CN")
         return original(sess, model, key, values)
 
     monkeypatch.setattr(recording, "_insert_unless_exists", racing)
-    call = record_call(session, finished())
+    call = record_call(session, finished(), region="CN")
     assert count_calls(session) == 1
     assert call.outcome == Outcome.ANSWERED and call.agent_id == agent.id
     assert recording._insert_unless_exists(session, PbxQueue, "name", {"name": "support"}) is None
@@ -209,12 +210,12 @@ def test_a_row_inserted_concurrently_is_updated_not_duplicated(session, agent, m
 def test_recording_a_new_call_takes_a_few_queries(session, agent, customer, connection):
     ensure_queue(session, "support")
     with QueryCounter(connection) as q:
-        record_call(session, finished("fresh"))
+        record_call(session, finished("fresh"), region="CN")
     # The row, the agent, the customer by phone, the queue; then the insert.
     assert q.selects <= 4, q.statements
     assert len(q.statements) <= 8, q.statements
     with QueryCounter(connection) as q:
-        record_call(session, finished("fresh", talk_s=61.0))
+        record_call(session, finished("fresh", talk_s=61.0), region="CN")
     assert q.selects == 1 and len(q.statements) == 2, q.statements
 
 
@@ -236,7 +237,7 @@ HOSTILE = [
 
 @pytest.mark.parametrize("number,name,e164", HOSTILE)
 def test_hostile_caller_ids_are_cleaned_never_refused(session, number, name, e164):
-    call = record_call(session, finished(caller_number=number, caller_name=name))
+    call = record_call(session, finished(caller_number=number, caller_name=name), region="CN")
     session.expire_all()
     call = session.get(CallRecord, call.id)
     assert call.caller_e164 == e164
@@ -256,15 +257,15 @@ def test_odd_times_and_durations_become_none_and_a_call_id_is_required(session):
     call = record_call(session, summary(started_at=None, queued_at=float("nan"),
                                         answered_at="garbage", wait_s=-1, talk_s=math.inf,
                                         outcome="exploded", agents="PJSIP/1",
-                                        queue="\x00"))
+                                        queue="\x00"), region="CN")
     assert call.started_at is not None and call.queued_at is None
     assert call.answered_at is None and call.wait_s is None and call.talk_s is None
     assert call.outcome == Outcome.IN_PROGRESS and call.agents == ["PJSIP/1"]
     assert call.queue is None
     with pytest.raises(ValueError):
-        record_call(session, summary(call_id=None))
+        record_call(session, summary(call_id=None), region="CN")
     with pytest.raises(ValueError):
-        record_call(session, summary(call_id="\x00 "))
+        record_call(session, summary(call_id="\x00 "), region="CN")
 
 
 def test_summary_may_be_an_object_with_attributes(session, agent):
@@ -281,7 +282,7 @@ def test_summary_may_be_an_object_with_attributes(session, agent):
         ended_at: float = T0 + 10
         talk_s: float = 5.0
 
-    call = record_call(session, CallSummary())
+    call = record_call(session, CallSummary(), region="CN")
     assert call.caller_e164 == "+861062345678" and call.outcome == Outcome.ANSWERED
     assert call.agent_id == agent.id and call.queue == "repairs"
 
@@ -300,8 +301,8 @@ def test_merging_customers_moves_their_calls(session, make_user, make_customer):
     sup = make_user("supervisor", department="Service/Beijing")
     survivor = make_customer(sup, "Huatong", phones=["13812345678"])
     merged = make_customer(sup, "Huatong dup", phones=["13912345678"])
-    record_call(session, summary("m1", customer_id=merged.id))
-    record_call(session, summary("m2", customer_id=survivor.id))
+    record_call(session, summary("m1", customer_id=merged.id), region="CN")
+    record_call(session, summary("m2", customer_id=survivor.id), region="CN")
     merge = merge_customers(session, sup, survivor, merged)
     assert '"calls": 1' in merge.details
     ids = set(session.scalars(select(CallRecord.customer_id)))
@@ -370,7 +371,7 @@ def build_call_world(session, role: Role, scope: Scope) -> CallWorld:
         world.calls[relation] = record_call(session, finished(
             f"world.{relation}", customer_id=customers[cust].id if cust else None,
             caller_number="anonymous", queue=queue, agent_interface=agents[-1],
-            agents=agents, started_at=T0 + n * 100, ended_at=T0 + n * 100 + 50))
+            agents=agents, started_at=T0 + n * 100, ended_at=T0 + n * 100 + 50), region="CN")
     return world
 
 
@@ -406,8 +407,8 @@ def test_list_calls_scope_matrix(session, role):
     for scope in SCOPES:
         world.caller.scope = scope
         session.flush()
-        seen = {c.call_id for c in session.scalars(calls_query(world.caller))}
-        page = list_calls(session, world.caller, per_page=100)
+        seen = {c.call_id for c in session.scalars(calls_query(world.caller, tz="Asia/Shanghai"))}
+        page = list_calls(session, world.caller, per_page=100, tz="Asia/Shanghai")
         assert {c.call_id for c in page.items} == seen and page.total == len(seen)
         for relation, call in world.calls.items():
             want = visible(role, scope, relation)
@@ -452,12 +453,12 @@ def test_an_inactive_user_sees_no_calls(session):
     world = build_call_world(session, Role.ADMIN, Scope.ALL)
     world.caller.active = False
     session.flush()
-    assert list(session.scalars(calls_query(world.caller))) == []
+    assert list(session.scalars(calls_query(world.caller, tz="Asia/Shanghai"))) == []
 
 
 def test_scopes_are_sql_not_python(session):
     world = build_call_world(session, Role.AGENT, Scope.OWN)
-    sql = str(calls_query(world.caller).compile(session.get_bind()))
+    sql = str(calls_query(world.caller, tz="Asia/Shanghai").compile(session.get_bind()))
     assert "calls.agent_id" in sql and "customers" in sql
 
 
@@ -466,7 +467,8 @@ def test_scopes_are_sql_not_python(session):
 def test_filters(session):
     world = build_call_world(session, Role.ADMIN, Scope.ALL)
     admin = world.caller
-    ids = lambda **kw: [c.call_id for c in session.scalars(calls_query(admin, **kw))]  # noqa: E731
+    ids = lambda **kw: [c.call_id for c in session.scalars(  # noqa: E731
+        calls_query(admin, **{"tz": "Asia/Shanghai", **kw}))]
     everything = ids()
     assert everything[0] == "world.elsewhere" and len(everything) == 7  # newest first
     assert ids(queue="home-q") == ["world.department_queue"]
@@ -497,27 +499,27 @@ def test_filters(session):
 def test_bad_filters_name_the_field(session, make_user, name, value):
     user = make_user("admin")
     with pytest.raises(ValidationError) as exc:
-        calls_query(user, **{name: value})
+        calls_query(user, tz="Asia/Shanghai", **{name: value})
     assert name in exc.value.errors
 
 
 def test_list_calls_pages(session):
     world = build_call_world(session, Role.ADMIN, Scope.ALL)
-    page = list_calls(session, world.caller, page=2, per_page=3)
+    page = list_calls(session, world.caller, page=2, per_page=3, tz="Asia/Shanghai")
     assert (page.total, page.pages, page.page, len(page.items)) == (7, 3, 2, 3)
     assert [c.call_id for c in page.items] == ["world.related_customer",
                                                "world.own_customer",
                                                "world.handled_before_transfer"]
-    assert list_calls(session, world.caller, per_page=1000).per_page == 100
+    assert list_calls(session, world.caller, per_page=1000, tz="Asia/Shanghai").per_page == 100
     with pytest.raises(ValidationError) as exc:
-        list_calls(session, world.caller, page=0)
+        list_calls(session, world.caller, page=0, tz="Asia/Shanghai")
     assert "page" in exc.value.errors
 
 
 # --- wrap-up -------------------------------------------------------------------------------
 
 def test_wrapup_is_saved_with_who_and_when_and_can_be_replaced(session, agent, make_user):
-    record_call(session, finished())
+    record_call(session, finished(), region="CN")
     before = datetime.now(UTC) - timedelta(seconds=1)
     call = save_wrapup(session, agent, "1795455872.8", "callback", "  回电：明天上午\r\n谢谢 ")
     assert call.disposition == "callback" and call.wrapup_notes == "回电：明天上午\n谢谢"
@@ -527,7 +529,7 @@ def test_wrapup_is_saved_with_who_and_when_and_can_be_replaced(session, agent, m
     assert (call.disposition, call.wrapup_notes, call.wrapup_by_id) == \
         ("ticket_needed", "", sup.id)
     # A later summary from the bridge leaves the wrap-up alone.
-    call = record_call(session, finished(talk_s=61.0))
+    call = record_call(session, finished(talk_s=61.0), region="CN")
     assert call.disposition == "ticket_needed" and call.wrapup_by_id == sup.id
 
 
@@ -541,7 +543,7 @@ def test_wrapup_is_saved_with_who_and_when_and_can_be_replaced(session, agent, m
     ("nope", "y" * 5000, {"disposition", "notes"}),
 ])
 def test_wrapup_validation(session, agent, disposition, notes, fields):
-    record_call(session, finished())
+    record_call(session, finished(), region="CN")
     with pytest.raises(ValidationError) as exc:
         save_wrapup(session, agent, "1795455872.8", disposition, notes)
     assert set(exc.value.errors) == fields
@@ -549,7 +551,7 @@ def test_wrapup_validation(session, agent, disposition, notes, fields):
 
 
 def test_wrapup_notes_at_the_limit_and_unknown_calls(session, agent):
-    record_call(session, finished())
+    record_call(session, finished(), region="CN")
     call = save_wrapup(session, agent, "1795455872.8", "other", "注" * 2000)
     assert len(call.wrapup_notes) == 2000
     for call_id in ("nope", "", "x" * 65, "a\x00b", None):
@@ -576,7 +578,7 @@ def test_call_wrapped_up_is_sent_after_commit(session, connection, agent):
         finally:
             work.close()
 
-    record_call(session, finished())
+    record_call(session, finished(), region="CN")
     session.flush()
     with call_wrapped_up.connected_to(receiver):
         sent_before = 0
@@ -598,10 +600,11 @@ def test_customer_page_lists_the_calls_escaped_in_local_time(client, session, ma
     c = make_customer(user, "Huatong", phones=["13812345678"])
     start = datetime(2026, 12, 1, 0, 30, tzinfo=UTC).timestamp()  # 08:30 in Shanghai
     record_call(session, finished("p1", customer_id=c.id, started_at=start,
-                                  caller_name="<script>x</script>", wait_s=65.4, talk_s=3725))
+                                  caller_name="<script>x</script>", wait_s=65.4, talk_s=3725),
+                region="CN")
     record_call(session, summary("p2", customer_id=c.id, caller_number="anonymous",
                                  outcome="abandoned", started_at=start - 90000,
-                                 ended_at=start - 89000, wait_s=12))
+                                 ended_at=start - 89000, wait_s=12), region="CN")
     save_wrapup(session, user, "p1", "ticket_needed", "<i>note</i>")
     session.flush()
     login(client, "alice")

@@ -37,14 +37,14 @@ def test_every_role_has_a_login_that_works(session):
 
 def test_recorded_caller_ids_find_demo_customers(session):
     load_demo(session)
-    vip = find_customer_by_phone(session, "+86 138 1234 5678")
+    vip = find_customer_by_phone(session, "+86 138 1234 5678", region="CN")
     assert vip is not None and vip.external_id == "DEMO-C001" and vip.tier.value == "vip"
     # The landline is shared with a likely duplicate; the older record wins.
-    assert find_customer_by_phone(session, "01062345678").external_id == "DEMO-C001"
+    assert find_customer_by_phone(session, "01062345678", region="CN").external_id == "DEMO-C001"
     # A contact's mobile finds the contact's company.
-    assert find_customer_by_phone(session, "13811110001").external_id == "DEMO-C001"
-    assert find_customer_by_phone(session, "15011112222").external_id == "DEMO-C002"
-    assert find_customer_by_phone(session, "anonymous") is None
+    assert find_customer_by_phone(session, "13811110001", region="CN").external_id == "DEMO-C001"
+    assert find_customer_by_phone(session, "15011112222", region="CN").external_id == "DEMO-C002"
+    assert find_customer_by_phone(session, "anonymous", region="CN") is None
 
 
 def test_demo_covers_the_cases_people_look_for(session):

@@ -52,7 +52,8 @@ def test_same_phone_in_any_format_including_contacts(session, make_user, make_cu
     a = make_customer(agent, "Zhang San", phones=["13812345678"])
     b = make_customer(agent, "Wang Wu", phones=["+86 138 1234 5678"])
     c = make_customer(agent, "Li Si Transport")
-    add_contact(session, agent, c, {"name": "Dispatcher", "phones": ["008613812345678"]})
+    add_contact(session, agent, c, {"name": "Dispatcher", "phones": ["008613812345678"]},
+                region="CN")
     make_customer(agent, "Unrelated", phones=["13900000000"])
     found = pairs(session, agent)
     assert found == {(a.id, b.id): (REASON_PHONE,), (a.id, c.id): (REASON_PHONE,),
@@ -99,7 +100,7 @@ def test_renamed_customer_keeps_its_pinyin_key(session, make_user, make_customer
     a = make_customer(agent, "Yangguang Dianqi")
     b = make_customer(agent, "Something Else")
     assert pairs(session, agent) == {}
-    update_customer(session, agent, b, {"name": "阳光电器"})
+    update_customer(session, agent, b, {"name": "阳光电器"}, region="CN")
     session.flush()
     assert b.name_pinyin == "yangguangdianqi"
     assert pairs(session, agent) == {(a.id, b.id): (REASON_SIMILAR_NAME,)}

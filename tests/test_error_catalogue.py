@@ -18,6 +18,9 @@ PO = PACKAGE / "translations" / "zh_CN" / "LC_MESSAGES" / "messages.po"
 #: PermissionDenied.because("code") and Conflict("code").
 _CODE_IN_SOURCE = re.compile(
     r"""(?:(?<!\w)Problem\(|InvalidPhone\(|\.because\(|Conflict\()\s*["']([a-z_.]+)["']""")
+#: ... and FieldProblem(field, "code", ...), RowInvalid.of(column, "code", ...).
+_FIELD_CODE_IN_SOURCE = re.compile(
+    r"""(?:FieldProblem|RowInvalid\.of)\((?:[^,()]|\([^()]*\))*,\s*["']([a-z_.]+)["']""")
 _PARAM = re.compile(r"%\((\w+)\)s")
 
 
@@ -44,8 +47,10 @@ def test_every_code_has_english_and_chinese_text_with_the_same_placeholders():
 def test_every_code_raised_in_the_source_is_in_the_catalogue():
     used = set()
     for path in PACKAGE.rglob("*.py"):
-        used.update(_CODE_IN_SOURCE.findall(path.read_text(encoding="utf-8")))
+        text = path.read_text(encoding="utf-8")
+        used.update(_CODE_IN_SOURCE.findall(text), _FIELD_CODE_IN_SOURCE.findall(text))
     assert len(used) > 20, f"the pattern found too few codes: {used}"
+    assert {"interface.taken", "user.self_demotion", "import.formula"} <= used
     assert sorted(used - set(MESSAGES)) == []
 
 

@@ -324,7 +324,8 @@ def test_serve_fastagi_in_the_bridge_event_loop():
         port = probe.getsockname()[1]
 
     async def main() -> FakeAsterisk:
-        task = asyncio.create_task(serve_fastagi("127.0.0.1", port, None, region="CN"))
+        task = asyncio.create_task(serve_fastagi("127.0.0.1", port, None, region="CN",
+                                                 timezone="Asia/Shanghai"))
         for _ in range(200):
             try:
                 _, writer = await asyncio.open_connection("127.0.0.1", port)

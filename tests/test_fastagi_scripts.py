@@ -37,7 +37,8 @@ def start_server(connection):
     def start(**script_options):
         scripts = CallCenterScripts(today=lambda: TODAY, **script_options)
         # One DB worker: the test's single connection must not be used by two threads.
-        server = create_fastagi_server(factory, port=0, scripts=scripts, db_workers=1)
+        server = create_fastagi_server(factory, port=0, scripts=scripts, db_workers=1,
+                                       region="CN", timezone="Asia/Shanghai")
         threads.append(FastAGIThread(server).start())
         return server
 
@@ -252,7 +253,7 @@ def test_150_concurrent_sessions_without_leaks(backend, fresh_database):
         for i in range(50):
             number, tier = f"1390000{i:04d}", ["vip", "major", "ordinary", "small"][i % 4]
             customer = create_customer(session, owner, {"name": f"客户{i}", "phones": [number],
-                                                        "tier": tier})
+                                                        "tier": tier}, region="CN")
             known[number] = (customer.id, tier)
     seed.dispose()
 
@@ -262,7 +263,8 @@ def test_150_concurrent_sessions_without_leaks(backend, fresh_database):
     threads_before, fds_before = threading.active_count(), set(os.listdir("/proc/self/fd"))
     engine = make_engine(url)
     server = create_fastagi_server(make_sessionmaker(engine), port=0, db_workers=8,
-                                   scripts=CallCenterScripts(today=lambda: TODAY))
+                                   scripts=CallCenterScripts(today=lambda: TODAY),
+                                   region="CN", timezone="Asia/Shanghai")
     thread = FastAGIThread(server).start()
     # Every call holds its session open until all 150 are in progress at once.
     barrier = threading.Barrier(150, timeout=60)

@@ -22,6 +22,7 @@ from callcenter.config import load_settings
 from callcenter.customers.models import Customer, Phone
 from callcenter.db import make_engine, make_sessionmaker, session_scope
 from callcenter.imports import jobs as import_jobs
+from callcenter.imports.views import import_status
 from callcenter.jobs import get_queue
 from callcenter.users.services import create_user
 
@@ -52,7 +53,7 @@ def _count(engine, model) -> int:
         return conn.scalar(select(func.count()).select_from(model))
 
 
-def test_import_job_reports_progress_and_summary(live_env, redis_conn, monkeypatch):
+def test_import_job_reports_progress_and_summary(live_env, redis_conn, monkeypatch, app):
     uploads = live_env["instance"] / "uploads"
     uploads.mkdir()
     good = uploads / "good.csv"
@@ -85,7 +86,12 @@ def test_import_job_reports_progress_and_summary(live_env, redis_conn, monkeypat
     assert job.get_status() == JobStatus.FINISHED
     meta = job.meta
     assert meta["summary"]["created"] == ROWS and meta["summary"]["skipped"] == 1
-    assert meta["errors"] == [[ROWS + 2, "name", "required"]]
+    # A code and its values: the progress page words them in its reader's language.
+    assert meta["errors"] == [[ROWS + 2, "name", "required", {}]]
+    for language, message in (("zh-CN", "此项为必填项。"), ("en", "This field is required.")):
+        with app.test_request_context("/", headers={"Accept-Language": language}):
+            assert import_status(job)["errors"] == [
+                {"line": ROWS + 2, "field": "name", "code": "required", "message": message}]
     assert meta["rows_done"] == ROWS + 1 and meta["bytes_total"] == size
     progress = [m["rows_done"] for m in saved if m.get("kind") and "summary" not in m
                 and m.get("filename") == "客户.csv"]
@@ -104,13 +110,23 @@ def test_cli_import_prints_summary_and_writes_errors(live_env, tmp_path):
     source.write_text(GOOD + "C3,Broken,not-a-phone\n", encoding="utf-8")
     errors_out = tmp_path / "errors.csv"
     runner = CliRunner()
+    english = {"LC_ALL": None, "LC_MESSAGES": None, "LANG": "en_US.UTF-8"}
     result = runner.invoke(main, ["import", "customers", str(source), "--as-user", "sup",
-                                  "--errors-out", str(errors_out)])
+                                  "--errors-out", str(errors_out)], env=english)
     assert result.exit_code == 0, result.output
     assert "3 rows read" in result.output and "2 created" in result.output
-    assert "line 4: phones:" in result.output
+    assert "line 4: phones: not-a-phone is not a valid phone number" in result.output
     lines = errors_out.read_text(encoding="utf-8-sig").splitlines()
-    assert lines[0] == "line,field,message" and lines[1].startswith("4,phones,")
+    assert lines[0] == "line,field,message,code" and lines[1].startswith("4,phones,")
+    assert lines[1].endswith(",phone.invalid")
+
+    # A shell that speaks Chinese gets the rows' errors in Chinese.
+    chinese = {**english, "LANG": "zh_CN.UTF-8"}
+    source.write_text(GOOD + "C4,Broken,not-a-phone\n", encoding="utf-8")
+    result = runner.invoke(main, ["import", "customers", str(source)], env=chinese)
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("line 4: phones:"))
+    assert "not-a-phone" in line and "电话号码" in line, line
 
     again = runner.invoke(main, ["import", "customers", str(source)])
     assert again.exit_code == 0 and "2 unchanged" in again.output

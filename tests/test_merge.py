@@ -70,13 +70,13 @@ def world(session, make_user, make_customer):
                            email="info@huatong.example", external_id="ERP-42",
                            related_user_ids=[helper.id])
     contact = add_contact(session, colleague, merged,
-                          {"name": "Li Wei", "phones": ["13900001111"]})
+                          {"name": "Li Wei", "phones": ["13900001111"]}, region="CN")
     address = add_address(session, colleague, merged, {"line": "建国路 88 号"})
     product = register_product(session, colleague, merged,
                                {"model": "XC-200", "serial_number": "SN-M-1"})
-    update_customer(session, colleague, merged, {"industry": "transport"})
+    update_customer(session, colleague, merged, {"industry": "transport"}, region="CN")
     dealer = make_customer(sup, "Dealer", ship_to_id=merged.id, bill_to_id=merged.id)
-    update_customer(session, sup, survivor, {"ship_to_id": merged.id})
+    update_customer(session, sup, survivor, {"ship_to_id": merged.id}, region="CN")
     older = make_customer(sup, "Huatong old record")
     older.merged_into_id = merged.id
     session.flush()
@@ -141,12 +141,12 @@ def test_merge_history_and_lookups_follow_the_survivor(session, world):
     # Lookups never return the merged record.
     admin_ids = [c.id for c in session.scalars(customers_query(w["sup"]))]
     assert merged.id not in admin_ids and survivor.id in admin_ids
-    assert find_customer_by_phone(session, "010 6234 5678") == survivor
-    assert find_customer_by_phone(session, "+86 139 0000 1111") == survivor  # contact
-    assert [c.id for c in session.scalars(customers_query(w["sup"], phone="13900001111"))] \
-        == [survivor.id]
-    assert [c.id for c in session.scalars(customers_query(w["sup"], q="华通汽车"))] == \
-        [survivor.id]
+    assert find_customer_by_phone(session, "010 6234 5678", region="CN") == survivor
+    assert find_customer_by_phone(session, "+86 139 0000 1111", region="CN") == survivor  # contact
+    assert [c.id for c in session.scalars(customers_query(
+        w["sup"], phone="13900001111", region_code="CN"))] == [survivor.id]
+    assert [c.id for c in session.scalars(customers_query(
+        w["sup"], q="华通汽车", region_code="CN"))] == [survivor.id]
     assert [c.id for c in session.scalars(customers_query(w["sup"], serial="SN-M-1"))] == \
         [survivor.id]
     assert surviving_customer_id(session, merged.id) == survivor.id
@@ -238,7 +238,7 @@ def test_chained_merges_keep_all_history(session, make_user, make_customer):
     a = make_customer(sup, "Alpha A")
     b = make_customer(sup, "Alpha B")
     c = make_customer(sup, "Alpha C")
-    update_customer(session, sup, a, {"region": "north"})
+    update_customer(session, sup, a, {"region": "north"}, region="CN")
     first = merge_customers(session, sup, b, a)
     second = merge_customers(session, sup, c, b)
     session.expire_all()

@@ -28,4 +28,4 @@ def test_garbage_is_rejected_with_a_message(raw):
     with pytest.raises(InvalidPhone) as info:
         normalise_phone(raw, "CN")
     assert str(info.value)
-    assert try_normalise_phone(raw) is None
+    assert try_normalise_phone(raw, "CN") is None

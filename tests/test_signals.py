@@ -90,7 +90,7 @@ def test_a_saved_wrap_up_closes_the_agents_pop(client, session, make_user, redis
     layer's receiver of calls.wrapped-up drops the call from the agent's live calls."""
     agent = make_user("agent", username="agent1", scope="own", department="Service/Beijing",
                       interface=AGENT_IF, token=True)
-    record_call(session, finished("1795455872.8"))
+    record_call(session, finished("1795455872.8"), region="CN")
     session.flush()
     record_agent_event(redis_conn, agent.id, "call.ended", {"call_id": "1795455872.8"})
     record_agent_event(redis_conn, agent.id, "call.ringing", {"call_id": "1795455999.1"})

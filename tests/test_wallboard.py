@@ -252,7 +252,7 @@ def test_a_beijing_supervisor_sees_beijing_and_below_not_shanghai(session, make_
                                                                    departments):
     boss = make_user("supervisor", department="Service/Beijing")
     assert visible_queue_names(session, boss) == ["bj", "bj-north"]
-    board = wallboard(session, boss, NOW, live_state())
+    board = wallboard(session, boss, NOW, live_state(), timezone="Asia/Shanghai")
     assert [q["queue"] for q in board["queues"]] == ["bj", "bj-north"]
     assert board["queues"][0]["offered"] == 1 and board["queues"][0]["service_level"] == 1.0
     agents = {a["interface"]: a for a in board["agents"]}
@@ -274,13 +274,14 @@ def test_department_heads_admins_and_scope_all(session, make_user, departments):
     assert visible_queue_names(session, wide) == everything
     # Admins also see a queue the PBX reports before the bridge registered it.
     board = wallboard(session, admin, NOW, live_state(new={"queue": "new", "waiting": [],
-                                                           "members": []}))
+                                                           "members": []}),
+                      timezone="Asia/Shanghai")
     assert [q["queue"] for q in board["queues"]] == everything + ["new"]
     assert {a["interface"] for a in board["agents"]} == {"PJSIP/1", "PJSIP/2", "PJSIP/3",
                                                           "PJSIP/4"}
     nobody = make_user("supervisor")                      # no department: no queue
     assert visible_queue_names(session, nobody) == []
-    assert wallboard(session, nobody, NOW, live_state())["queues"] == []
+    assert wallboard(session, nobody, NOW, live_state(), timezone="Asia/Shanghai")["queues"] == []
 
 
 def test_agents_and_technicians_have_no_wallboard(session, make_user, departments):
@@ -288,7 +289,7 @@ def test_agents_and_technicians_have_no_wallboard(session, make_user, department
         user = make_user(role, department="Service", scope="all")
         assert visible_queue_names(session, user) == []
         with pytest.raises(PermissionDenied):
-            wallboard(session, user, NOW, live_state())
+            wallboard(session, user, NOW, live_state(), timezone="Asia/Shanghai")
 
 
 # --- the live state in Redis ------------------------------------------------------------------
@@ -348,7 +349,7 @@ def test_no_redis_means_no_live_state_but_the_figures_show(session, make_user, d
     assert not state.available and state.queues is None and state.agents is None
     assert "unavailable" in caplog.text
     boss = make_user("supervisor", department="Service/Beijing")
-    board = wallboard(session, boss, NOW, state)
+    board = wallboard(session, boss, NOW, state, timezone="Asia/Shanghai")
     assert board["live"] == {"available": False, "skipped": 0}
     bj = board["queues"][0]
     assert bj["offered"] == 1 and bj["waiting"] is None and bj["live"] is False

@@ -179,7 +179,7 @@ def world(session, make_user):
 
         def new_customer(relation: str) -> Customer:
             c = create_customer(session, creator, {"name": f"Matrix {relation} "
-                                                           f"{next(counter)}"})
+                                                           f"{next(counter)}"}, region="CN")
             c.responsible_id, c.department_id = stranger.id, stranger.department_id
             if relation == "own":
                 c.responsible_id = user.id

@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from callcenter.calls.cards import open_tickets
 from callcenter.calls.signals import ticket_status_asked
-from callcenter.core.locality import DEFAULT_REGION, DEFAULT_TIMEZONE, Locality
+from callcenter.core.locality import Locality
 from callcenter.core.signals import collect
 from callcenter.customers.models import Customer, Tier
 from callcenter.customers.services import find_customer_by_phone
@@ -206,8 +206,7 @@ class CallCenterScripts:
 
 
 def create_fastagi_server(session_factory: sessionmaker[Session], *, host: str = "127.0.0.1",
-                          port: int = 4573, region: str = DEFAULT_REGION,
-                          timezone: str = DEFAULT_TIMEZONE,
+                          port: int = 4573, region: str, timezone: str,
                           scripts: CallCenterScripts | None = None,
                           **options: Any) -> FastAGIServer:
     """A FastAGI server running ``lookup`` and ``ticket_status`` (not yet listening).
@@ -221,8 +220,8 @@ def create_fastagi_server(session_factory: sessionmaker[Session], *, host: str =
 
 
 async def serve_fastagi(host: str, port: int, session_factory: sessionmaker[Session],
-                        region: str = DEFAULT_REGION, **options: Any) -> None:
+                        region: str, timezone: str, **options: Any) -> None:
     """Serve FastAGI until cancelled (for ``asyncio.gather`` with the AMI client)."""
     server = create_fastagi_server(session_factory, host=host, port=port, region=region,
-                                   **options)
+                                   timezone=timezone, **options)
     await server.serve_forever()

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from callcenter.calls.cards import caller_card
-from callcenter.core.locality import DEFAULT_TIMEZONE, Locality
+from callcenter.core.locality import Locality
 from callcenter.users.models import User
 from telephony.callstate import (
     CallAnswered,
@@ -90,7 +90,7 @@ class PopSender:
     """
 
     def __init__(self, session_factory: sessionmaker[Session], publisher: Any,
-                 directory: AgentDirectory, region: str, *, timezone: str = DEFAULT_TIMEZONE,
+                 directory: AgentDirectory, region: str, *, timezone: str,
                  card_workers: int = 2) -> None:
         self.session_factory = session_factory
         self.publisher = publisher

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from callcenter.calls.models import CallRecord, Outcome, PbxQueue
 from callcenter.core.fields import as_id, clean_printable
-from callcenter.core.locality import DEFAULT_REGION
 from callcenter.customers.models import Customer
 from callcenter.customers.phones import try_normalise_phone
 from callcenter.customers.services import find_customer_by_phone
@@ -189,7 +188,7 @@ def _merge_into(call: CallRecord, values: dict[str, Any]) -> None:
             setattr(call, key, value)
 
 
-def record_call(session: Session, summary: Any, *, region: str = DEFAULT_REGION) -> CallRecord:
+def record_call(session: Session, summary: Any, *, region: str) -> CallRecord:
     """Store (insert or update) the call log row of one call summary; idempotent.
 
     ``summary`` is a mapping or an object with the ``CallSummary`` fields: call_id,

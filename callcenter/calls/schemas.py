@@ -1,64 +1,71 @@
-"""JSON Schemas (OpenAPI 3.1 components) of the call log API. Output schemas are closed,
-so a serializer field not described here fails the API tests."""
+"""The call log's schemas: the wrap-up body a client sends and the call it gets back.
+
+One pydantic schema per resource (``callcenter.core.schema``): it validates the body,
+generates the OpenAPI components and serializes the answer. The dispositions and the
+note's limit are defined here once; the service, the desk's form and its labels read
+them from here.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field
+
 from callcenter.calls.models import Outcome
-from callcenter.calls.services import DISPOSITIONS, MAX_NOTES
 from callcenter.core.pagination import page_schema
-from callcenter.openapi import ref, register_schemas
+from callcenter.core.schema import Schema, json_schemas
+from callcenter.openapi import register_schemas
 
-NULLABLE_ID = {"type": ["integer", "null"], "minimum": 1}
-NULLABLE_TEXT = {"type": ["string", "null"]}
-TIMESTAMP = {"type": "string", "format": "date-time"}
-NULLABLE_TIMESTAMP = {"type": ["string", "null"], "format": "date-time"}
-SECONDS = {"type": ["number", "null"], "minimum": 0}
+#: Wrap-up dispositions, in the order the form offers them (labels: calls.labels).
+Disposition = Literal["resolved", "callback", "ticket_needed", "wrong_number", "other"]
+DISPOSITIONS: tuple[str, ...] = Disposition.__args__
+#: Longest wrap-up note.
+MAX_NOTES = 2000
+
+Seconds = Annotated[float | None, Field(ge=0)]
 
 
-def _closed(props: dict) -> dict:
-    return {"type": "object", "properties": props, "required": sorted(props),
-            "additionalProperties": False}
+class CallWrapup(Schema):
+    disposition: Disposition
+    notes: Annotated[str | None, Field(max_length=MAX_NOTES)] = ""
+
+
+class Caller(Schema):
+    number: Annotated[str, Field(description="As the PBX reported it (cleaned).")]
+    name: str
+    e164: Annotated[str | None, Field(description="Null when it is no phone number "
+                                                  "('anonymous', '<unknown>', ...).")]
+
+
+class Call(Schema):
+    call_id: Annotated[str, Field(description="Asterisk's Linkedid.")]
+    queue_uniqueid: str | None
+    caller: Caller
+    customer_id: int | None
+    queue: str | None
+    agent: Annotated[str | None, Field(description="Username of the agent who talked last.")]
+    agent_id: int | None
+    agent_interface: str | None
+    agents: Annotated[list[str], Field(
+        description="Every interface that talked to the caller, in order.")]
+    outcome: Outcome
+    wait_s: Seconds
+    talk_s: Seconds
+    started_at: datetime
+    queued_at: datetime | None
+    answered_at: datetime | None
+    ended_at: datetime | None
+    disposition: Disposition | None
+    notes: str
+    wrapup_by: str | None
+    wrapup_by_id: int | None
+    wrapup_at: datetime | None
 
 
 register_schemas({
-    "Caller": _closed({
-        "number": {"type": "string", "description": "As the PBX reported it (cleaned)."},
-        "name": {"type": "string"},
-        "e164": {**NULLABLE_TEXT, "description": "Null when it is no phone number "
-                                                 "('anonymous', '<unknown>', ...)."},
-    }),
-    "Call": _closed({
-        "call_id": {"type": "string", "description": "Asterisk's Linkedid."},
-        "queue_uniqueid": NULLABLE_TEXT,
-        "caller": ref("Caller"),
-        "customer_id": NULLABLE_ID,
-        "queue": NULLABLE_TEXT,
-        "agent": {**NULLABLE_TEXT, "description": "Username of the agent who talked last."},
-        "agent_id": NULLABLE_ID,
-        "agent_interface": NULLABLE_TEXT,
-        "agents": {"type": "array", "items": {"type": "string"},
-                   "description": "Every interface that talked to the caller, in order."},
-        "outcome": {"enum": [m.value for m in Outcome]},
-        "wait_s": SECONDS,
-        "talk_s": SECONDS,
-        "started_at": TIMESTAMP,
-        "queued_at": NULLABLE_TIMESTAMP,
-        "answered_at": NULLABLE_TIMESTAMP,
-        "ended_at": NULLABLE_TIMESTAMP,
-        "disposition": {"enum": [*DISPOSITIONS, None]},
-        "notes": {"type": "string"},
-        "wrapup_by": NULLABLE_TEXT,
-        "wrapup_by_id": NULLABLE_ID,
-        "wrapup_at": NULLABLE_TIMESTAMP,
-    }),
+    **json_schemas([CallWrapup]),
+    **json_schemas([Call], mode="serialization"),
     "CallPage": page_schema("Call"),
-    "CallWrapup": {
-        "type": "object",
-        "required": ["disposition"],
-        "additionalProperties": False,
-        "properties": {
-            "disposition": {"enum": list(DISPOSITIONS)},
-            "notes": {"type": "string", "maxLength": MAX_NOTES},
-        },
-    },
 })

@@ -28,6 +28,7 @@ from sqlalchemy.sql.expression import FunctionElement
 
 from callcenter.calls.models import CallRecord, PbxQueue
 from callcenter.calls.recording import LIMITS, OUTCOMES
+from callcenter.calls.schemas import DISPOSITIONS, MAX_NOTES
 from callcenter.calls.signals import call_wrapped_up
 from callcenter.core.errors import NotFound, PermissionDenied, Problem, ValidationError
 from callcenter.core.fields import (
@@ -37,17 +38,12 @@ from callcenter.core.fields import (
     clean_printable,
     has_control_chars,
 )
-from callcenter.core.locality import DEFAULT_TIMEZONE
 from callcenter.core.pagination import Page, fetch_page
 from callcenter.customers.models import Customer
 from callcenter.customers.services import visible_to
 from callcenter.db import after_commit, utcnow
 from callcenter.users.models import Role, Scope, User
 from callcenter.users.scopes import department_subtree_ids
-
-#: Wrap-up dispositions, in the order the form offers them (labels: calls.labels).
-DISPOSITIONS = ("resolved", "callback", "ticket_needed", "wrong_number", "other")
-MAX_NOTES = 2000
 
 
 class CallNotFound(NotFound):
@@ -112,7 +108,7 @@ def handled_by(call: CallRecord, user: User) -> bool:
 
 # --- reading -----------------------------------------------------------------------------
 
-def parse_since(value: Any, tz: str = DEFAULT_TIMEZONE) -> datetime:
+def parse_since(value: Any, tz: str) -> datetime:
     """An aware datetime from a datetime, a date or ISO 8601 text; a time without a zone
     (or a bare date, meaning its midnight) is read in the call center's time zone
     ``tz``. ValidationError naming ``since`` otherwise."""
@@ -144,7 +140,7 @@ def _text_filter(field: str, value: Any, limit: int) -> str:
 def calls_query(user: User, *, since: Any = None, queue: str | None = None,
                 agent: int | str | None = None, customer: int | str | None = None,
                 outcome: str | None = None,
-                tz: str = DEFAULT_TIMEZONE) -> Select[tuple[CallRecord]]:
+                tz: str) -> Select[tuple[CallRecord]]:
     """SELECT of the calls ``user`` may see, filtered, newest first.
 
     ``agent``: a user id or username; ``customer``: a customer id (also finds the calls
@@ -183,7 +179,7 @@ def calls_query(user: User, *, since: Any = None, queue: str | None = None,
 def list_calls(session: Session, actor: User, *, since: Any = None, queue: str | None = None,
                agent: int | str | None = None, customer: int | str | None = None,
                outcome: str | None = None, page: int = 1, per_page: int = 25,
-               tz: str = DEFAULT_TIMEZONE) -> Page:
+               tz: str) -> Page:
     """One page of ``calls_query`` (LIMIT/OFFSET in SQL) and the count of all of it."""
     if isinstance(page, bool) or not isinstance(page, int) or page < 1:
         raise ValidationError({"page": Problem("whole_number", {"min": 1, "max": MAX_ID})})

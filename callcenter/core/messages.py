@@ -10,9 +10,12 @@ tests/test_error_catalogue.py checks that every code has both.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
+from babel import Locale
+from babel.support import NullTranslations, Translations
 from flask_babel import gettext
 
 from callcenter.core.errors import AppError, Problem, ValidationError
@@ -76,10 +79,46 @@ MESSAGES: dict[str, str] = {
     "merge.into_itself": N_("A customer cannot be merged into itself."),
     "product.taken": N_("%(value)s is already registered to another product."),
     "product.taken_race": N_("Already registered to another product."),
+    "product.external_id_taken": N_("Already used by another product."),
     "product.use_assign": N_("Move a product to another customer with “assign”."),
     "product.ends_before_install": N_("Must not be before the installation date."),
     "successor.inactive": N_("This employee is deactivated; choose an active one."),
     "successor.same": N_("Must differ from the employee who leaves."),
+    # --- users (the admin pages) ---
+    "user.no_spaces": N_("Must not contain spaces, tabs, line breaks or other control "
+                         "characters."),
+    "user.username_taken": N_("%(username)s already exists."),
+    "user.self_demotion": N_("You cannot take the administrator role from yourself; ask "
+                             "another administrator."),
+    "user.self_deactivation": N_("You cannot deactivate your own account; ask another "
+                                 "administrator."),
+    "user.taken_race": N_("Someone else just took this value; choose another one."),
+    # A sentence of the user service's own (``UserError``), passed on as it is.
+    "user.rejected": N_("%(reason)s"),
+    "password.too_short": N_("At least %(n)s characters."),
+    "interface.bad_char": N_("“%(char)s” cannot be part of a PBX interface: use letters, "
+                             "digits and _ . - @ / : ; + # * only."),
+    "interface.shape": N_("Write it as Asterisk reports it, TECHNOLOGY/resource: PJSIP/1001 "
+                          "or Local/agent1@agents/n."),
+    "interface.taken": N_("%(interface)s already belongs to %(user)s; an interface can "
+                          "belong to one user only."),
+    "department.path": N_("Enter a department path like Service/Beijing, or leave it empty."),
+    "department.name_too_long": N_("Each department name: at most %(n)s characters."),
+    # --- CSV import rows ---
+    "import.not_utf8": N_("Contains bytes that are not UTF-8 text; save the file as "
+                          "“CSV UTF-8”."),
+    "import.too_long": N_("At most %(max)s characters (this one has %(length)s)."),
+    "import.formula": N_("Looks like a spreadsheet formula; remove the leading character."),
+    "import.not_date": N_("%(value)s is not a date like 2024-12-31."),
+    "import.no_user": N_("There is no active user %(username)s."),
+    "import.no_department": N_("There is no department %(path)s."),
+    "import.outside_scope": N_("Already used by a record outside your scope."),
+    "import.no_customer": N_("There is no customer with the external id %(ref)s."),
+    "import.gone": N_("Refers to a record that no longer exists."),
+    "import.db_rejected": N_("Rejected by the database: %(detail)s"),
+    "import.malformed": N_("Malformed CSV (%(detail)s); an unclosed quote?"),
+    "import.line_too_long": N_("The line is longer than %(max)s characters."),
+    "import.cell_count": N_("%(cells)s cells, but the header has %(width)s."),
     # --- whole requests ---
     "invalid": N_("Some fields are not valid: %(fields)s"),
     "not_found": N_("Not found."),
@@ -108,6 +147,22 @@ def render(code: str, params: Mapping[str, Any] | None = None) -> str:
 
 def describe(problem: Problem) -> str:
     return render(problem.code, problem.params)
+
+
+def describer(locale: str | None) -> Callable[[Problem], str]:
+    """Problem -> text in ``locale`` ("zh_CN"; None or an unknown one: English), for the
+    edges that have no request to take the language from (the command line)."""
+    translations: NullTranslations = NullTranslations()
+    if locale:
+        folder = Path(__file__).resolve().parent.parent / "translations"
+        translations = Translations.load(str(folder), [Locale.parse(locale)])
+
+    def words(problem: Problem) -> str:
+        template = MESSAGES.get(problem.code)
+        if template is None:
+            return problem.code
+        return translations.gettext(template) % _flat(problem.params)
+    return words
 
 
 def field_messages(exc: ValidationError) -> dict[str, str]:

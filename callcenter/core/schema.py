@@ -45,6 +45,10 @@ def _max_length(metadata: Iterable[Any], annotation: Any) -> int | None:
     for meta in metadata:
         if getattr(meta, "max_length", None) is not None:
             return meta.max_length
+        # ``Field(max_length=...)`` inside an ``Annotated`` member holds it in its metadata.
+        found = _max_length(getattr(meta, "metadata", ()), None)
+        if found is not None:
+            return found
     # ``Annotated[str, Field(max_length=...)] | None``: the limit sits on a member.
     for arg in typing.get_args(annotation):
         if typing.get_origin(arg) is typing.Annotated:

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from callcenter.core.errors import NotFound, Problem, ValidationError
 from callcenter.core.fields import text_problem
-from callcenter.core.locality import DEFAULT_REGION
 from callcenter.customers.history import record_changes
 from callcenter.customers.models import Contact, Customer
 from callcenter.customers.services import (
@@ -55,7 +54,7 @@ def get_contact(session: Session, user: User, contact_id: int) -> Contact:
 
 
 def update_contact(session: Session, actor: User, contact: Contact, data: dict[str, Any], *,
-                   region: str = DEFAULT_REGION) -> Contact:
+                   region: str) -> Contact:
     """Correct a contact's name, position, e-mail or phones; each change is recorded."""
     require(actor, Permission.CUSTOMER_UPDATE)
     errors: dict[str, Problem] = {}

@@ -27,7 +27,7 @@ from callcenter.core.errors import Problem
 from callcenter.core.errors import ValidationError as ServiceValidationError
 from callcenter.core.messages import describe
 from callcenter.customers.models import Lifecycle, Tier
-from callcenter.customers.schemas import ADDRESS_LIMITS
+from callcenter.customers.schemas import ADDRESS_LIMITS, CONTACT_LIMITS, CUSTOMER_LIMITS
 from callcenter.customers.services import clean_phones
 
 EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter an e-mail address like "
@@ -102,13 +102,18 @@ def _line_message(key: str, text: str) -> str:
 
 
 class CustomerForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Name"), validators=[DataRequired(),
+                                               Length(max=CUSTOMER_LIMITS["name"])])
     phones = TextAreaField(_l("Phone numbers"), validators=[PhoneLines()], description=_l(
         "One per line, in any format: 13812345678, +86 138 1234 5678, 010-6234 5678 ext. 12"))
-    tax_id = StringField(_l("Tax ID"), validators=[Optional(), Length(max=40)])
-    email = StringField(_l("E-mail"), validators=[Optional(), Length(max=200), EMAIL])
-    region = StringField(_l("Region"), validators=[Optional(), Length(max=80)])
-    industry = StringField(_l("Industry"), validators=[Optional(), Length(max=80)])
+    tax_id = StringField(_l("Tax ID"),
+                         validators=[Optional(), Length(max=CUSTOMER_LIMITS["tax_id"])])
+    email = StringField(_l("E-mail"),
+                        validators=[Optional(), Length(max=CUSTOMER_LIMITS["email"]), EMAIL])
+    region = StringField(_l("Region"),
+                         validators=[Optional(), Length(max=CUSTOMER_LIMITS["region"])])
+    industry = StringField(_l("Industry"),
+                           validators=[Optional(), Length(max=CUSTOMER_LIMITS["industry"])])
     lifecycle = SelectField(_l("Lifecycle stage"),
                             choices=[SelectChoice(k.value, v) for k, v in LIFECYCLE_LABELS.items()])
     tier = SelectField(_l("Tier"),
@@ -126,13 +131,17 @@ class CustomerForm(FlaskForm):
                                            "Empty: follows the bill-to."))
     is_placeholder = BooleanField(_l("Placeholder owner (holds equipment until the real "
                                      "end user is known)"))
-    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=10_000)])
+    notes = TextAreaField(_l("Notes"),
+                          validators=[Optional(), Length(max=CUSTOMER_LIMITS["notes"])])
 
 
 class ContactForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    position = StringField(_l("Position"), validators=[Optional(), Length(max=120)])
-    email = StringField(_l("E-mail"), validators=[Optional(), Length(max=200), EMAIL])
+    name = StringField(_l("Name"),
+                       validators=[DataRequired(), Length(max=CONTACT_LIMITS["name"])])
+    position = StringField(_l("Position"),
+                           validators=[Optional(), Length(max=CONTACT_LIMITS["position"])])
+    email = StringField(_l("E-mail"),
+                        validators=[Optional(), Length(max=CONTACT_LIMITS["email"]), EMAIL])
     phones = TextAreaField(_l("Phone numbers"), validators=[PhoneLines()],
                            description=_l("One per line, in any format."))
 

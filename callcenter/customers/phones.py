@@ -13,7 +13,6 @@ from typing import Any
 import phonenumbers
 
 from callcenter.core.errors import Problem
-from callcenter.core.locality import DEFAULT_REGION
 
 #: Longest input we even try to parse; anything longer is not a phone number.
 MAX_PHONE_INPUT = 64
@@ -33,8 +32,9 @@ class NormalisedPhone:
     extension: str = ""
 
 
-def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> NormalisedPhone:
-    """Parse ``raw`` as dialled in ``region``; raise InvalidPhone for anything unusable."""
+def normalise_phone(raw: str, region: str) -> NormalisedPhone:
+    """Parse ``raw`` as dialled in ``region`` (the configured ``Locality.region``); raise
+    InvalidPhone for anything unusable."""
     if raw is None:
         raise InvalidPhone("phone.missing")
     text = str(raw).strip()
@@ -54,7 +54,7 @@ def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> NormalisedPhone:
     )
 
 
-def try_normalise_phone(raw: str | None, region: str = DEFAULT_REGION) -> NormalisedPhone | None:
+def try_normalise_phone(raw: str | None, region: str) -> NormalisedPhone | None:
     """Like normalise_phone, but None for anything unusable (caller IDs such as 'anonymous')."""
     try:
         return normalise_phone(raw, region)

@@ -1,39 +1,25 @@
-"""Schemas (OpenAPI 3.1 components) of the customer API's bodies.
+"""The customer domain's schemas: one per resource (customers, contacts, addresses).
 
-Addresses have one pydantic schema (``callcenter.core.schema``) that validates the body,
-describes it and serializes the answer, and whose limits the service and the web form
-read (``ADDRESS_LIMITS``). Customers and contacts are still described here as JSON
-Schema dicts beside their serializers (see the kernel docstring for the next step).
-Output schemas forbid unknown properties, so a serializer field that is not described
-here fails the API tests (they validate every response against these).
+Each pydantic schema (``callcenter.core.schema``) validates the API body, describes it
+in the OpenAPI document and serializes the answer; its limits are read from here by the
+services, the web forms and the CSV import (``CUSTOMER_LIMITS``, ``CONTACT_LIMITS``,
+``ADDRESS_LIMITS``). Output schemas forbid unknown properties, so a serializer field that
+is not described here fails (the API tests validate every response against them).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Discriminator, Field, Tag
 
+from callcenter.core.fields import MAX_ID
 from callcenter.core.pagination import list_schema, page_schema
 from callcenter.core.schema import Schema, json_schemas, max_lengths
 from callcenter.customers.models import Lifecycle, Tier
-from callcenter.openapi import ref, register_schemas
-
-ID = {"type": "integer", "minimum": 1}
-NULLABLE_ID = {"type": ["integer", "null"], "minimum": 1}
-TEXT = {"type": "string"}
-NULLABLE_TEXT = {"type": ["string", "null"]}
-TIMESTAMP = {"type": "string", "format": "date-time"}
-DATE = {"type": ["string", "null"], "format": "date"}
-
-
-def object_schema(props: dict, required: list[str] | None = None, *, closed: bool = True) -> dict:
-    schema = {"type": "object", "properties": props,
-              "required": sorted(props) if required is None else required}
-    if closed:
-        schema["additionalProperties"] = False
-    return schema
-
+from callcenter.openapi import register_schemas
+from callcenter.products.schemas import Product
 
 # --- addresses (one pydantic schema) ------------------------------------------------------
 
@@ -86,123 +72,208 @@ class Address(Schema):
 ADDRESS_LIMITS = max_lengths(AddressCreate)
 
 
-USER_REF = {"type": ["object", "null"], "properties": {
-    "id": ID, "username": TEXT, "display_name": TEXT}}
+# --- phones (inside customers and contacts) -------------------------------------------
 
-PHONE_INPUT = {
-    "oneOf": [
-        {"type": "string", "maxLength": 64,
-         "description": "Any format: '13812345678', '+86 138 1234 5678', "
-                        "'(010)62345678 ext. 12' ..."},
-        {"type": "object", "required": ["number"],
-         "properties": {"number": {"type": "string", "maxLength": 64},
-                        "label": {"type": "string", "maxLength": 40}}},
-    ],
-}
-
-_CUSTOMER_WRITABLE = {
-    "name": {"type": "string", "minLength": 1, "maxLength": 200},
-    "region": {"type": "string", "maxLength": 80},
-    "industry": {"type": "string", "maxLength": 80},
-    "lifecycle": {"enum": [m.value for m in Lifecycle]},
-    "tier": {"enum": [m.value for m in Tier]},
-    "tax_id": {"type": ["string", "null"], "maxLength": 40},
-    "email": {"type": "string", "maxLength": 200},
-    "notes": {"type": "string", "maxLength": 10_000},
-    "is_placeholder": {"type": "boolean",
-                       "description": "Holds equipment until its real end user is known."},
-    "responsible_id": NULLABLE_ID,
-    "department_id": NULLABLE_ID,
-    "ship_to_id": {**NULLABLE_ID, "description": "Another customer; null = the sold-to."},
-    "bill_to_id": {**NULLABLE_ID, "description": "Another customer; null = the sold-to. "
-                                                "Setting it moves the payer with it."},
-    "payer_id": {**NULLABLE_ID, "description": "Must equal bill_to_id."},
-    "related_user_ids": {"type": "array", "items": ID},
-    "phones": {"type": "array", "maxItems": 20, "items": PHONE_INPUT,
-               "description": "Replaces the customer's own phone list."},
-}
-
-PHONE = object_schema({"number": {**TEXT, "description": "E.164"}, "display": TEXT,
-              "extension": TEXT, "label": TEXT, "raw": {**TEXT, "description": "As typed."}})
-
-CUSTOMER = object_schema({
-    "id": ID, "external_id": NULLABLE_TEXT, "name": TEXT, "region": TEXT, "industry": TEXT,
-    "lifecycle": {"enum": [m.value for m in Lifecycle]},
-    "tier": {"enum": [m.value for m in Tier]},
-    "tax_id": NULLABLE_TEXT, "email": TEXT, "is_placeholder": {"type": "boolean"},
-    "responsible_id": NULLABLE_ID, "department_id": NULLABLE_ID,
-    "ship_to_id": ID, "bill_to_id": ID, "payer_id": ID,
-    "merged_into_id": {**NULLABLE_ID, "description": "Set once merged into another record."},
-    "phones": {"type": "array", "items": ref("Phone")},
-    "created_at": TIMESTAMP, "updated_at": TIMESTAMP,
-})
-
-CONTACT = object_schema({
-    "id": ID, "customer_id": ID, "external_id": NULLABLE_TEXT, "name": TEXT,
-    "position": TEXT, "email": TEXT, "phones": {"type": "array", "items": ref("Phone")},
-    "created_at": TIMESTAMP,
-})
+#: Most phone numbers one customer or contact holds.
+MAX_PHONES = 20
+PhoneText = Annotated[str, Field(max_length=64, description=(
+    "Any format: '13812345678', '+86 138 1234 5678', '(010)62345678 ext. 12' ..."))]
 
 
-CUSTOMER_DETAIL = object_schema({
-    **CUSTOMER["properties"],
-    "notes": TEXT,
-    "responsible": USER_REF,
-    "department": {"type": ["object", "null"], "properties": {"id": ID, "name": TEXT}},
-    "related_users": {"type": "array", "items": USER_REF},
-    "contacts": {"type": "array", "items": ref("Contact")},
-    "addresses": {"type": "array", "items": ref("Address")},
-    "products": {"type": "array", "items": ref("Product")},
-})
+class PhoneInput(Schema):
+    number: Annotated[str, Field(max_length=64)]
+    label: Annotated[str, Field(max_length=40, description="mobile, office, 前台 ...")] = ""
 
-CHANGE = object_schema({
-    "id": ID, "changed_at": TIMESTAMP, "user": USER_REF,
-    "entity": {**TEXT, "description": "customer, contact, phone, address, product, merge"},
-    "entity_id": NULLABLE_ID, "field": TEXT,
-    "old_value": NULLABLE_TEXT, "new_value": NULLABLE_TEXT,
-})
+
+def _phone_kind(value: Any) -> str:
+    # Tags start upper-case so an error is named ``phones[2]``, not after the member.
+    return "Labelled" if isinstance(value, dict | PhoneInput) else "Text"
+
+
+#: A phone as a client sends it: the number as typed, or ``{"number", "label"}``.
+PhoneItem = Annotated[Annotated[PhoneText, Tag("Text")] | Annotated[PhoneInput, Tag("Labelled")],
+                      Discriminator(_phone_kind)]
+Phones = Annotated[list[PhoneItem], Field(max_length=MAX_PHONES)]
+#: Longest phone label ("mobile", "office", "前台").
+MAX_PHONE_LABEL = max_lengths(PhoneInput)["label"]
+
+
+class Phone(Schema):
+    number: Annotated[str, Field(description="E.164")]
+    display: str
+    extension: str
+    label: str
+    raw: Annotated[str, Field(description="As typed.")]
+
+
+# --- customers ------------------------------------------------------------------------
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Label80 = Annotated[str, Field(max_length=80)]
+TaxId = Annotated[str, Field(max_length=40)]
+Email = Annotated[str, Field(max_length=200)]
+Notes = Annotated[str, Field(max_length=10_000)]
+ExternalId = Annotated[str, Field(max_length=64)]
+
+
+class _CustomerWritable(Schema):
+    """What a client may set on a customer; null leaves a field as it is."""
+
+    #: Shown in the customer's JSON but never written through it.
+    read_only = frozenset({"merged_into_id", "created_at", "updated_at", "responsible",
+                           "department", "related_users", "contacts", "addresses",
+                           "products"})
+
+    region: Label80 | None = None
+    industry: Label80 | None = None
+    lifecycle: Lifecycle | None = None
+    tier: Tier | None = None
+    tax_id: TaxId | None = None
+    email: Email | None = None
+    notes: Notes | None = None
+    is_placeholder: Annotated[bool | None, Field(
+        description="Holds equipment until its real end user is known.")] = None
+    responsible_id: Id | None = None
+    department_id: Id | None = None
+    ship_to_id: Annotated[Id | None, Field(
+        description="Another customer; null = the sold-to.")] = None
+    bill_to_id: Annotated[Id | None, Field(
+        description="Another customer; null = the sold-to. Setting it moves the payer "
+                    "with it.")] = None
+    payer_id: Annotated[Id | None, Field(description="Must equal bill_to_id.")] = None
+    related_user_ids: list[Id] | None = None
+    phones: Annotated[Phones | None, Field(
+        description="Replaces the customer's own phone list.")] = None
+
+
+class CustomerCreate(_CustomerWritable):
+    read_only = _CustomerWritable.read_only | {"id"}
+
+    name: Name
+    external_id: Annotated[ExternalId | None, Field(
+        description="Source-system key; never changes.")] = None
+
+
+class CustomerPatch(_CustomerWritable):
+    """Only the fields given change. `id` and `external_id` are the customer's identity:
+    giving a different value is a 422."""
+
+    name: Name | None = None
+    id: Id | None = None
+    external_id: ExternalId | None = None
+
+
+class UserRef(Schema):
+    id: int
+    username: str
+    display_name: str
+
+
+class DepartmentRef(Schema):
+    id: int
+    name: str
+
+
+class Customer(Schema):
+    id: int
+    external_id: str | None
+    name: str
+    region: str
+    industry: str
+    lifecycle: Lifecycle
+    tier: Tier
+    tax_id: str | None
+    email: str
+    is_placeholder: bool
+    responsible_id: int | None
+    department_id: int | None
+    ship_to_id: int
+    bill_to_id: int
+    payer_id: int
+    merged_into_id: Annotated[int | None, Field(
+        description="Set once merged into another record.")]
+    phones: list[Phone]
+    created_at: datetime
+    updated_at: datetime
+
+
+class Contact(Schema):
+    id: int
+    customer_id: int
+    external_id: str | None
+    name: str
+    position: str
+    email: str
+    phones: list[Phone]
+    created_at: datetime
+
+
+class CustomerDetail(Customer):
+    """The customer card."""
+
+    notes: str
+    responsible: UserRef | None
+    department: DepartmentRef | None
+    related_users: list[UserRef]
+    contacts: list[Contact]
+    addresses: list[Address]
+    products: list[Product]
+
+
+class Change(Schema):
+    id: int
+    changed_at: datetime
+    user: UserRef | None
+    entity: Annotated[str, Field(
+        description="customer, contact, phone, address, product, merge")]
+    entity_id: int | None
+    field: str
+    old_value: str | None
+    new_value: str | None
+
+
+#: The longest text per customer field: the one definition (API, service, form, import).
+CUSTOMER_LIMITS = {k: v for k, v in max_lengths(CustomerCreate).items() if k != "phones"}
+
+
+# --- contacts -------------------------------------------------------------------------
+
+Position = Annotated[str, Field(max_length=120)]
+
+
+class ContactCreate(Schema):
+    read_only = frozenset({"id", "customer_id", "created_at"})
+
+    name: Name
+    position: Position | None = None
+    email: Email | None = None
+    external_id: ExternalId | None = None
+    phones: Phones | None = None
+
+
+class ContactPatch(Schema):
+    read_only = ContactCreate.read_only
+
+    name: Name | None = None
+    position: Position | None = None
+    email: Email | None = None
+    external_id: Annotated[ExternalId | None, Field(description="Cannot change.")] = None
+    phones: Annotated[Phones | None, Field(
+        description="Replaces the contact's phone list.")] = None
+
+
+#: The longest text per contact field: the one definition (API, service, form, import).
+CONTACT_LIMITS = {k: v for k, v in max_lengths(ContactCreate).items() if k != "phones"}
+
 
 register_schemas({
-    "Phone": PHONE,
-    "Customer": CUSTOMER,
-    "CustomerDetail": CUSTOMER_DETAIL,
-    "CustomerCreate": {
-        "type": "object", "required": ["name"],
-        "properties": {**_CUSTOMER_WRITABLE,
-                       "external_id": {"type": "string", "maxLength": 64,
-                                       "description": "Source-system key; never changes."}},
-        "additionalProperties": False,
-    },
-    "CustomerPatch": {
-        "type": "object",
-        "description": "Only the fields given change. `id` and `external_id` are the "
-                       "customer's identity: giving a different value is a 422.",
-        "properties": {**_CUSTOMER_WRITABLE, "id": ID, "external_id": NULLABLE_TEXT},
-        "additionalProperties": False,
-    },
+    **json_schemas([CustomerCreate, CustomerPatch, ContactCreate, ContactPatch,
+                    AddressCreate, AddressPatch]),
+    **json_schemas([Customer, CustomerDetail, Contact, Address, Change],
+                   mode="serialization"),
     "CustomerPage": page_schema("Customer"),
-    "Contact": CONTACT,
-    "ContactCreate": {
-        "type": "object", "required": ["name"], "additionalProperties": False,
-        "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 200},
-                       "position": {"type": "string", "maxLength": 120},
-                       "email": {"type": "string", "maxLength": 200},
-                       "external_id": {"type": "string", "maxLength": 64},
-                       "phones": {"type": "array", "maxItems": 20, "items": PHONE_INPUT}},
-    },
-    "ContactPatch": {
-        "type": "object", "additionalProperties": False,
-        "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 200},
-                       "position": {"type": "string", "maxLength": 120},
-                       "email": {"type": "string", "maxLength": 200},
-                       "external_id": {**NULLABLE_TEXT, "description": "Cannot change."},
-                       "phones": {"type": "array", "maxItems": 20, "items": PHONE_INPUT,
-                                  "description": "Replaces the contact's phone list."}},
-    },
     "ContactList": list_schema("Contact"),
-    **json_schemas([AddressCreate, AddressPatch]),
-    **json_schemas([Address], mode="serialization"),
     "AddressList": list_schema("Address"),
-    "Change": CHANGE,
     "ChangePage": page_schema("Change"),
 })

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from callcenter.core.errors import NotFound, PermissionDenied, Problem, ValidationError
 from callcenter.core.fields import MAX_ID, choice_problem, has_control_chars, text_problem
-from callcenter.core.locality import DEFAULT_REGION
 from callcenter.customers.history import record_changes
 from callcenter.customers.models import (
     Contact,
@@ -27,19 +26,19 @@ from callcenter.customers.models import (
 )
 from callcenter.customers.names import name_key
 from callcenter.customers.phones import InvalidPhone, normalise_phone, try_normalise_phone
+from callcenter.customers.schemas import (
+    CONTACT_LIMITS,
+    CUSTOMER_LIMITS,
+    MAX_PHONE_LABEL,
+    MAX_PHONES,
+)
 from callcenter.products.models import InstalledProduct
 from callcenter.users.models import Department, User
 from callcenter.users.permissions import Permission, has_permission
 from callcenter.users.scopes import scope_clause
 
-#: Longest accepted value per free-text field (the column sizes).
-FIELD_LIMITS = {"name": 200, "region": 80, "industry": 80, "tax_id": 40, "email": 200,
-                "notes": 10_000, "external_id": 64}
-#: Longest accepted value per contact field (the column sizes).
-CONTACT_LIMITS = {"name": 200, "position": 120, "email": 200, "external_id": 64}
-MAX_PHONES = 20
-#: Longest phone label ("mobile", "office", "前台").
-MAX_PHONE_LABEL = 40
+#: Longest accepted value per free-text field: the schema's (``CUSTOMER_LIMITS``).
+FIELD_LIMITS = CUSTOMER_LIMITS
 
 #: Fields a caller may set through create/update (the identity fields are not among them).
 EDITABLE_FIELDS = ("name", "region", "industry", "lifecycle", "tier", "tax_id", "email",
@@ -77,9 +76,14 @@ def customers_query(
     lifecycle: str | None = None,
     region: str | None = None,
     industry: str | None = None,
-    region_code: str = DEFAULT_REGION,
+    region_code: str | None = None,
 ) -> Select[tuple[Customer]]:
-    """SELECT of the customers ``user`` may see, filtered; ValidationError on bad filters."""
+    """SELECT of the customers ``user`` may see, filtered; ValidationError on bad filters.
+
+    ``region_code`` (the configured ``Locality.region``) reads phone numbers without a
+    country code; the ``phone`` and ``q`` filters need it."""
+    if (phone or q) and region_code is None:
+        raise TypeError("customers_query: a phone or text search needs the phone region")
     stmt = select(Customer).where(Customer.merged_into_id.is_(None), visible_to(user))
     if phone:
         try:
@@ -129,7 +133,7 @@ def get_customer(session: Session, user: User, customer_id: int) -> Customer:
 
 
 def find_customer_by_phone(session: Session, number: str, *,
-                           region: str = DEFAULT_REGION) -> Customer | None:
+                           region: str) -> Customer | None:
     """The customer whose (or whose contact's) phone is ``number``, in any format.
 
     This is the caller-ID lookup the telephony bridge calls on every ringing call: one
@@ -283,7 +287,7 @@ def clean_phones(values: Iterable[Any], region: str, field: str = "phones") -> l
 # --- writes -------------------------------------------------------------------------
 
 def create_customer(session: Session, actor: User, data: dict[str, Any], *,
-                    region: str = DEFAULT_REGION) -> Customer:
+                    region: str) -> Customer:
     """A new customer in the creator's scope. ``region``: where phone numbers without a
     country code are dialled; the edges pass the configured one (``Locality.region``)."""
     require(actor, Permission.CUSTOMER_CREATE)
@@ -310,7 +314,7 @@ def create_customer(session: Session, actor: User, data: dict[str, Any], *,
 
 
 def update_customer(session: Session, actor: User, customer: Customer,
-                    data: dict[str, Any], *, region: str = DEFAULT_REGION) -> Customer:
+                    data: dict[str, Any], *, region: str) -> Customer:
     """Apply ``data`` to ``customer`` (already scope-checked), recording every changed field."""
     require(actor, Permission.CUSTOMER_UPDATE)
     # Every check before the first change: a rejected update leaves the record as it was.
@@ -372,7 +376,7 @@ def replace_phones(session: Session, customer: Customer, phones: list[dict],
 
 
 def add_contact(session: Session, actor: User, customer: Customer, data: dict[str, Any], *,
-                region: str = DEFAULT_REGION) -> Contact:
+                region: str) -> Contact:
     """Add a person who calls in for ``customer`` (e.g. whoever reported a repair)."""
     require(actor, Permission.CUSTOMER_UPDATE)
     errors: dict[str, Problem] = {}

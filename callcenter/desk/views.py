@@ -150,7 +150,7 @@ def desk_config() -> dict[str, object]:
     chosen = get_locale()
     return {
         "locale": "zh-CN" if chosen is not None and chosen.language == "zh" else "en",
-        "timezone": current_app.config.get("TIMEZONE") or "Asia/Shanghai",
+        "timezone": current_app.config["TIMEZONE"],
         "userId": current_user.id,
         "csrfToken": generate_csrf(),
         "statusUrl": url_for("desk.status"),

@@ -85,8 +85,8 @@ def write_batch(ctx: ImportContext, spec, batch: list, totals) -> None:
             with session.begin_nested():
                 one = spec.write(ctx, [row])
         except DBAPIError as exc:
-            field_name, message = spec.explain(exc)
-            totals.add_error(row.line, field_name, message)
+            field_name, problem = spec.explain(exc)
+            totals.add_error(row.line, field_name, problem)
             totals.skipped += 1
             continue
         _count(one, totals)
@@ -96,6 +96,6 @@ def _count(outcome, totals) -> None:
     totals.created += outcome.created
     totals.updated += outcome.updated
     totals.unchanged += outcome.unchanged
-    for line, field_name, message in outcome.errors:
-        totals.add_error(line, field_name, message)
+    for line, field_name, problem in outcome.errors:
+        totals.add_error(line, field_name, problem)
         totals.skipped += 1

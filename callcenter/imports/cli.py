@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import csv
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 from sqlalchemy import select
 
 from callcenter.config import Settings
-from callcenter.core.errors import PermissionDenied
-from callcenter.core.messages import error_message
+from callcenter.core.errors import PermissionDenied, Problem
+from callcenter.core.messages import describer, error_message
 from callcenter.db import session_scope
 from callcenter.imports.importer import ImportFileError, ImportResult, import_csv
 from callcenter.users.models import User
@@ -46,14 +48,26 @@ def run_import_command(settings: Settings, sessionmaker, kind: str, file: Path, 
         raise click.ClickException(f"{file.name}: {exc}") from exc
     except PermissionDenied as exc:
         raise click.ClickException(f"--as-user: {error_message(exc)}") from exc
-    _print_summary(result, show_errors)
+    words = describer(terminal_locale())
+    _print_summary(result, show_errors, words)
     if errors_out is not None:
-        write_errors_csv(result, errors_out)
+        write_errors_csv(result, errors_out, words)
         click.echo(f"all {len(result.errors)} rejected rows written to {errors_out}")
     return result
 
 
-def _print_summary(result: ImportResult, show_errors: int) -> None:
+def terminal_locale() -> str | None:
+    """The operator's language as the shell gives it (LC_ALL, LC_MESSAGES, LANG):
+    Chinese when it says zh, else None (English)."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name)
+        if value:
+            return "zh_CN" if value.lower().startswith("zh") else None
+    return None
+
+
+def _print_summary(result: ImportResult, show_errors: int,
+                   words: Callable[[Problem], str]) -> None:
     rate = result.rows_read / result.seconds if result.seconds else 0
     click.echo(f"{result.rows_read} rows read in {result.seconds:.1f} s ({rate:,.0f} rows/s): "
                f"{result.created} created, {result.updated} updated, "
@@ -62,17 +76,19 @@ def _print_summary(result: ImportResult, show_errors: int) -> None:
         click.echo(f"note: {notice}")
     for error in result.errors[:show_errors]:
         where = f" {error.field}:" if error.field else ""
-        click.echo(f"line {error.line}:{where} {error.message}", err=True)
+        click.echo(f"line {error.line}:{where} {words(error.problem)}", err=True)
     hidden = result.errors_total - min(show_errors, len(result.errors))
     if hidden > 0:
         click.echo(f"... and {hidden} more rejected rows (see --errors-out)", err=True)
 
 
-def write_errors_csv(result: ImportResult, path: Path) -> None:
+def write_errors_csv(result: ImportResult, path: Path,
+                     words: Callable[[Problem], str]) -> None:
+    """Every kept error as line, field, message (worded by ``words``) and its code."""
     with path.open("w", newline="", encoding="utf-8-sig") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["line", "field", "message"])
-        writer.writerows(result.errors)
+        writer.writerow(["line", "field", "message", "code"])
+        writer.writerows((e.line, e.field, words(e.problem), e.code) for e in result.errors)
         if result.errors_total > len(result.errors):
             writer.writerow(["", "", f"{result.errors_total - len(result.errors)} further "
                                      "errors not listed"])

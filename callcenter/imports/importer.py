@@ -53,6 +53,8 @@ from typing import IO, NamedTuple
 
 from sqlalchemy.orm import Session
 
+from callcenter.core.errors import Problem
+from callcenter.core.messages import describe
 from callcenter.customers.services import require
 from callcenter.imports.batches import BatchWriter
 from callcenter.imports.rows import ImportContext, RowInvalid
@@ -79,9 +81,24 @@ class ImportFileError(ValueError):
 
 
 class RowError(NamedTuple):
+    """A rejected row: its line, the column at fault ("" for the whole line) and what is
+    wrong, as a catalogue code and parameters (worded where it is shown)."""
+
     line: int
     field: str
-    message: str
+    problem: Problem
+
+    @property
+    def code(self) -> str:
+        return self.problem.code
+
+    @property
+    def message(self) -> str:
+        """The text in the current language (English outside a request)."""
+        return describe(self.problem)
+
+    def sort_key(self) -> tuple[int, str, str]:
+        return self.line, self.field, self.problem.code
 
 
 @dataclass
@@ -99,10 +116,10 @@ class ImportResult:
     notices: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
-    def add_error(self, line: int, field_name: str, message: str) -> None:
+    def add_error(self, line: int, field_name: str, problem: Problem) -> None:
         self.errors_total += 1
         if len(self.errors) < MAX_ERRORS_KEPT:
-            self.errors.append(RowError(line, field_name, message))
+            self.errors.append(RowError(line, field_name, problem))
 
     def summary(self) -> dict:
         return {"kind": self.kind, "encoding": self.encoding, "rows_read": self.rows_read,
@@ -266,22 +283,25 @@ def _records(text: IO[str], kind: str, result: ImportResult
             return
         except csv.Error as exc:
             done = reader.line_num
-            result.add_error(line, "", f"malformed CSV ({exc}); an unclosed quote?")
+            result.add_error(line, "", Problem("import.malformed", {"detail": str(exc)}))
             yield line, None
             continue
         done = reader.line_num
         if line in lines.overlong:
-            result.add_error(line, "", f"line longer than {MAX_LINE_CHARS} characters")
+            result.add_error(line, "", Problem("import.line_too_long",
+                                               {"max": MAX_LINE_CHARS}))
             yield line, None
             continue
         if not cells or not any(c.strip() for c in cells):
             continue  # blank lines are not records
         if len(cells) < width:
-            result.add_error(line, "", f"{len(cells)} cells, but the header has {width}")
+            result.add_error(line, "", Problem("import.cell_count",
+                                                   {"cells": len(cells), "width": width}))
             yield line, None
             continue
         if len(cells) > width and any(c.strip() for c in cells[width:]):
-            result.add_error(line, "", f"{len(cells)} cells, but the header has {width}")
+            result.add_error(line, "", Problem("import.cell_count",
+                                                   {"cells": len(cells), "width": width}))
             yield line, None
             continue
         yield line, {name: cell for name, cell in zip(header, cells, strict=False) if name}
@@ -290,7 +310,7 @@ def _records(text: IO[str], kind: str, result: ImportResult
 # --- writing ----------------------------------------------------------------------
 
 def import_csv(session: Session, actor: User | None, kind: str, source, *,
-               region: str = "CN", batch_size: int = DEFAULT_BATCH_SIZE,
+               region: str, batch_size: int = DEFAULT_BATCH_SIZE,
                progress: ProgressCallback | None = None) -> ImportResult:
     """Import ``source`` (a path or a file object) as ``kind`` on behalf of ``actor``.
 
@@ -340,7 +360,7 @@ def _read_and_submit(ctx: ImportContext, spec, text, result: ImportResult,
         try:
             row = spec.clean(ctx, line, cells)
         except RowInvalid as exc:
-            result.add_error(line, exc.field, exc.message)
+            result.add_error(line, exc.field, exc.problem)
             result.skipped += 1
             continue
         if row.key in keys:
@@ -363,4 +383,5 @@ def _merge(result: ImportResult, written: ImportResult) -> None:
     result.unchanged += written.unchanged
     result.skipped += written.skipped
     result.errors_total += written.errors_total
-    result.errors = sorted(result.errors + written.errors)[:MAX_ERRORS_KEPT]
+    result.errors = sorted(result.errors + written.errors,
+                           key=RowError.sort_key)[:MAX_ERRORS_KEPT]

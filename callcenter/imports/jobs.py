@@ -71,7 +71,8 @@ def run_import(ctx: JobContext, kind: str, path: str, user_id: int) -> dict:
         _remove_upload(file, ctx.settings.instance_path)
     summary = result.summary()
     save(rows_done=result.rows_read, bytes_done=job.meta.get("bytes_total") if job else None,
-         summary=summary, errors=[list(e) for e in result.errors[:META_ERRORS]])
+         summary=summary, errors=[[e.line, e.field, e.code, dict(e.problem.params)]
+                                  for e in result.errors[:META_ERRORS]])
     log.info("import %s by user %s: %s", kind, user_id, summary)
     return summary
 

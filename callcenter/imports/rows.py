@@ -13,9 +13,11 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from callcenter.core.errors import ValidationError
+from callcenter.core.errors import Problem, ValidationError
+from callcenter.core.fields import choice_problem
 from callcenter.core.messages import describe
 from callcenter.customers.models import Lifecycle, Tier
+from callcenter.customers.schemas import CONTACT_LIMITS, CUSTOMER_LIMITS
 from callcenter.customers.services import clean_phones, visible_to
 from callcenter.products.models import WarrantyType
 from callcenter.products.schemas import LIMITS as PRODUCT_LIMITS
@@ -23,10 +25,21 @@ from callcenter.users.models import Department, User
 
 
 class RowInvalid(ValueError):
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
+    """One cell is unusable: the column and what is wrong with it, as a catalogue code
+    (worded where it is shown, in the reader's language)."""
+
+    def __init__(self, field: str, problem: Problem):
+        super().__init__(f"{field}: {problem}")
         self.field = field
-        self.message = message
+        self.problem = problem
+
+    @classmethod
+    def of(cls, field: str, code: str, **params) -> RowInvalid:
+        return cls(field, Problem(code, params))
+
+    @property
+    def message(self) -> str:
+        return describe(self.problem)
 
 
 @dataclass(slots=True)
@@ -118,18 +131,16 @@ def text_cell(cells: dict[str, str], column: str, limit: int, *, required: bool 
     value = raw.strip() if raw else ""
     if not value:
         if required:
-            raise RowInvalid(column, "required")
+            raise RowInvalid.of(column, "required")
         return None
     if (_BAD_MULTILINE if multiline else _BAD_ONE_LINE).search(value):
         if _NOT_UTF8.search(value):
-            raise RowInvalid(column, "contains bytes that are not UTF-8 text; "
-                                     "save the file as 'CSV UTF-8'")
-        raise RowInvalid(column, "contains control characters")
+            raise RowInvalid.of(column, "import.not_utf8")
+        raise RowInvalid.of(column, "control_chars")
     if len(value) > limit:
-        raise RowInvalid(column, f"at most {limit} characters (this one has {len(value)})")
+        raise RowInvalid.of(column, "import.too_long", max=limit, length=len(value))
     if _FORMULA.match(value):
-        raise RowInvalid(column, "looks like a spreadsheet formula; "
-                                 "remove the leading character")
+        raise RowInvalid.of(column, "import.formula")
     return value
 
 
@@ -141,7 +152,7 @@ def enum_cell(cells, column: str, enum, aliases: dict[str, str] | None = None):
     try:
         return enum(value)
     except ValueError:
-        raise RowInvalid(column, "must be one of " + ", ".join(m.value for m in enum)) from None
+        raise RowInvalid(column, choice_problem(enum)) from None
 
 
 def date_cell(cells, column: str) -> date | None:
@@ -154,13 +165,13 @@ def date_cell(cells, column: str) -> date | None:
             raise ValueError
         return date(*(int(g) for g in match.groups()))
     except ValueError:
-        raise RowInvalid(column, f"{value!r} is not a date like 2024-12-31") from None
+        raise RowInvalid.of(column, "import.not_date", value=value) from None
 
 
-def email_cell(cells) -> str | None:
-    value = text_cell(cells, "email", 200)
+def email_cell(cells, limit: int) -> str | None:
+    value = text_cell(cells, "email", limit)
     if value is not None and not _EMAIL.match(value):
-        raise RowInvalid("email", f"{value!r} is not an e-mail address")
+        raise RowInvalid.of("email", "email")
     return value
 
 
@@ -172,23 +183,24 @@ def phones_cell(cells, region: str) -> list[dict] | None:
     try:
         return clean_phones(parts, region)
     except ValidationError as exc:
-        raise RowInvalid("phones", describe(next(iter(exc.errors.values())))) from None
+        raise RowInvalid("phones", next(iter(exc.errors.values()))) from None
 
 
 # --- one record per kind ----------------------------------------------------------
 
 def clean_customer(ctx: ImportContext, line: int, cells: dict[str, str]) -> CleanRow:
-    key = text_cell(cells, "external_id", 64, required=True)
-    name = text_cell(cells, "name", 200, required=True)
+    limits = CUSTOMER_LIMITS
+    key = text_cell(cells, "external_id", limits["external_id"], required=True)
+    name = text_cell(cells, "name", limits["name"], required=True)
     values: dict = {"name": name}
-    for column, limit in (("tax_id", 40), ("region", 80), ("industry", 80)):
-        value = text_cell(cells, column, limit)
+    for column in ("tax_id", "region", "industry"):
+        value = text_cell(cells, column, limits[column])
         if value is not None:
             values[column] = value
-    notes = text_cell(cells, "notes", 10_000, multiline=True)
+    notes = text_cell(cells, "notes", limits["notes"], multiline=True)
     if notes is not None:
         values["notes"] = notes
-    email = email_cell(cells)
+    email = email_cell(cells, limits["email"])
     if email is not None:
         values["email"] = email
     lifecycle = enum_cell(cells, "lifecycle", Lifecycle, LIFECYCLE_ALIASES)
@@ -201,31 +213,33 @@ def clean_customer(ctx: ImportContext, line: int, cells: dict[str, str]) -> Clea
     if placeholder is not None:
         flag = placeholder.lower()
         if flag not in _YES | _NO:
-            raise RowInvalid("is_placeholder", "must be yes or no")
+            raise RowInvalid.of("is_placeholder", "not_boolean")
         values["is_placeholder"] = flag in _YES
     username = text_cell(cells, "responsible", 80)
     if username is not None:
         user_id = ctx.user_id(username)
         if user_id is None:
-            raise RowInvalid("responsible", f"no active user {username!r}")
+            raise RowInvalid.of("responsible", "import.no_user", username=username)
         values["responsible_id"] = user_id
     path = text_cell(cells, "department", 500)
     if path is not None:
         department_id = ctx.department_id(path)
         if department_id is None:
-            raise RowInvalid("department", f"no department {path!r}")
+            raise RowInvalid.of("department", "import.no_department", path=path)
         values["department_id"] = department_id
     return CleanRow(line, key, values, phones_cell(cells, ctx.region))
 
 
 def clean_contact(ctx: ImportContext, line: int, cells: dict[str, str]) -> CleanRow:
-    key = text_cell(cells, "external_id", 64, required=True)
-    ref = text_cell(cells, "customer_external_id", 64, required=True)
-    values: dict = {"name": text_cell(cells, "name", 200, required=True)}
-    position = text_cell(cells, "position", 120)
+    limits = CONTACT_LIMITS
+    key = text_cell(cells, "external_id", limits["external_id"], required=True)
+    ref = text_cell(cells, "customer_external_id", CUSTOMER_LIMITS["external_id"],
+                    required=True)
+    values: dict = {"name": text_cell(cells, "name", limits["name"], required=True)}
+    position = text_cell(cells, "position", limits["position"])
     if position is not None:
         values["position"] = position
-    email = email_cell(cells)
+    email = email_cell(cells, limits["email"])
     if email is not None:
         values["email"] = email
     return CleanRow(line, key, values, phones_cell(cells, ctx.region), customer_ref=ref)
@@ -236,7 +250,8 @@ def clean_product(ctx: ImportContext, line: int, cells: dict[str, str]) -> Clean
     values: dict = {"serial_number": text_cell(cells, "serial_number",
                                                PRODUCT_LIMITS["serial_number"], required=True),
                     "model": text_cell(cells, "model", PRODUCT_LIMITS["model"], required=True)}
-    ref = text_cell(cells, "customer_external_id", 64, required=True)
+    ref = text_cell(cells, "customer_external_id", CUSTOMER_LIMITS["external_id"],
+                    required=True)
     warranty_type = enum_cell(cells, "warranty_type", WarrantyType)
     if warranty_type is not None:
         values["warranty_type"] = warranty_type
@@ -246,5 +261,5 @@ def clean_product(ctx: ImportContext, line: int, cells: dict[str, str]) -> Clean
             values[column] = value
     if values.get("warranty_end") and values.get("installed_on") \
             and values["warranty_end"] < values["installed_on"]:
-        raise RowInvalid("warranty_end", "is before installed_on")
+        raise RowInvalid.of("warranty_end", "product.ends_before_install")
     return CleanRow(line, key, values, customer_ref=ref)

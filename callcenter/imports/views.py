@@ -24,6 +24,7 @@ from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
 from callcenter.auth import permission_required
+from callcenter.core.messages import render
 from callcenter.imports.jobs import enqueue_import
 from callcenter.imports.write import KINDS
 from callcenter.jobs import fetch_job
@@ -133,8 +134,10 @@ def import_status(job: Job) -> dict:
             "filename": meta.get("filename", ""), "rows_done": meta.get("rows_done", 0),
             "bytes_done": done, "bytes_total": total, "percent": percent,
             "summary": meta.get("summary"),
-            "errors": [{"line": line, "field": field, "message": message}
-                       for line, field, message in meta.get("errors", [])]}
+            # Each error is a code and its values, worded here in the user's language.
+            "errors": [{"line": line, "field": field, "code": code,
+                        "message": render(code, params)}
+                       for line, field, code, params in meta.get("errors", [])]}
     if state == "failed":
         # The file's own problem is worth showing; a crash's traceback is not.
         body["message"] = meta.get("file_error") or _("The import failed. Try again, or "

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, select, true, update
 from sqlalchemy.exc import DBAPIError
 
+from callcenter.core.errors import Problem
 from callcenter.customers.models import ChangeRecord, Contact, Customer, Lifecycle, Phone, Tier
 from callcenter.customers.names import name_key, pinyin_key
 from callcenter.db import utcnow
@@ -47,7 +48,7 @@ class BatchOutcome:
     updated: int = 0
     unchanged: int = 0
     #: (line, field, message) of rows skipped for reasons found in the database
-    errors: list[tuple[int, str, str]] = field(default_factory=list)
+    errors: list[tuple[int, str, Problem]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class KindSpec:
     clean: Callable[[ImportContext, int, dict[str, str]], CleanRow]
     write: Callable[[ImportContext, list[CleanRow]], BatchOutcome]
     #: Which field a database error of a single row was about, and in what words.
-    explain: Callable[[DBAPIError], tuple[str, str]]
+    explain: Callable[[DBAPIError], tuple[str, Problem]]
 
 
 def _upsert(ctx: ImportContext, table, fields: tuple[str, ...], params: list[dict]) -> dict:
@@ -187,11 +188,11 @@ def write_customers(ctx: ImportContext, rows: list[CleanRow]) -> BatchOutcome:
         else:
             if not cur.visible:
                 out.errors.append((row.line, "external_id",
-                                   "already used by a customer outside your scope"))
+                                   Problem("import.outside_scope")))
                 continue
             if cur.merged_into_id is not None:
-                out.errors.append((row.line, "external_id", "this customer was merged into "
-                                   f"customer {cur.merged_into_id}; update that one"))
+                out.errors.append((row.line, "external_id", Problem(
+                    "customer.merged_away", {"id": cur.id, "into": cur.merged_into_id})))
                 continue
             changes = {f: (cur._mapping[f], v) for f, v in row.values.items()
                        if cur._mapping[f] != v}
@@ -252,7 +253,7 @@ def write_contacts(ctx: ImportContext, rows: list[CleanRow]) -> BatchOutcome:
         customer_id = customers.get(row.customer_ref)
         if customer_id is None:
             out.errors.append((row.line, "customer_external_id",
-                               f"no customer with external id {row.customer_ref!r}"))
+                               Problem("import.no_customer", {"ref": row.customer_ref})))
             continue
         values = row.values | {"customer_id": customer_id}
         cur = existing.get(row.key)
@@ -262,7 +263,7 @@ def write_contacts(ctx: ImportContext, rows: list[CleanRow]) -> BatchOutcome:
         else:
             if not cur.visible:
                 out.errors.append((row.line, "external_id",
-                                   "already used by a contact outside your scope"))
+                                   Problem("import.outside_scope")))
                 continue
             changes = {f: (cur._mapping[f], v) for f, v in values.items()
                        if cur._mapping[f] != v}
@@ -327,7 +328,7 @@ def write_products(ctx: ImportContext, rows: list[CleanRow]) -> BatchOutcome:
         customer_id = customers.get(row.customer_ref)
         if customer_id is None:
             out.errors.append((row.line, "customer_external_id",
-                               f"no customer with external id {row.customer_ref!r}"))
+                               Problem("import.no_customer", {"ref": row.customer_ref})))
             continue
         values = row.values | {"customer_id": customer_id}
         cur = existing.get(row.key)
@@ -338,7 +339,7 @@ def write_products(ctx: ImportContext, rows: list[CleanRow]) -> BatchOutcome:
         else:
             if not cur.visible:
                 out.errors.append((row.line, "external_id",
-                                   "already used by a product outside your scope"))
+                                   Problem("import.outside_scope")))
                 continue
             changes = {f: (cur._mapping[f], v) for f, v in values.items()
                        if cur._mapping[f] != v}
@@ -371,16 +372,18 @@ def write_products(ctx: ImportContext, rows: list[CleanRow]) -> BatchOutcome:
 
 # --- database errors of single rows ---------------------------------------------------
 
-def _explainer(what: str, unique_columns: tuple[str, ...]):
-    def explain(exc: DBAPIError) -> tuple[str, str]:
+def _explainer(taken: dict[str, str]):
+    """A row's database error as (column, problem); ``taken``: unique column -> the code
+    for "already used"."""
+    def explain(exc: DBAPIError) -> tuple[str, Problem]:
         text = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
         lowered = text.lower()
-        for column in unique_columns:
+        for column, taken_code in taken.items():
             if column in lowered and ("unique" in lowered or "duplicate" in lowered):
-                return column, f"already used by another {what}"
+                return column, Problem(taken_code)
         if "foreign key" in lowered:
-            return "", "refers to a record that no longer exists"
-        return "", f"rejected by the database: {text[:200]}"
+            return "", Problem("import.gone")
+        return "", Problem("import.db_rejected", {"detail": text[:200]})
     return explain
 
 
@@ -390,17 +393,18 @@ KINDS: dict[str, KindSpec] = {
         ("external_id", "name", "phones", "tax_id", "region", "industry", "lifecycle",
          "tier", "email", "responsible", "department", "notes", "is_placeholder"),
         ("external_id", "name"),
-        clean_customer, write_customers, _explainer("customer", ("external_id",))),
+        clean_customer, write_customers, _explainer({"external_id": "customer.external_id_taken"})),
     "contacts": KindSpec(
         "contacts",
         ("external_id", "customer_external_id", "name", "position", "email", "phones"),
         ("external_id", "customer_external_id", "name"),
-        clean_contact, write_contacts, _explainer("contact", ("external_id",))),
+        clean_contact, write_contacts, _explainer({"external_id": "contact.external_id_taken"})),
     "products": KindSpec(
         "products",
         ("external_id", "serial_number", "model", "customer_external_id", "warranty_type",
          "warranty_end", "installed_on"),
         ("external_id", "serial_number", "model", "customer_external_id"),
         clean_product, write_products,
-        _explainer("product", ("serial_number", "external_id"))),
+        _explainer({"serial_number": "product.taken_race",
+                    "external_id": "product.external_id_taken"})),
 }

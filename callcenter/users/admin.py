@@ -12,6 +12,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from callcenter.core.errors import Problem
+from callcenter.core.messages import describe
 from callcenter.users.models import DEFAULT_SCOPE, Department, Role, Scope, User
 from callcenter.users.permissions import Permission, has_permission
 from callcenter.users.services import (
@@ -20,12 +22,6 @@ from callcenter.users.services import (
     create_user,
     ensure_department,
 )
-
-
-def N_(message: str) -> str:  # noqa: N802 - the conventional marker name for extraction
-    """Marks a message for the catalogue; the web UI translates it when it shows it."""
-    return message
-
 
 #: The UI languages a user may choose (callcenter.app.LANGUAGES, without importing Flask).
 USER_LOCALES = ("zh_CN", "en")
@@ -46,26 +42,27 @@ USER_FIELDS = ("display_name", "role", "scope", "department", "interface", "acti
 
 
 class FieldProblem:
-    """One rejected field: an English message template (catalogue msgid) and its values."""
+    """One rejected field: the kernel's ``Problem`` (a catalogue code and its values,
+    ``callcenter.core.messages``), worded where it is shown."""
 
-    __slots__ = ("field", "template", "params")
+    __slots__ = ("field", "problem")
 
-    def __init__(self, field: str, template: str, **params):
+    def __init__(self, field: str, code: str, **params):
         self.field = field
-        self.template = template
-        self.params = params
+        self.problem = Problem(code, params)
 
     @property
     def message(self) -> str:
-        return self.template % self.params if self.params else self.template
+        """The text in the current language (English outside a request)."""
+        return describe(self.problem)
 
     def __repr__(self) -> str:
-        return f"FieldProblem({self.field!r}, {self.message!r})"
+        return f"{type(self).__name__}({self.field!r}, {self.problem})"
 
 
 class UserFieldError(UserError):
     """Input for a user was rejected: ``field`` and ``message`` of the first problem, all
-    of them in ``problems`` (each with its untranslated template, for the web UI)."""
+    of them in ``problems`` (each with its code, worded by the web UI)."""
 
     def __init__(self, problems: list[FieldProblem]):
         self.problems = list(problems)
@@ -94,20 +91,14 @@ def clean_interface(value: str | None) -> tuple[str | None, FieldProblem | None]
     if not value:
         return None, None
     if len(value) > INTERFACE_MAX_LENGTH:
-        return None, FieldProblem("interface", N_("At most %(n)s characters."),
-                                  n=INTERFACE_MAX_LENGTH)
+        return None, FieldProblem("interface", "too_long", max=INTERFACE_MAX_LENGTH)
     if _CONTROL_OR_SPACE.search(value):
-        return None, FieldProblem("interface", N_(
-            "Must not contain spaces, tabs, line breaks or other control characters."))
+        return None, FieldProblem("interface", "user.no_spaces")
     bad = next((ch for ch in value if ch not in INTERFACE_CHARS), None)
     if bad is not None:
-        return None, FieldProblem("interface", N_(
-            "“%(char)s” cannot be part of a PBX interface: use letters, digits and "
-            "_ . - @ / : ; + # * only."), char=bad)
+        return None, FieldProblem("interface", "interface.bad_char", char=bad)
     if not _INTERFACE_SHAPE.match(value):
-        return None, FieldProblem("interface", N_(
-            "Write it as Asterisk reports it, TECHNOLOGY/resource: PJSIP/1001 or "
-            "Local/agent1@agents/n."))
+        return None, FieldProblem("interface", "interface.shape")
     return value, None
 
 
@@ -129,19 +120,18 @@ def _clean_user_fields(session: Session, user: User | None, changes: dict,
     if "display_name" in changes:
         name = (changes["display_name"] or "").strip()
         if len(name) > DISPLAY_NAME_MAX_LENGTH:
-            problems.append(FieldProblem("display_name", N_("At most %(n)s characters."),
-                                         n=DISPLAY_NAME_MAX_LENGTH))
+            problems.append(FieldProblem("display_name", "too_long",
+                                         max=DISPLAY_NAME_MAX_LENGTH))
         elif _CONTROL.search(name):
-            problems.append(FieldProblem("display_name", N_(
-                "Contains control characters; remove them.")))
+            problems.append(FieldProblem("display_name", "control_chars"))
         else:
             clean["display_name"] = name
     if "role" in changes:
         try:
             clean["role"] = Role(changes["role"])
         except ValueError:
-            problems.append(FieldProblem("role", N_("Choose one of: %(values)s."),
-                                         values=", ".join(r.value for r in Role)))
+            problems.append(FieldProblem("role", "choice",
+                                         choices=", ".join(r.value for r in Role)))
     if "scope" in changes:
         if changes["scope"] in (None, ""):
             clean["scope"] = None  # the role's default
@@ -149,21 +139,18 @@ def _clean_user_fields(session: Session, user: User | None, changes: dict,
             try:
                 clean["scope"] = Scope(changes["scope"])
             except ValueError:
-                problems.append(FieldProblem("scope", N_("Choose one of: %(values)s."),
-                                             values=", ".join(s.value for s in Scope)))
+                problems.append(FieldProblem("scope", "choice",
+                                             choices=", ".join(s.value for s in Scope)))
     if "department" in changes:
         path = changes["department"] or ""
         names = _department_names(path)
         if path.strip() and not names:
-            problems.append(FieldProblem("department", N_(
-                "Enter a department path like Service/Beijing, or leave it empty.")))
+            problems.append(FieldProblem("department", "department.path"))
         elif any(len(n) > DEPARTMENT_NAME_MAX_LENGTH for n in names):
-            problems.append(FieldProblem("department", N_(
-                "Each department name: at most %(n)s characters."),
-                n=DEPARTMENT_NAME_MAX_LENGTH))
+            problems.append(FieldProblem("department", "department.name_too_long",
+                                         n=DEPARTMENT_NAME_MAX_LENGTH))
         elif any(_CONTROL.search(n) for n in names):
-            problems.append(FieldProblem("department", N_(
-                "Contains control characters; remove them.")))
+            problems.append(FieldProblem("department", "control_chars"))
         else:
             clean["department"] = "/".join(names) or None
     if "interface" in changes:
@@ -171,22 +158,21 @@ def _clean_user_fields(session: Session, user: User | None, changes: dict,
         if problem is None and interface is not None:
             owner = _interface_owner(session, interface, user.id if user else None)
             if owner is not None:
-                problem = FieldProblem("interface", N_(
-                    "%(interface)s already belongs to %(user)s; an interface can belong to "
-                    "one user only."), interface=interface, user=user_label(owner))
+                problem = FieldProblem("interface", "interface.taken", interface=interface,
+                                       user=user_label(owner))
         if problem is not None:
             problems.append(problem)
         else:
             clean["interface"] = interface
     if "active" in changes:
         if not isinstance(changes["active"], bool):
-            problems.append(FieldProblem("active", N_("Must be yes or no.")))
+            problems.append(FieldProblem("active", "not_boolean"))
         else:
             clean["active"] = changes["active"]
     if "locale" in changes:
         if changes["locale"] not in USER_LOCALES:
-            problems.append(FieldProblem("locale", N_("Choose one of: %(values)s."),
-                                         values=", ".join(USER_LOCALES)))
+            problems.append(FieldProblem("locale", "choice",
+                                         choices=", ".join(USER_LOCALES)))
         else:
             clean["locale"] = changes["locale"]
     return clean
@@ -212,19 +198,15 @@ def update_user(session: Session, actor: User, user: User, changes: dict) -> Use
     _require_manager(actor)
     unknown = sorted(set(changes) - set(USER_FIELDS))
     if unknown:
-        raise UserFieldError([FieldProblem(name, N_("This cannot be changed."))
-                              for name in unknown])
+        raise UserFieldError([FieldProblem(name, "read_only") for name in unknown])
     problems: list[FieldProblem] = []
     clean = _clean_user_fields(session, user, changes, problems)
     if actor.id == user.id:
         if "role" in clean and clean["role"] != user.role and \
                 not _still_manager(clean["role"]):
-            problems.append(FieldProblem("role", N_(
-                "You cannot take the administrator role from yourself; ask another "
-                "administrator.")))
+            problems.append(FieldProblem("role", "user.self_demotion"))
         if clean.get("active") is False:
-            problems.append(FieldProblem("active", N_(
-                "You cannot deactivate your own account; ask another administrator.")))
+            problems.append(FieldProblem("active", "user.self_deactivation"))
     if problems:
         raise UserFieldError(problems)
     role = clean.get("role", user.role)
@@ -259,8 +241,7 @@ def _flush_unique(session: Session) -> None:
         with session.begin_nested():
             session.flush()
     except IntegrityError as exc:
-        raise UserFieldError([FieldProblem(_taken_field(exc), N_(
-            "Someone else just took this value; choose another one."))]) from exc
+        raise UserFieldError([FieldProblem(_taken_field(exc), "user.taken_race")]) from exc
 
 
 def _taken_field(exc: IntegrityError) -> str:
@@ -277,25 +258,21 @@ def register_user(session: Session, actor: User, data: dict) -> User:
     problems: list[FieldProblem] = []
     username = (data.get("username") or "").strip()
     if not username:
-        problems.append(FieldProblem("username", N_("This field is required.")))
+        problems.append(FieldProblem("username", "required"))
     elif len(username) > 80:
-        problems.append(FieldProblem("username", N_("At most %(n)s characters."), n=80))
+        problems.append(FieldProblem("username", "too_long", max=80))
     elif _CONTROL_OR_SPACE.search(username):
-        problems.append(FieldProblem("username", N_(
-            "Must not contain spaces, tabs, line breaks or other control characters.")))
+        problems.append(FieldProblem("username", "user.no_spaces"))
     elif session.scalar(select(User.id).where(User.username == username)):
-        problems.append(FieldProblem("username", N_("%(username)s already exists."),
-                                     username=username))
+        problems.append(FieldProblem("username", "user.username_taken", username=username))
     password = data.get("password") or ""
     if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(FieldProblem("password", N_("At least %(n)s characters."),
-                                     n=MIN_PASSWORD_LENGTH))
+        problems.append(FieldProblem("password", "password.too_short", n=MIN_PASSWORD_LENGTH))
     elif len(password) > PASSWORD_MAX_LENGTH:
-        problems.append(FieldProblem("password", N_("At most %(n)s characters."),
-                                     n=PASSWORD_MAX_LENGTH))
+        problems.append(FieldProblem("password", "too_long", max=PASSWORD_MAX_LENGTH))
     fields = {k: v for k, v in data.items() if k in USER_FIELDS}
     if "role" not in fields:
-        problems.append(FieldProblem("role", N_("This field is required.")))
+        problems.append(FieldProblem("role", "required"))
     clean = _clean_user_fields(session, None, fields, problems)
     if problems:
         raise UserFieldError(problems)
@@ -307,11 +284,11 @@ def register_user(session: Session, actor: User, data: dict) -> User:
                                display_name=clean.get("display_name", ""),
                                locale=clean.get("locale", "zh_CN"))
     except IntegrityError as exc:  # taken between our check and the insert
-        raise UserFieldError([FieldProblem(_taken_field(exc), N_(
-            "Someone else just took this value; choose another one."))]) from exc
+        raise UserFieldError([FieldProblem(_taken_field(exc), "user.taken_race")]) from exc
     except UserError as exc:  # create_user's own "field: message"
         field, _sep, message = str(exc).partition(": ")
-        raise UserFieldError([FieldProblem(field if message else "", message or field)]) \
+        raise UserFieldError([FieldProblem(field if message else "", "user.rejected",
+                                           reason=message or field)]) \
             from exc
     if clean.get("active") is False:
         user.active = False

@@ -7,12 +7,12 @@ is put next to the fields by ``apply_user_errors``.
 
 from __future__ import annotations
 
-from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from callcenter.core.messages import describe
 from callcenter.users.admin import UserFieldError
 from callcenter.users.models import Role, Scope
 from callcenter.users.services import MIN_PASSWORD_LENGTH
@@ -90,8 +90,7 @@ def apply_user_errors(form: FlaskForm, exc: UserFieldError) -> list[str]:
     field of the form are returned, to be shown above it."""
     leftover: list[str] = []
     for problem in exc.problems:
-        text = gettext(problem.template, **problem.params) if problem.params \
-            else gettext(problem.template)
+        text = describe(problem.problem)
         field = getattr(form, problem.field, None) if problem.field else None
         if field is None or not hasattr(field, "errors"):
             leftover.append(text)

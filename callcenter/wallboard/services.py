@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from callcenter.calls.models import PbxQueue
 from callcenter.config import Settings
 from callcenter.core.errors import PermissionDenied
-from callcenter.core.locality import DEFAULT_TIMEZONE
 from callcenter.users.models import Role, Scope, User
 from callcenter.users.permissions import Permission, has_permission
 from callcenter.users.scopes import department_subtree_ids
@@ -68,7 +67,7 @@ def _members(live: LiveState, names: set[str]) -> dict[str, set[str]]:
 
 
 def wallboard(session: Session, actor: User, now: datetime, live: LiveState | None, *,
-              timezone: str = DEFAULT_TIMEZONE) -> dict[str, Any]:
+              timezone: str) -> dict[str, Any]:
     """``{"queues", "agents", "updated_at", "day_start", "live"}`` for ``actor``.
 
     ``live``: the live state (``live.read_live``); None or not ``available`` shows the
