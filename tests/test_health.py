@@ -167,7 +167,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def private_redis():
+def redis_to_stop():
     port = _free_port()
     process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
                                 "--save", "", "--appendonly", "no"],
@@ -190,8 +190,8 @@ def _pings(client: redis.Redis) -> bool:
         return False
 
 
-def test_healthz_503_and_metrics_say_so_when_redis_is_down(make_app, private_redis):
-    process, url = private_redis
+def test_healthz_503_and_metrics_say_so_when_redis_is_down(make_app, redis_to_stop):
+    process, url = redis_to_stop
     client = make_app(REDIS_URL=url, METRICS_TOKEN=METRICS_TOKEN).test_client()
     scrape = {"Authorization": f"Bearer {METRICS_TOKEN}"}
     up = client.get("/healthz")
