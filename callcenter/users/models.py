@@ -48,8 +48,13 @@ class Department(Base):
     name: Mapped[str] = mapped_column(String(120))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     path: Mapped[str] = mapped_column(String(500), default="", index=True)
+    #: The team lead: a ticket that breaches its SLA escalates to them, then to the lead
+    #: of the department above (tickets.escalation).
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", use_alter=True,
+                                                           ondelete="SET NULL"))
 
     parent: Mapped[Department | None] = relationship(remote_side=[id])
+    lead: Mapped[User | None] = relationship(foreign_keys=[lead_id])
 
     __table_args__ = (Index("ix_departments_parent_name", "parent_id", "name", unique=True),)
 
@@ -75,7 +80,7 @@ class User(Base):
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    department: Mapped[Department | None] = relationship()
+    department: Mapped[Department | None] = relationship(foreign_keys=[department_id])
 
     # Flask-Login protocol
     @property
