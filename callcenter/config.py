@@ -10,6 +10,7 @@ import os
 import secrets
 import zoneinfo
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -24,6 +25,24 @@ class ConfigError(RuntimeError):
 
 def default_instance_path() -> Path:
     return Path(os.environ.get("CALLCENTER_INSTANCE", Path.cwd() / "instance")).resolve()
+
+
+DEFAULT_SERVICE_HOURS = ((time(9), time(12)), (time(13), time(18)))
+#: At 80 % of a target warn the assignee; at breach escalate to the team lead (level 1);
+#: at 150 % to the next manager up the department tree (level 2).
+DEFAULT_ESCALATION_LADDER = "0.8:warn,1.0:lead,1.5:up"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    sender: str
+    username: str | None = None
+    password: str | None = None
+    #: "none", "starttls" or "ssl".
+    security: str = "none"
+    timeout_s: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -42,6 +61,15 @@ class Settings:
     max_upload_bytes: int = 64 * 1024 * 1024
     #: Bearer token a Prometheus server scrapes /metrics with; None: admin API tokens only.
     metrics_token: str | None = None
+    #: The service desk's working hours, for SLA targets in business time
+    #: (``SERVICE_HOURS``, "09:00-12:00,13:00-18:00"): ((start, end), ...) local times.
+    service_hours: tuple[tuple[time, time], ...] = DEFAULT_SERVICE_HOURS
+    #: The escalation ladder (``SLA_ESCALATION``), parsed by tickets.escalation.
+    escalation_ladder: str = DEFAULT_ESCALATION_LADDER
+    #: Where notices are mailed from (``SMTP_*``); None: no e-mail, in-app notices only.
+    smtp: SmtpSettings | None = None
+    #: Largest ticket attachment (``TICKET_ATTACHMENT_MAX_BYTES``), bytes.
+    ticket_attachment_max_bytes: int = 10 * 1024 * 1024
 
     @property
     def locality(self) -> Locality:
@@ -131,6 +159,51 @@ def _metrics_token(env: dict) -> str | None:
     return token
 
 
+def _service_hours(env: dict) -> tuple[tuple[time, time], ...]:
+    raw = env.get("SERVICE_HOURS")
+    if not raw:
+        return DEFAULT_SERVICE_HOURS
+    spans = []
+    try:
+        for part in raw.split(","):
+            start, end = (time.fromisoformat(t.strip()) for t in part.split("-"))
+            spans.append((start, end))
+    except ValueError as exc:
+        raise ConfigError(f"SERVICE_HOURS: {raw!r} is not like 09:00-12:00,13:00-18:00") from exc
+    if any(end <= start for start, end in spans) or any(
+            b[0] < a[1] for a, b in zip(spans, spans[1:], strict=False)):
+        raise ConfigError(f"SERVICE_HOURS: {raw!r}: spans must be ascending and not overlap")
+    return tuple(spans)
+
+
+def _int(env: dict, name: str, default: int, *, minimum: int = 1) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {raw!r} is not a whole number") from exc
+    if value < minimum:
+        raise ConfigError(f"{name}: must be at least {minimum}")
+    return value
+
+
+def _smtp(env: dict) -> SmtpSettings | None:
+    host = env.get("SMTP_HOST")
+    if not host:
+        return None
+    security = env.get("SMTP_SECURITY", "none").lower()
+    if security not in ("none", "starttls", "ssl"):
+        raise ConfigError(f"SMTP_SECURITY: {security!r}; use none, starttls or ssl")
+    sender = env.get("SMTP_FROM", "")
+    if "@" not in sender:
+        raise ConfigError("SMTP_FROM: the sender address (service@example.com) is required")
+    return SmtpSettings(host=host, port=_int(env, "SMTP_PORT", 465 if security == "ssl" else 25),
+                        sender=sender, username=env.get("SMTP_USERNAME") or None,
+                        password=env.get("SMTP_PASSWORD") or None, security=security)
+
+
 def load_settings(env: dict | None = None) -> Settings:
     """Read and check every setting; raises ConfigError naming the bad variable."""
     env = dict(os.environ if env is None else env)
@@ -145,4 +218,8 @@ def load_settings(env: dict | None = None) -> Settings:
         default_phone_region=_region(env),
         timezone=_timezone(env),
         metrics_token=_metrics_token(env),
+        service_hours=_service_hours(env),
+        escalation_ladder=env.get("SLA_ESCALATION") or DEFAULT_ESCALATION_LADDER,
+        smtp=_smtp(env),
+        ticket_attachment_max_bytes=_int(env, "TICKET_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
     )
