@@ -149,7 +149,7 @@ def _clean_policy(session: Session, data: dict[str, Any]) -> dict[str, Any]:
     elif "ticket_type" not in errors:
         if session.scalar(select(TicketType.id).where(TicketType.code == type_code,
                                                       TicketType.active.is_(True))) is None:
-            errors["ticket_type"] = Problem("ticket_type.unknown", {"code": type_code})
+            errors["ticket_type"] = Problem("sla.unknown_ticket_type", {"code": type_code})
         out["ticket_type"] = type_code
     for field, choices in (("priority", Priority), ("customer_tier", Tier)):
         value = clean_choice(data, field, choices, errors)
@@ -202,7 +202,7 @@ def create_calendar_day(session: Session, actor: User, data: dict[str, Any]) -> 
         errors["is_workday"] = Problem("required" if workday is None else "not_boolean")
     name = clean_text(data, "name", DAY_LIMITS["name"], errors)
     if not errors and session.scalar(select(CalendarDay.id).where(CalendarDay.day == day)):
-        errors["day"] = Problem("calendar_day.taken", {"day": day.isoformat()})
+        errors["day"] = Problem("sla.calendar_day_taken", {"day": day.isoformat()})
     if errors:
         raise ValidationError(errors)
     row = CalendarDay(day=day, is_workday=workday, name="" if name is MISSING else name)
@@ -211,7 +211,7 @@ def create_calendar_day(session: Session, actor: User, data: dict[str, Any]) -> 
             session.add(row)
             session.flush()
     except IntegrityError as exc:  # a concurrent request took the date first
-        raise ValidationError({"day": Problem("calendar_day.taken",
+        raise ValidationError({"day": Problem("sla.calendar_day_taken",
                                               {"day": day.isoformat()})}) from exc
     return row
 
