@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US_PER_MINUTE = 60_000_000
+_US_PER_QUARTER = 15 * _US_PER_MINUTE
 _ONE_US = timedelta(microseconds=1)
 #: Years already logged as unknown to chinese-calendar (log once per process and year).
 _unknown_years: set[int] = set()
@@ -107,6 +108,8 @@ class WorkingCalendar:
         # day ordinal -> ((start_us, end_us), ...) and the day's total, filled lazily.
         self._spans: dict[int, tuple[tuple[int, int], ...]] = {}
         self._totals: dict[int, int] = {}
+        self._sums: dict[int, list[int]] = {}
+        self._quarters: dict[int, int] = {}
 
     # --- days ---------------------------------------------------------------------
 
@@ -143,8 +146,14 @@ class WorkingCalendar:
         return spans
 
     def _ordinal(self, us: int) -> int:
-        """The local day an instant falls on."""
-        return _from_us(us).astimezone(self.zone).toordinal()
+        """The local day an instant falls on (cached per quarter hour: UTC offsets and
+        their changes are whole quarter hours, so a quarter lies within one local day)."""
+        quarter = us // _US_PER_QUARTER
+        ordinal = self._quarters.get(quarter)
+        if ordinal is None:
+            ordinal = _from_us(quarter * _US_PER_QUARTER).astimezone(self.zone).toordinal()
+            self._quarters[quarter] = ordinal
+        return ordinal
 
     # --- time ---------------------------------------------------------------------
 
@@ -200,16 +209,44 @@ class WorkingCalendar:
     def _between(self, a_us: int, b_us: int) -> int:
         first, last = self._ordinal(a_us), self._ordinal(b_us)
         total = 0
-        for ordinal in range(first, last + 1):
-            spans = self._day(ordinal)
-            if first < ordinal < last:
-                total += self._totals[ordinal]
-                continue
-            for span_start, span_end in spans:
+        for ordinal in {first, last}:
+            for span_start, span_end in self._day(ordinal):
                 lo, hi = max(a_us, span_start), min(b_us, span_end)
                 if hi > lo:
                     total += hi - lo
+        if last - first > 1:
+            total += self._whole_days(first + 1, last)
         return total
+
+    def _whole_days(self, first: int, stop: int) -> int:
+        """Working time of the days ``first`` .. ``stop - 1`` (ordinals), from per-year
+        running sums: a ticket open for months costs no more than one open for a day."""
+        year_a, index_a = self._year_index(first)
+        year_b, index_b = self._year_index(stop)
+        if year_a == year_b:
+            sums = self._year_sums(year_a)
+            return sums[index_b] - sums[index_a]
+        total = self._year_sums(year_a)[-1] - self._year_sums(year_a)[index_a]
+        for year in range(year_a + 1, year_b):
+            total += self._year_sums(year)[-1]
+        return total + self._year_sums(year_b)[index_b]
+
+    @staticmethod
+    def _year_index(ordinal: int) -> tuple[int, int]:
+        day = date.fromordinal(ordinal)
+        return day.year, ordinal - date(day.year, 1, 1).toordinal()
+
+    def _year_sums(self, year: int) -> list[int]:
+        """Running sums of the year's daily working time: [0, day 1, days 1-2, ...]."""
+        sums = self._sums.get(year)
+        if sums is None:
+            start = date(year, 1, 1).toordinal()
+            sums = [0]
+            for ordinal in range(start, date(year + 1, 1, 1).toordinal()):
+                self._day(ordinal)
+                sums.append(sums[-1] + self._totals[ordinal])
+            self._sums[year] = sums
+        return sums
 
     def for_kind(self, kind: SlaCalendar | str) -> Calendar:
         """This calendar for a business ticket, the wall clock for a 24x7 one (so callers

@@ -187,12 +187,14 @@ def _instant(calendar: Calendar, start: datetime, pauses, minutes: float) -> dat
 
 def _target(kind: str, minutes: int | None, met_at: datetime | None, *, calendar: Calendar,
             start: datetime, ended: list[Interval], paused_since: datetime | None,
-            now: datetime) -> SlaTarget | None:
+            now: datetime, spent_by: dict[datetime, float]) -> SlaTarget | None:
     if minutes is None:
         return None
     pauses = ended + [(paused_since, now)] if paused_since is not None else ended
     until = met_at or now
-    spent = elapsed(calendar, start, pauses, until)
+    spent = spent_by.get(until)
+    if spent is None:  # both targets often run up to now: count once
+        spent = spent_by[until] = elapsed(calendar, start, pauses, until)
     breached = spent > minutes if met_at is not None else spent >= minutes
     if met_at is not None:
         # Where the due instant was, with the pauses up to when the target was met.
@@ -220,7 +222,7 @@ def sla_snapshot(ticket: Ticket, history: list[TicketHistory], calendar: Calenda
     paused = paused_since is not None
     finished = done_at(ticket, history)
     common = dict(calendar=calendar, start=start, ended=ended, paused_since=paused_since,
-                  now=now)
+                  now=now, spent_by={})
     first = _target("first_response", ticket.first_response_minutes,
                     ticket.first_response_at or finished, **common)
     resolution = _target("resolution", ticket.resolution_minutes, finished, **common)
