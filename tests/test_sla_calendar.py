@@ -183,3 +183,19 @@ def test_load_calendar_reads_the_overrides(session, settings):
     assert not cal.is_workday(date(2026, 11, 9))
     assert cal.is_workday(date(2026, 11, 10))
     assert load_calendar(session, settings, SlaCalendar.ALL_HOURS) is WALL_CLOCK
+
+
+def test_long_spans_across_years_add_up_day_by_day(cal):
+    start, end = at(2025, 12, 15, 10, 30), at(2027, 2, 1, 15, 45)
+    day, total = start.date(), 0.0
+    while day <= end.date():
+        lo = max(start, datetime.combine(day, time(0), SHANGHAI))
+        hi = min(end, datetime.combine(day + timedelta(days=1), time(0), SHANGHAI))
+        if cal.is_workday(day):
+            for s, e in DEFAULT_SERVICE_HOURS:
+                a = max(lo, datetime.combine(day, s, SHANGHAI))
+                b = min(hi, datetime.combine(day, e, SHANGHAI))
+                total += max(0.0, (b - a).total_seconds() / 60)
+        day += timedelta(days=1)
+    assert cal.minutes_between(start, end) == total
+    assert cal.add(start, total) == cal.add(start, total - 0.5) + timedelta(seconds=30)
