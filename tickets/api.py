@@ -178,3 +178,7 @@ def ticket_comments(ticket_id: int):
     zone = tz()
     return jsonify({"items": [comment_to_dict(c, zone)
                               for c in list_comments(db_session(), ticket, internal=internal)]})
+
+
+# The routes around a ticket (links, merge, attachments) register themselves too.
+from tickets import api_related as _api_related  # noqa: E402,F401

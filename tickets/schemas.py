@@ -98,11 +98,11 @@ class CommentCreate(Schema):
                                                 "customer sees (false).")] = True
 
 
-class LinkCreate(Schema):
+class TicketLinkCreate(Schema):
     other_id: Id
 
 
-class MergeRequest(Schema):
+class TicketMerge(Schema):
     into_id: Annotated[Id, Field(description="The ticket that stays open.")]
     note: Note = ""
 

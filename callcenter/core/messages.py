@@ -138,6 +138,7 @@ MESSAGES: dict[str, str] = {
     "ticket.assignee_only_when_assigning": N_("An assignee is given only when moving to "
                                               "assigned."),
     "ticket.resolution_when_resolving": N_("The resolution is written when resolving."),
+    "ticket.unknown": N_("There is no ticket number %(id)s that you can see."),
     "ticket.link_itself": N_("A ticket cannot be linked to or merged into itself."),
     "ticket.merge_closed": N_("Ticket no. %(id)s is closed; it cannot take part in a merge."),
     "ticket.merge_other_customer": N_("Only tickets of the same customer can be merged."),
