@@ -263,8 +263,9 @@ def test_unauthenticated_callers_get_401_everywhere_but_the_document(client, ses
 
 
 #: Endpoints whose access rules have matrices of their own: the call log
-#: (tests/test_api_calls.py) and the wallboard (tests/test_api_wallboard.py).
-OTHER_MATRICES = ("/api/v1/calls", "/api/v1/wallboard")
+#: (tests/test_api_calls.py), the wallboard (tests/test_api_wallboard.py) and tickets
+#: (tests/test_access_matrix_tickets.py: the same method, the ticket scopes).
+OTHER_MATRICES = ("/api/v1/calls", "/api/v1/wallboard", "/api/v1/tickets")
 
 
 def test_matrix_covers_every_customer_contact_product_rule(app):

@@ -28,7 +28,7 @@ from tickets.attachments import (
 )
 from tickets.merge import link_tickets, merge_tickets, other_ticket, ticket_links
 from tickets.queries import get_ticket
-from tickets.schemas import Attachment, TicketLinkCreate, TicketMerge, TicketLinkOut
+from tickets.schemas import Attachment, TicketLinkCreate, TicketLinkOut, TicketMerge
 from tickets.serializers import attachment_to_dict, link_to_dict
 
 #: Room for the multipart envelope around the largest accepted file.
