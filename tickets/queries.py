@@ -143,9 +143,9 @@ def tickets_query(user: User, *, queue: str | None = None, status: str | None = 
         return stmt.order_by(Ticket.id.desc())
     if sort == "oldest":
         return stmt.order_by(Ticket.id)
-    # The SLA due time: the resolution target (NULL: no target, e.g. closed) goes last.
-    return stmt.order_by(Ticket.resolution_due_at.is_(None), Ticket.resolution_due_at,
-                         Ticket.id)
+    # The SLA due time: the resolution target (NULL: none, or paused) goes last. Written
+    # as NULLS LAST, not as "due IS NULL" first, so the open tickets' index gives the order.
+    return stmt.order_by(Ticket.resolution_due_at.asc().nulls_last(), Ticket.id)
 
 
 def open_tickets_for_customer(session: Session, customer_id: int, *,

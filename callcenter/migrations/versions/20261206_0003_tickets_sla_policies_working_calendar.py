@@ -13,6 +13,9 @@ down_revision = '0002'
 branch_labels = None
 depends_on = None
 
+#: Open tickets (tickets.models.OPEN_SQL, copied: a migration never imports models).
+OPEN_SQL = "status IN ('new', 'assigned', 'in_progress', 'pending')"
+
 
 def upgrade() -> None:
     op.create_table('calendar_days',
@@ -115,11 +118,13 @@ def upgrade() -> None:
         batch_op.create_index('ix_tickets_assignee_status_due', ['assignee_id', 'status', 'resolution_due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_creator_id'), ['creator_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_customer_id'), ['customer_id'], unique=False)
-        batch_op.create_index('ix_tickets_customer_status', ['customer_id', 'status'], unique=False)
         batch_op.create_index('ix_tickets_department_status_due', ['department_id', 'status', 'resolution_due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_installed_product_id'), ['installed_product_id'], unique=False)
         batch_op.create_index('ix_tickets_next_escalation_at', ['next_escalation_at'], unique=False)
-        batch_op.create_index('ix_tickets_status_due', ['status', 'resolution_due_at'], unique=False)
+        batch_op.create_index('ix_tickets_open_due', ['resolution_due_at', 'id'], unique=False,
+                              postgresql_where=sa.text(OPEN_SQL), sqlite_where=sa.text(OPEN_SQL),
+                              postgresql_include=['assignee_id', 'department_id', 'creator_id',
+                                                  'sla_state', 'type_code', 'priority', 'status'])
         batch_op.create_index(batch_op.f('ix_tickets_type_code'), ['type_code'], unique=False)
 
     op.create_table('ticket_calls',
@@ -278,11 +283,11 @@ def downgrade() -> None:
     op.drop_table('ticket_calls')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tickets_type_code'))
-        batch_op.drop_index('ix_tickets_status_due')
+        batch_op.drop_index('ix_tickets_open_due', postgresql_where=sa.text(OPEN_SQL),
+                            sqlite_where=sa.text(OPEN_SQL))
         batch_op.drop_index('ix_tickets_next_escalation_at')
         batch_op.drop_index(batch_op.f('ix_tickets_installed_product_id'))
         batch_op.drop_index('ix_tickets_department_status_due')
-        batch_op.drop_index('ix_tickets_customer_status')
         batch_op.drop_index(batch_op.f('ix_tickets_customer_id'))
         batch_op.drop_index(batch_op.f('ix_tickets_creator_id'))
         batch_op.drop_index('ix_tickets_assignee_status_due')
