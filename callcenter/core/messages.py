@@ -124,6 +124,8 @@ MESSAGES: dict[str, str] = {
                                 "version %(current_version)s); reload it and try again."),
     "ticket.transition_refused": N_("A ticket cannot go from %(from)s to %(to)s."),
     "ticket.type_code": N_("Use lower-case letters, digits and _ only."),
+    "ticket.type_taken": N_("There is already a ticket type with the code %(code)s."),
+    "ticket.type_builtin": N_("The four built-in types stay active; rename them instead."),
     "ticket.unknown_type": N_("There is no active ticket type %(type)s."),
     "ticket.use_transition": N_("Change the status and the assignee with a transition."),
     "ticket.customer_fixed": N_("A ticket stays with its customer."),

@@ -21,6 +21,8 @@ class Permission(enum.StrEnum):
     WALLBOARD_VIEW = "wallboard.view"
     #: SLA policies and the working calendar's overrides (tickets.policies).
     SLA_MANAGE = "sla.manage"
+    #: Add, rename and switch off ticket types (tickets.types).
+    TICKET_TYPE_MANAGE = "ticket_type.manage"
     #: Tickets (tickets/): read those in scope; create, edit, comment, move along the
     #: states; assign to someone else (taking one oneself needs only write); merge two.
     TICKET_READ = "ticket.read"
@@ -43,8 +45,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                                Permission.CUSTOMER_UPDATE, Permission.CUSTOMER_MERGE,
                                Permission.CUSTOMER_IMPORT, Permission.CUSTOMER_REASSIGN,
                                Permission.PRODUCT_WRITE, Permission.WALLBOARD_VIEW,
-                               Permission.SLA_MANAGE,
-
+                               Permission.SLA_MANAGE, Permission.TICKET_TYPE_MANAGE,
                                Permission.TICKET_READ, Permission.TICKET_WRITE,
                                Permission.TICKET_ASSIGN, Permission.TICKET_MERGE}),
     Role.ADMIN: frozenset(Permission),
