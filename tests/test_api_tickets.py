@@ -270,3 +270,16 @@ def test_assignee_must_see_the_customer_and_be_active(client, agent, customer, m
     assert r.status_code == 200, r.get_json()
     assert move(client, tech, r.get_json(), "assigned", assignee_id=agent.id).status_code \
         == 403
+
+
+def test_the_sla_policy_is_copied_at_creation(client, agent, customer, session):
+    from tickets.models import SlaPolicy, Ticket
+    session.add(SlaPolicy(name="urgent complaints", ticket_type="complaint",
+                          priority="urgent", first_response_minutes=5,
+                          resolution_minutes=60, calendar="24x7"))
+    session.flush()
+    t = open_ticket(client, agent, customer, type="complaint", priority="urgent")
+    row = session.get(Ticket, t["id"])
+    session.refresh(row)
+    assert (row.first_response_minutes, row.resolution_minutes, row.sla_calendar.value) == \
+        (5, 60, "24x7")

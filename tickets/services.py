@@ -69,10 +69,7 @@ def track(session: Session, ticket: Ticket, settings: Settings, now: datetime) -
 
 def _start_sla(session: Session, ticket: Ticket, customer: Customer) -> None:
     """Copy the most specific SLA policy onto a new ticket (tickets.policies)."""
-    try:
-        from tickets.policies import apply_policy
-    except ImportError:  # tickets/policies.py lands from another branch
-        return
+    from tickets.policies import apply_policy
     apply_policy(session, ticket, tier=customer.tier.value if customer.tier else None)
 
 
