@@ -110,7 +110,7 @@ def generate(conn, tickets: int) -> dict:
                                 "'service_request'])[1 + g % 4]",
         "priority": "(ARRAY['low','normal','normal','high','urgent'])[1 + (g / 7) % 5]",
         "channel": "'phone'", "status": status, "escalation_level": "0",
-        "customer_id": f"1 + (g * 7919) % {CUSTOMERS}",
+        "customer_id": f"1 + (g::bigint * 7919) % {CUSTOMERS}",
         "subject": "'Ticket ' || g", "description": "''", "resolution": "''",
         "creator_id": f"1 + (g * 17) % {USERS}", "assignee_id": assignee,
         "department_id": f"CASE WHEN {unassigned} THEN {first_sub} + g % {TEAMS * SUBTEAMS} "

@@ -70,7 +70,8 @@ def test_bad_types_are_refused_naming_the_field(client, supervisor, body, field,
 def test_builtin_types_stay_active(client, supervisor):
     r = client.patch("/api/v1/ticket-types/complaint", headers=bearer(supervisor),
                      json={"active": False})
-    assert assert_error(r, 422, "active")["error"]["problems"]["active"]["code"] == "ticket.type_builtin"
+    problem = assert_error(r, 422, "active")["error"]["problems"]["active"]
+    assert problem["code"] == "ticket.type_builtin"
     r = client.patch("/api/v1/ticket-types/complaint", headers=bearer(supervisor),
                      json={"name_zh": "客户投诉"})
     assert r.status_code == 200 and r.get_json()["name_zh"] == "客户投诉"
