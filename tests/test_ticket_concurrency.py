@@ -120,7 +120,7 @@ def test_parallel_creations_go_round_robin(stack, desk, redis_conn):
     def create(i):
         return call(stack, "POST", "/tickets", "agent5", json={
             "type": "inquiry", "subject": f"Parallel {i}", "customer_id": desk["customer"],
-            "department_id": desk["team"]})
+            "department_id": desk["team"], "round_robin": True})
 
     results = in_parallel(create, 6)
     assert all(r.status_code == 201 for r in results), [r.text for r in results]
@@ -131,7 +131,7 @@ def test_parallel_creations_go_round_robin(stack, desk, redis_conn):
     redis_conn.delete(AGENTS_KEY)
     r = call(stack, "POST", "/tickets", "agent5", json={
         "type": "inquiry", "subject": "Nobody", "customer_id": desk["customer"],
-        "department_id": desk["team"]})
+        "department_id": desk["team"], "round_robin": True})
     assert r.status_code == 201 and r.json()["assignee_id"] is None
     queue = call(stack, "GET", "/tickets", "agent5", params={"queue": "unassigned"}).json()
     assert [t["id"] for t in queue["items"]] == [r.json()["id"]]

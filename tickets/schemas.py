@@ -61,6 +61,9 @@ class TicketCreate(Schema):
     department_id: Id | None = None
     reporter: Reporter | None = None
     related_user_ids: RelatedIds = []
+    round_robin: Annotated[bool, Field(
+        description="Without an assignee: give it to the team's next available member "
+                    "in turn (it stays unassigned when nobody is available).")] = False
 
 
 class TicketPatch(Schema):

@@ -190,7 +190,8 @@ def create_ticket(session: Session, actor: User, data: dict[str, Any], *,
                   settings: Settings, now: datetime | None = None,
                   redis_client: Any = None) -> Ticket:
     """A new ticket (``data`` as ``TicketCreate`` checked it). Without an assignee it
-    goes round-robin to an available member of its team, or stays unassigned."""
+    waits unassigned in its team's queue, or, with ``round_robin``, goes to the team's
+    next available member in turn (unassigned when nobody is available)."""
     require(actor, Permission.TICKET_WRITE)
     now = now or utcnow()
     errors: dict[str, Problem] = {}
@@ -241,7 +242,7 @@ def create_ticket(session: Session, actor: User, data: dict[str, Any], *,
     if call is not None:
         session.execute(ticket_calls.insert().values(ticket_id=ticket.id, call_id=call.id))
         history.record(session, ticket.id, actor, "call", None, call.call_id, at=now)
-    if assignee is None:
+    if assignee is None and data.get("round_robin"):
         from callcenter.jobs import redis_connection
         from tickets.assignment import next_assignee
         chosen = next_assignee(session, redis_client or redis_connection(settings),
