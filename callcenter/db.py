@@ -18,6 +18,7 @@ of their own: ``own_transaction``.
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -97,16 +98,30 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
     session.info.setdefault("after_commit", []).append(callback)
 
 
+def after_rollback(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` if the session's current transaction is rolled back: undo what
+    was done outside the database for it (a file written for a row that won't exist)."""
+    session.info.setdefault("after_rollback", []).append(callback)
+
+
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
+    session.info.pop("after_rollback", None)
     callbacks = session.info.pop("after_commit", [])
     for callback in callbacks:
         callback()
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _drop_after_commit(session: Session, _previous) -> None:
+def _drop_after_commit(session: Session, previous) -> None:
     session.info.pop("after_commit", None)
+    if previous.nested:   # a savepoint: the outer transaction may still commit
+        return
+    for callback in session.info.pop("after_rollback", []):
+        try:
+            callback()
+        except Exception:  # noqa: BLE001 - a rollback must finish; the sweep catches up
+            logging.getLogger(__name__).exception("after-rollback callback failed")
 
 
 # --- Flask integration ---------------------------------------------------------

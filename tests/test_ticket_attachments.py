@@ -139,3 +139,43 @@ def test_only_users_who_see_the_ticket_get_the_file(client, agent, ticket, make_
     assert_error(client.get(f"/api/v1/tickets/{ticket['id']}/attachments/999999",
                             headers=bearer(agent)), 404)
     assert download(client, meta["url"]).status_code == 401
+
+
+def test_a_rolled_back_upload_leaves_no_file(session, settings, agent, ticket):
+    """The file is written before the row commits: if the unit of work is rolled back
+    (a later step failed), the file goes with it."""
+    from tickets.attachments import Upload, add_attachment, attachments_dir
+    from tickets.models import Ticket
+
+    folder = attachments_dir(settings)
+    before = set(folder.iterdir()) if folder.exists() else set()
+    row = session.get(Ticket, ticket["id"])
+    add_attachment(session, agent, row, Upload("draft.txt", io.BytesIO(b"draft")),
+                   settings=settings)
+    assert len(set(folder.iterdir()) - before) == 1
+    session.rollback()   # what the request does when a later step raises
+    assert set(folder.iterdir()) == before
+
+
+def test_the_sweep_removes_only_old_files_no_row_names(client, session, settings, agent,
+                                                       ticket):
+    import os
+    import time
+
+    from tickets.attachments import attachments_dir, sweep_orphans
+
+    kept = upload(client, agent, ticket, "kept.txt", b"kept").get_json()
+    folder = attachments_dir(settings)
+    orphan, fresh = folder / ("a" * 40), folder / ("b" * 40)
+    orphan.write_bytes(b"left by a killed process")
+    fresh.write_bytes(b"an upload still in its transaction")
+    hour_ago = time.time() - 3700
+    os.utime(orphan, (hour_ago, hour_ago))
+    for path in folder.iterdir():
+        if path not in (orphan, fresh):
+            os.utime(path, (hour_ago, hour_ago))
+    result = sweep_orphans(session, settings)
+    # (Files of earlier tests, whose rows were rolled back, are orphans too.)
+    assert result["removed"] >= 1 and not orphan.exists() and fresh.exists()
+    assert download(client, kept["url"], agent).data == b"kept"
+    assert sweep_orphans(session, settings)["removed"] == 0

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import secrets
+import time
 import unicodedata
 import zipfile
 from dataclasses import dataclass
@@ -28,13 +30,19 @@ from sqlalchemy.orm import Session
 from callcenter.config import Settings
 from callcenter.core.errors import AppError, NotFound, Problem, ValidationError
 from callcenter.customers.services import require
-from callcenter.db import utcnow
+from callcenter.db import after_rollback, utcnow
+from callcenter.jobs import JobContext, job_task
 from callcenter.users.models import User
 from callcenter.users.permissions import Permission
 from tickets import history
 from tickets.models import Ticket, TicketAttachment
 
+log = logging.getLogger(__name__)
+
 ATTACHMENTS_DIR = "attachments"
+#: A file this old that no attachment row names is an upload whose request failed.
+ORPHAN_MAX_AGE_S = 3600
+SWEEP_ORPHANS_EVERY_S = 3600
 MAX_FILENAME = 200
 _CHUNK = 64 * 1024
 
@@ -157,6 +165,9 @@ def add_attachment(session: Session, actor: User, ticket: Ticket, upload: Upload
     with open(temp, "wb") as out:
         out.write(data)
     os.replace(temp, folder / stored)
+    # The row may yet be rolled back (a later error in the request): the file goes too.
+    # A process killed before either happens leaves it to sweep_orphan_attachments.
+    after_rollback(session, lambda: (folder / stored).unlink(missing_ok=True))
     row = TicketAttachment(ticket_id=ticket.id, filename=filename, stored_name=stored,
                            content_type=content_type, size=len(data),
                            sha256=hashlib.sha256(data).hexdigest(),
@@ -166,6 +177,39 @@ def add_attachment(session: Session, actor: User, ticket: Ticket, upload: Upload
     history.record(session, ticket.id, actor, "attachment", None, filename, at=row.created_at)
     session.flush()
     return row
+
+
+def sweep_orphans(session: Session, settings: Settings, *,
+                  max_age_s: float = ORPHAN_MAX_AGE_S, now: float | None = None) -> dict:
+    """Remove attachment files no row names, older than ``max_age_s`` (younger ones may
+    belong to an upload whose transaction is still open). Idempotent."""
+    folder = attachments_dir(settings)
+    if not folder.is_dir():
+        return {"removed": 0, "kept": 0}
+    now = time.time() if now is None else now
+    known = set(session.scalars(select(TicketAttachment.stored_name)))
+    removed = kept = 0
+    for path in folder.iterdir():
+        try:
+            if not path.is_file() or path.is_symlink():
+                continue
+            name = path.name.removeprefix(".").removesuffix(".part")
+            if name in known or now - path.stat().st_mtime < max_age_s:
+                kept += 1
+                continue
+            path.unlink(missing_ok=True)
+            removed += 1
+        except OSError as exc:  # removed meanwhile by a rollback or another sweep
+            log.warning("attachment sweep: %s: %s", path.name, exc)
+    if removed:
+        log.info("attachment sweep: removed %d orphaned file(s), kept %d", removed, kept)
+    return {"removed": removed, "kept": kept}
+
+
+@job_task(exclusive=True)
+def sweep_orphan_attachments(ctx: JobContext) -> dict:
+    """The periodic job (callcenter.schedule): ``sweep_orphans`` with the worker's settings."""
+    return sweep_orphans(ctx.session, ctx.settings)
 
 
 def ticket_attachments(session: Session, ticket: Ticket) -> list[TicketAttachment]:
