@@ -58,8 +58,10 @@ def _breach_at():
 def _breached(now: datetime):
     """Open, not paused, and breached by the cache or by a due time already passed."""
     t = Ticket
-    overdue = or_(t.resolution_due_at < now,
-                  and_(t.first_response_at.is_(None), t.first_response_due_at < now))
+    # Each comparison guarded against NULL: NOT(NULL) would count for neither side.
+    overdue = or_(and_(t.resolution_due_at.is_not(None), t.resolution_due_at < now),
+                  and_(t.first_response_at.is_(None), t.first_response_due_at.is_not(None),
+                       t.first_response_due_at < now))
     return and_(t.status != TicketStatus.PENDING,
                 or_(t.sla_state == SlaState.BREACHED, overdue))
 
@@ -116,7 +118,7 @@ def ticket_panel(session: Session, actor: User, *, now: datetime | None = None
 
     ids = [row.department_id for row in counts if row.department_id is not None]
     names = dict(session.execute(select(Department.id, Department.name)
-                                 .where(Department.id.in_(ids)))) if ids else {}
+                                 .where(Department.id.in_(ids))).all()) if ids else {}
     teams = []
     for row in counts:
         first = oldest.get(row.department_id)

@@ -76,6 +76,18 @@ def _labels() -> dict:
     return show.label_context()
 
 
+@tickets_bp.app_template_filter("filesize")
+def _filesize(size: int | None) -> str:
+    """Bytes in words a person reads (KB, MB: powers of 1024)."""
+    from flask_babel import format_decimal
+    if size is None:
+        return "—"
+    for unit, factor in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= factor:
+            return f"{format_decimal(round(size / factor, 1))} {unit}"
+    return _("%(n)s bytes", n=size)
+
+
 def settings():
     return current_app.config["SETTINGS"]
 
