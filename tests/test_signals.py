@@ -25,9 +25,11 @@ from callcenter.realtime.agent_calls import read_snapshot, record_agent_event
 
 #: What the domains connect and register today (grows with each domain).
 RECEIVERS = {"calls.wrapped-up": ["drop_wrapped_up_pop"],
-             "customers.merged": ["move_calls_to_survivor"]}
+             "calls.open-tickets-asked": ["answer_open_tickets"],
+             "calls.ticket-status-asked": ["answer_ticket_status"],
+             "customers.merged": ["move_calls_to_survivor", "move_tickets_to_survivor"]}
 LIVE_EVENTS = ["agent.update", "call.answered", "call.dismissed", "call.ended",
-               "call.ringing", "queue.update"]
+               "call.ringing", "queue.update", "ticket.changed"]
 
 
 def receivers() -> dict[str, list[str]]:

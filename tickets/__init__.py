@@ -6,3 +6,22 @@ and meets the other domains only through their public functions and signals: a t
 names its customer and installed product by id, the customer card lists open tickets
 through the card's signal, and SLA escalation runs as a periodic job.
 """
+
+
+def init_app() -> None:
+    """Connect the tickets domain's receivers and register its live events (called once
+    per process by ``callcenter.core.domains.init_domains``)."""
+    from callcenter.calls.signals import open_tickets_asked, ticket_status_asked
+    from callcenter.customers.signals import customers_merged
+    from callcenter.realtime.publish import Audience, register_event
+    from tickets.receivers import (
+        answer_open_tickets,
+        answer_ticket_status,
+        move_tickets_to_survivor,
+    )
+
+    customers_merged.connect(move_tickets_to_survivor)
+    open_tickets_asked.connect(answer_open_tickets)
+    ticket_status_asked.connect(answer_ticket_status)
+    # A ticket's status, SLA state or level changed: the team's desks and wallboard.
+    register_event("ticket.changed", Audience.DEPARTMENT)

@@ -119,6 +119,33 @@ MESSAGES: dict[str, str] = {
     "import.malformed": N_("Malformed CSV (%(detail)s); an unclosed quote?"),
     "import.line_too_long": N_("The line is longer than %(max)s characters."),
     "import.cell_count": N_("%(cells)s cells, but the header has %(width)s."),
+    # --- tickets ---
+    "ticket.stale_version": N_("Someone else changed this ticket meanwhile (it is now at "
+                                "version %(current_version)s); reload it and try again."),
+    "ticket.transition_refused": N_("A ticket cannot go from %(from)s to %(to)s."),
+    "ticket.type_code": N_("Use lower-case letters, digits and _ only."),
+    "ticket.unknown_type": N_("There is no active ticket type %(type)s."),
+    "ticket.use_transition": N_("Change the status and the assignee with a transition."),
+    "ticket.customer_fixed": N_("A ticket stays with its customer."),
+    "ticket.contact_not_customers": N_("Contact no. %(id)s is not a contact of this customer."),
+    "ticket.product_not_customers": N_("Product no. %(id)s is not installed at this customer."),
+    "ticket.contact_or_reporter": N_("Give either a contact or a reporter, not both."),
+    "ticket.assignee_unknown": N_("User no. %(id)s cannot take tickets (unknown, "
+                                  "deactivated or not allowed)."),
+    "ticket.assignee_cannot_see": N_("User no. %(id)s cannot see this customer."),
+    "ticket.call_unknown": N_("There is no call %(id)s that you can see."),
+    "ticket.same_assignee": N_("The ticket is already assigned to this user."),
+    "ticket.assignee_only_when_assigning": N_("An assignee is given only when moving to "
+                                              "assigned."),
+    "ticket.resolution_when_resolving": N_("The resolution is written when resolving."),
+    "ticket.link_itself": N_("A ticket cannot be linked to or merged into itself."),
+    "ticket.merge_closed": N_("Ticket no. %(id)s is closed; it cannot take part in a merge."),
+    "ticket.merge_other_customer": N_("Only tickets of the same customer can be merged."),
+    "ticket.attachment_too_large": N_("The file is larger than %(max)s bytes."),
+    "ticket.attachment_empty": N_("The file is empty."),
+    "ticket.attachment_type": N_("This kind of file is not accepted (images, PDF, text "
+                                 "and office documents are)."),
+    "ticket.attachment_missing": N_("Send the file as the form field “file”."),
     # --- whole requests ---
     "invalid": N_("Some fields are not valid: %(fields)s"),
     "not_found": N_("Not found."),

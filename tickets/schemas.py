@@ -1,0 +1,196 @@
+"""The ticket domain's schemas: one per resource (tickets, transitions, comments,
+history items, attachments, links), as ``callcenter.core.schema`` wants them.
+
+Each validates the API body (unknown fields 422), describes it in the OpenAPI document
+and serializes the answer. The limits (``LIMITS``) are read from here by the services
+and the web forms.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field
+
+from callcenter.core.fields import MAX_ID
+from callcenter.core.pagination import list_schema, page_schema
+from callcenter.core.schema import Schema, json_schemas, max_lengths
+from callcenter.customers.schemas import UserRef
+from callcenter.openapi import register_schemas
+from tickets.models import Channel, Priority, SlaState, TicketStatus
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+TypeCode = Annotated[str, Field(min_length=1, max_length=40, pattern="^[a-z0-9_]+$",
+                                description="inquiry, complaint, suggestion, "
+                                            "service_request, or an added type's code.")]
+Subject = Annotated[str, Field(min_length=1, max_length=200)]
+Description = Annotated[str, Field(max_length=20000)]
+Resolution = Annotated[str, Field(max_length=20000,
+                                  description="The result of the service given.")]
+Note = Annotated[str, Field(max_length=2000)]
+CommentBody = Annotated[str, Field(min_length=1, max_length=20000)]
+RelatedIds = Annotated[list[Id], Field(max_length=50,
+                                       description="Employees related to the ticket.")]
+CallRef = Annotated[int | str, Field(description="The call log id (integer) or the "
+                                                 "call's Linkedid (text).")]
+
+
+class Reporter(Schema):
+    """Who reported it: found among the customer's contacts by phone, else added."""
+
+    name: Annotated[str, Field(min_length=1, max_length=120)]
+    phone: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class TicketCreate(Schema):
+    read_only = frozenset({"id", "status", "version", "escalation_level", "created_at",
+                           "updated_at", "sla", "creator_id", "merged_into_id"})
+    pattern_codes = {"type": "ticket.type_code"}
+
+    type: TypeCode
+    subject: Subject
+    description: Description = ""
+    customer_id: Id
+    priority: Priority = Priority.NORMAL
+    installed_product_id: Id | None = None
+    contact_id: Id | None = None
+    call_id: CallRef | None = None
+    channel: Channel = Channel.PHONE
+    assignee_id: Id | None = None
+    department_id: Id | None = None
+    reporter: Reporter | None = None
+    related_user_ids: RelatedIds = []
+
+
+class TicketPatch(Schema):
+    """Only the fields given change; ``version`` is the one the client read."""
+
+    read_only = TicketCreate.read_only - {"version"}
+    refused = {"status": "ticket.use_transition", "assignee_id": "ticket.use_transition",
+               "customer_id": "ticket.customer_fixed"}
+    pattern_codes = TicketCreate.pattern_codes
+
+    version: Annotated[int, Field(ge=1, le=MAX_ID)]
+    type: TypeCode | None = None
+    subject: Subject | None = None
+    description: Description | None = None
+    priority: Priority | None = None
+    installed_product_id: Id | None = None
+    contact_id: Id | None = None
+    department_id: Id | None = None
+    resolution: Resolution | None = None
+    related_user_ids: RelatedIds | None = None
+
+
+class TicketTransition(Schema):
+    to: TicketStatus
+    version: Annotated[int, Field(ge=1, le=MAX_ID)]
+    assignee_id: Annotated[Id | None, Field(description="Required for `assigned`.")] = None
+    note: Note = ""
+    resolution: Annotated[Resolution | None, Field(
+        description="The service result, when resolving.")] = None
+
+
+class CommentCreate(Schema):
+    body: CommentBody
+    internal: Annotated[bool, Field(description="Staff only (true) or a reply the "
+                                                "customer sees (false).")] = True
+
+
+class LinkCreate(Schema):
+    other_id: Id
+
+
+class MergeRequest(Schema):
+    into_id: Annotated[Id, Field(description="The ticket that stays open.")]
+    note: Note = ""
+
+
+# --- answers ------------------------------------------------------------------------
+
+class Sla(Schema):
+    first_response_due_at: datetime | None
+    resolution_due_at: datetime | None
+    state: SlaState
+
+
+class Ticket(Schema):
+    id: Annotated[int, Field(description="Also the ticket's number.")]
+    type: str
+    subject: str
+    description: str
+    resolution: str
+    status: TicketStatus
+    priority: Priority
+    channel: Channel
+    version: int
+    escalation_level: int
+    customer_id: int
+    contact_id: int | None
+    installed_product_id: int | None
+    creator_id: int | None
+    assignee_id: int | None
+    department_id: int | None
+    merged_into_id: int | None
+    related_user_ids: list[int]
+    call_ids: list[int]
+    created_at: datetime
+    updated_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    sla: Sla
+
+
+class HistoryItem(Schema):
+    id: int
+    field: str
+    old_value: str | None
+    new_value: str | None
+    changed_at: Annotated[datetime, Field(description="ISO 8601 with an offset.")]
+    user: Annotated[UserRef | None, Field(description="Who; null: the system.")]
+    note: str
+
+
+class Comment(Schema):
+    id: int
+    ticket_id: int
+    author_id: int | None
+    body: str
+    internal: bool
+    created_at: datetime
+
+
+class Attachment(Schema):
+    id: int
+    ticket_id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_by_id: int | None
+    created_at: datetime
+    url: str
+
+
+class TicketLinkOut(Schema):
+    id: int
+    ticket_id: int
+    other_id: int
+    kind: str
+    created_at: datetime
+
+
+#: The longest text per ticket field: the one definition (API, services, web form).
+LIMITS = max_lengths(TicketCreate) | max_lengths(TicketPatch) | {
+    "note": 2000, "body": max_lengths(CommentCreate)["body"]}
+REPORTER_LIMITS = max_lengths(Reporter)
+
+register_schemas(json_schemas([HistoryItem, Comment, Attachment, TicketLinkOut],
+                              mode="serialization"))
+register_schemas({"TicketPage": page_schema("Ticket"),
+                  "TicketHistory": list_schema("HistoryItem"),
+                  "CommentList": list_schema("Comment"),
+                  "AttachmentList": list_schema("Attachment"),
+                  "TicketLinkList": list_schema("TicketLinkOut")})
