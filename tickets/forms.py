@@ -116,7 +116,7 @@ class TicketFilterForm(FlaskForm):
     q = StringField(_l("Ticket number or words of the subject"),
                     validators=[Optional(), Length(max=200)])
     status = SelectField(_l("Status"), validate_choice=False,
-                         choices=[SelectChoice("", _l("Any open"))]
+                         choices=[SelectChoice("", _l("Any status"))]
                          + _choices(STATUS_LABELS))
     priority = SelectField(_l("Priority"), validate_choice=False,
                            choices=[SelectChoice("", _l("Any"))] + _choices(PRIORITY_LABELS))
