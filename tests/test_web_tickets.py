@@ -133,7 +133,7 @@ def test_create_names_the_bad_field_and_keeps_the_input(logged_in, customer):
 
 def test_every_form_needs_its_csrf_token(app, logged_in, session, agent, customer):
     ticket = new_ticket(app, session, agent, customer)
-    for url, data in ((f"/tickets/new", {"customer_id": customer.id, "type": "inquiry",
+    for url, data in (("/tickets/new", {"customer_id": customer.id, "type": "inquiry",
                                         "subject": "x"}),
                       (f"/tickets/{ticket.id}/transition", {"to": "in_progress",
                                                             "version": ticket.version}),

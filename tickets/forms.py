@@ -13,6 +13,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     HiddenField,
     IntegerField,
+    RadioField,
     SelectChoice,
     SelectField,
     StringField,
@@ -98,7 +99,7 @@ class TransitionForm(FlaskForm):
 class CommentForm(FlaskForm):
     body = TextAreaField(_l("Comment"), validators=[DataRequired(),
                                                     Length(max=LIMITS["body"])])
-    internal = SelectField(_l("Who sees it"), default="1", choices=[
+    internal = RadioField(_l("Who sees it"), default="1", choices=[
         SelectChoice("1", _l("Internal note: staff only")),
         SelectChoice("0", _l("Reply to the customer: the customer sees it"))])
 

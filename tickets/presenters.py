@@ -130,7 +130,7 @@ def ticket_form_choices(session: Session, form, customer: Customer, actor: User)
     form.type.choices = type_choices(session)
     contacts = session.scalars(select(Contact).where(Contact.customer_id == customer.id)
                                .order_by(Contact.id))
-    form.contact_id.choices = [SelectChoice("", _("— someone new (name and phone below) —"))] + [
+    form.contact_id.choices = [SelectChoice("", _("— someone new (below) —"))] + [
         SelectChoice(str(c.id), c.name + (f" · {c.position}" if c.position else ""))
         for c in contacts]
     form.installed_product_id.choices = _product_choices(session, customer.id)
@@ -251,15 +251,16 @@ def sla_view(ticket: Ticket, now: datetime) -> dict[str, Any]:
     first_due, due = _aware(ticket.first_response_due_at), _aware(ticket.resolution_due_at)
     first_met = _aware(ticket.first_response_at)
     targets = []
+    paused = _("paused") if status == TicketStatus.PENDING else "—"
     if ticket.first_response_minutes:
         text = _("met %(when)s", when=_when(first_met)) if first_met else \
-            (_("due %(when)s", when=_when(first_due)) if first_due else _("paused"))
+            (_("due %(when)s", when=_when(first_due)) if first_due else paused)
         targets.append({"label": _("First response"), "text": text})
     if ticket.resolution_minutes:
         done = _aware(ticket.resolved_at) if status in (TicketStatus.RESOLVED,
                                                         TicketStatus.CLOSED) else None
         text = _("met %(when)s", when=_when(done)) if done else \
-            (_("due %(when)s", when=_when(due)) if due else _("paused"))
+            (_("due %(when)s", when=_when(due)) if due else paused)
         targets.append({"label": _("Resolution"), "text": text})
     if status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
         return {"state": "done", "title": _("Resolved"), "big": "✓", "left_s": None,
