@@ -209,7 +209,8 @@ def test_a_call_becomes_a_ticket_the_wallboard_follows_it_to_its_escalation(
     notices = desk.locator("[data-ticket-notices]")
     expect(notices).to_contain_text(f"Ticket #{ticket_id} “车门无法关闭，车辆停运” has breached")
 
-    _screenshots(browser, base, ids, ticket_id, redis_url)
+    _screenshots(browser, base, ids, ticket_id, redis_url,
+                 Path(os.environ.get("TICKET_SHOTS") or tmp_path / "shots"))
     assert not problems, problems
     for ctx in (board_ctx, desk_ctx):
         ctx.close()
@@ -218,9 +219,9 @@ def test_a_call_becomes_a_ticket_the_wallboard_follows_it_to_its_escalation(
 SIZES = {"desk": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 
-def _screenshots(browser, base: str, ids: dict, ticket_id: int, redis_url: str) -> None:
+def _screenshots(browser, base: str, ids: dict, ticket_id: int, redis_url: str,
+                 shots: Path) -> None:
     """Every ticket screen, English and Chinese, desk and phone width."""
-    shots = Path(os.environ.get("TICKET_SHOTS") or "/tmp/ticket-shots")
     shots.mkdir(parents=True, exist_ok=True)
     publisher = AgentEventPublisher(redis.Redis.from_url(redis_url), redis_url)
     pages = {"list": "/tickets/?queue=all", "view": f"/tickets/{ticket_id}",
