@@ -92,6 +92,8 @@ def create_app(settings: Settings | None = None, *, db_bind=None, testing: bool 
     app.register_blueprint(wallboard_bp)
     from callcenter.users.views import users_bp
     app.register_blueprint(users_bp)
+    from tickets.views import tickets_bp
+    app.register_blueprint(tickets_bp)
     from callcenter import health
     health.init_app(app)   # /healthz (probes, no login) and /metrics (Prometheus)
 

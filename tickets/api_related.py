@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request, send_file, url_for
+from flask import jsonify, request, url_for
 
 from callcenter.api import api_route, created
 from callcenter.auth import api_user
@@ -21,11 +21,10 @@ from tickets.api import TICKET_ID, as_json, settings, tz
 from tickets.attachments import (
     Upload,
     add_attachment,
-    download_headers,
     get_attachment,
-    stored_path,
     ticket_attachments,
 )
+from tickets.downloads import send_attachment
 from tickets.merge import link_tickets, merge_tickets, other_ticket, ticket_links
 from tickets.queries import get_ticket
 from tickets.schemas import Attachment, TicketLinkCreate, TicketLinkOut, TicketMerge
@@ -112,9 +111,4 @@ def ticket_attachment_add(ticket_id: int):
                        "content type its bytes were accepted as.")
 def ticket_attachment_get(ticket_id: int, attachment_id: int):
     ticket = get_ticket(db_session(), api_user(), ticket_id)
-    row = get_attachment(db_session(), ticket, attachment_id)
-    response = send_file(stored_path(settings(), row), mimetype=row.content_type,
-                         as_attachment=True, download_name=row.filename, max_age=0,
-                         conditional=False, etag=False)
-    response.headers.update(download_headers(row))
-    return response
+    return send_attachment(settings(), get_attachment(db_session(), ticket, attachment_id))

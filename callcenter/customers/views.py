@@ -156,14 +156,20 @@ def detail(customer_id: int):
     partners = {role: (getattr(customer, f"{role}_id"),
                        visible_or_none(getattr(customer, f"{role}_id")))
                 for role in ("ship_to", "bill_to", "payer")}
+    from callcenter.customers.timeline import merged_timeline
     from callcenter.customers.views_merge import possible_duplicates
     from callcenter.products.views import products_with_state
+    from tickets.timeline import customer_tickets, is_open, ticket_events
+    calls = _customer_calls(customer.id)
+    changes = customer_history(dbs, customer.id, limit=20)
+    tickets = customer_tickets(dbs, current_user, customer.id)
     return render_template(
         "customers/detail.html", customer=customer, contacts=contacts, partners=partners,
         products=products_with_state(customer, today()),
         duplicates=possible_duplicates(dbs, current_user, customer),
-        changes=customer_history(dbs, customer.id, limit=5),
-        calls=_customer_calls(customer.id))
+        changes=changes[:5], calls=calls, tickets=tickets,
+        open_tickets=[t for t in tickets if is_open(t)],
+        timeline=merged_timeline(calls, ticket_events(tickets), changes))
 
 
 #: Calls shown on the 360° page (newest first).

@@ -38,6 +38,7 @@ from callcenter.desk.status import (
     change_status,
     forbidden_message,
 )
+from callcenter.desk.tickets import desk_ticket_config, desk_ticket_strings
 from callcenter.jobs import redis_connection
 from callcenter.realtime import live
 from callcenter.users.models import User
@@ -142,6 +143,7 @@ def _desk_strings() -> dict[str, object]:
         "tiers": {"vip": _("VIP"), "major": _("Major"), "ordinary": _("Ordinary"),
                   "small": _("Small")},
         **desk_dial.desk_dial_strings(),
+        **desk_ticket_strings(),
     }
 
 
@@ -162,6 +164,7 @@ def desk_config() -> dict[str, object]:
         "statusLabels": status_labels(),
         "strings": _desk_strings(),
         **desk_dial.desk_dial_config(db_session()),
+        **desk_ticket_config(),
     }
 
 

@@ -65,8 +65,11 @@ def _percent_filter(ratio):
 @permission_required(Permission.WALLBOARD_VIEW)
 def index():
     settings = current_app.config["SETTINGS"]
-    board = wallboard(db_session(), current_user, datetime.now(UTC),
+    now = datetime.now(UTC)
+    board = wallboard(db_session(), current_user, now,
                       current_live_state(settings), timezone=settings.timezone)
+    from tickets.figures import ticket_panel
     return render_template("wallboard/index.html", board=board, states=AGENT_STATES,
+                           tickets=ticket_panel(db_session(), current_user, now=now),
                            socketio_src=_socketio_script(), poll_s=POLL_S,
                            sl_target=SL_TARGET, abandon_rate_limit=ABANDON_RATE_LIMIT)

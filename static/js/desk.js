@@ -13,6 +13,7 @@ import { startKeys } from "./desk/keys.js";
 import { startLiveLink } from "./desk/link.js";
 import { createPops } from "./desk/pops.js";
 import { startStatus } from "./desk/status.js";
+import { startTicketNotices } from "./desk/tickets.js";
 
 const cfg = readJson("desk-config");
 const stack = document.querySelector("[data-pops]");
@@ -26,8 +27,8 @@ if (cfg && stack) {
   };
   const ring = startAlerts(desk);
   const pops = createPops(desk, stack, ring);
-  startKeys(pops, stack);
-  startLiveLink(desk, pops);
+  startKeys(pops, stack, cfg);
+  startLiveLink(desk, pops, startTicketNotices(desk));
   startDial(desk);
   startStatus(desk);
 }

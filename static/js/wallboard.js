@@ -10,6 +10,7 @@ import { readTexts } from "./dom.js";
 import { createBoard, renderAll, tick } from "./wallboard/board.js";
 import { clock } from "./wallboard/format.js";
 import { startLive } from "./wallboard/live.js";
+import { createTicketPanel } from "./wallboard/tickets.js";
 
 const root = document.querySelector("[data-wallboard]");
 if (root) {
@@ -24,6 +25,6 @@ if (root) {
     }
   }
   window.setInterval(() => tick(board), 1000);
-  const live = startLive(board);
+  const live = startLive(board, createTicketPanel() || undefined);
   if (initialFailed) { live.refresh(); }
 }

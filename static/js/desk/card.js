@@ -4,6 +4,7 @@
 import { el, fill } from "../dom.js";
 import { buildTransfer } from "./dial.js";
 import { duration, isObject, list, sitePath, when } from "./format.js";
+import { newTicketHref, renderOpenTicket } from "./tickets.js";
 
 const KNOWN_TIERS = { vip: 1, major: 1, ordinary: 1, small: 1 };
 const WARRANTY_TONES = { in_warranty: "ok", expiring: "warn", expired: "danger", none: "muted" };
@@ -125,13 +126,7 @@ function buildDetails(desk, customer) {
   const dispositionLabels = Object.fromEntries(cfg.dispositions);
   const details = el("div", "pop__details");
   details.appendChild(section(T.openTickets, list(customer.open_tickets), T.noOpenTickets,
-    (li, ticket) => {
-      const text = [ticket.number || (ticket.id !== undefined ? "#" + ticket.id : ""),
-        ticket.title || ticket.subject || ""].filter(Boolean).join(" ");
-      const href = sitePath(ticket.url);
-      li.appendChild(href ? newTabLink(T, href, text || "?") : el("span", null, text || "?"));
-      if (ticket.status) { li.appendChild(el("span", "badge badge--muted", ticket.status)); }
-    }));
+    (li, ticket) => renderOpenTicket(desk, li, ticket)));
   details.appendChild(section(T.products, list(customer.products), T.noProducts,
     (li, product) => {
       li.appendChild(el("span", "strong", product.model || "?"));
@@ -194,6 +189,13 @@ export function buildSummary(desk, card) {
       add.setAttribute("data-pop-open", "");
       actions.appendChild(add);
     }
+  }
+  // A ticket from this call: the caller, customer, contact, product and call go along.
+  const ticketHref = customer ? newTicketHref(cfg, card) : null;
+  if (ticketHref) {
+    const newTicket = newTabLink(T, ticketHref, T.newTicket, "btn");
+    newTicket.setAttribute("data-pop-ticket", "");
+    actions.appendChild(newTicket);
   }
   box.appendChild(actions);
   if (card.event === "call.answered") {

@@ -1,9 +1,11 @@
 // The desk's keyboard (ES module). "/" (search) is app.js's, on every page; here:
 // a opens the top call's customer (or "create customer"), w goes to the top wrap-up
-// form, Esc leaves the field being typed in so that these keys work.
+// form, t opens a new ticket for the top call, Esc leaves the field being typed in so
+// that these keys work.
 import { isTyping } from "../dom.js";
+import { openNewTicket } from "./tickets.js";
 
-export function startKeys(pops, stack) {
+export function startKeys(pops, stack, cfg) {
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) { return; }
     const target = event.target;
@@ -20,6 +22,9 @@ export function startKeys(pops, stack) {
         event.preventDefault();
         window.open(link.href, "_blank", "noopener");
       }
+    } else if (event.key === "t") {
+      const top = pops.top();
+      if (top && cfg && openNewTicket(cfg, top)) { event.preventDefault(); }
     } else if (event.key === "w") {
       const field = stack.querySelector(".pop__wrapup select");
       if (field) {

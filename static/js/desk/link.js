@@ -5,7 +5,8 @@ import { connect } from "../live.js";
 import { CALL_EVENTS } from "./card.js";
 import { isObject, list } from "./format.js";
 
-export function startLiveLink(desk, pops) {
+/** extraHandlers: more events of the user's room (ticket.notice), name -> fn(data). */
+export function startLiveLink(desk, pops, extraHandlers) {
   let lastSeq = 0;  // the highest seq applied (from the snapshot, then from events)
   let live = null;
 
@@ -49,6 +50,7 @@ export function startLiveLink(desk, pops) {
 
   const handlers = { "calls.snapshot": onSnapshot };
   CALL_EVENTS.concat(["call.dismissed"]).forEach((name) => { handlers[name] = onEvent(name); });
+  Object.assign(handlers, extraHandlers || {});
 
   live = connect({
     indicator: document.querySelector("[data-live-indicator]"),

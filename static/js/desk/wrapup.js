@@ -3,6 +3,7 @@
 import { el, fill } from "../dom.js";
 import { isObject, nextNumber } from "./format.js";
 import { sendJson } from "./http.js";
+import { openNewTicket } from "./tickets.js";
 
 /** The form for an ended call's pop; onSaved() runs once the server took it. */
 export function buildWrapup(desk, card, onSaved) {
@@ -44,6 +45,17 @@ export function buildWrapup(desk, card, onSaved) {
   actions.appendChild(save);
   form.appendChild(actions);
 
+  // "Ticket needed": saving also opens the prefilled new-ticket form (in the click, so
+  // the browser lets the tab open).
+  const ticketHint = el("p", "field__hint", T.ticketNeededHint);
+  ticketHint.hidden = true;
+  dispField.appendChild(ticketHint);
+  select.addEventListener("change", () => {
+    const needed = select.value === "ticket_needed" && Boolean(cfg.ticketNewUrl);
+    ticketHint.hidden = !needed;
+    save.textContent = needed ? T.saveAndTicket : T.save;
+  });
+
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     error.hidden = true;
@@ -53,6 +65,8 @@ export function buildWrapup(desk, card, onSaved) {
       select.focus();
       return;
     }
+    const label = save.textContent;
+    if (select.value === "ticket_needed") { openNewTicket(cfg, card); }
     save.disabled = true;
     save.textContent = T.saving;
     const url = cfg.wrapupUrl.replace("{call_id}", encodeURIComponent(card.id));
@@ -71,7 +85,7 @@ export function buildWrapup(desk, card, onSaved) {
         error.textContent = fill(T.saveFailed, { error: err.message });
         error.hidden = false;
         save.disabled = false;
-        save.textContent = T.save;
+        save.textContent = label;
       });
   });
   return form;

@@ -11,7 +11,10 @@ import { applyQueue } from "./queues.js";
 
 const CONNECTION_ICONS = { live: "●", offline: "⚠", polling: "↻", connecting: "…" };
 
-export function startLive(board) {
+/** extra: {handlers: {event: fn}, refresh: fn} of another panel (the tickets'), which
+ *  gets its events and is refreshed with the wallboard. */
+export function startLive(board, extra) {
+  const more = extra || { handlers: {}, refresh() {} };
   const root = board.root;
   const apiUrl = root.getAttribute("data-api");
   const socketSrc = root.getAttribute("data-socketio-src");
@@ -28,6 +31,7 @@ export function startLive(board) {
   }
 
   function refresh() {
+    more.refresh();
     if (fetching) { return; }
     fetching = true;
     const started = clock();
@@ -76,6 +80,7 @@ export function startLive(board) {
     });
     socket.on("queue.update", (q) => applyQueue(board, q, clock()));
     socket.on("agent.update", (a) => applyAgent(board, a, clock(), false));
+    Object.keys(more.handlers).forEach((name) => socket.on(name, more.handlers[name]));
   }
 
   // The Socket.IO client (a classic script setting window.io) is loaded here, only when
