@@ -58,8 +58,11 @@ EXCLUSIVE_GRACE_S = 60
 #: A worker's heartbeat lapses after this long (RQ beats every WORKER_TTL_S - 15 s when
 #: idle): /healthz tells a dead worker within two minutes, not RQ's default eight.
 WORKER_TTL_S = 60
-#: A worker started --with-scheduler re-creates lost periodic jobs this often.
-RECONCILE_EVERY_S = 60.0
+#: A worker started --with-scheduler re-creates lost periodic jobs this often. A run
+#: reconciles each slot job (a few Redis round trips: ~2 ms with three definitions), and
+#: only it re-creates a periodic job Redis lost (and makes the next slot of one whose
+#: interval is this short: the escalation reconciler's, every 5 s), hence seconds.
+RECONCILE_EVERY_S = 5.0
 
 _connections: dict[str, redis.Redis] = {}
 _embedded_urls: dict[str, str] = {}
@@ -266,6 +269,9 @@ def run_worker(*, burst: bool = False, with_scheduler: bool = False,
     from callcenter.schedule import Reconciler
 
     init_domains()  # once, before the work horses fork: each job then has the receivers
+    from tickets.escalation import parse_ladder
+    # A bad SLA_ESCALATION stops the start (ConfigError naming it), not each timer job.
+    parse_ladder((settings or load_settings()).escalation_ladder)
     connection = redis_connection(settings)
     worker = _Worker([Queue(q, connection=connection) for q in queues],
                      connection=connection, exception_handlers=[_log_final_failure],

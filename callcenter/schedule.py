@@ -100,10 +100,14 @@ class PeriodicJob:
 def periodic_jobs() -> list[PeriodicJob]:
     """Every periodic job of the product (a new domain adds its own line here)."""
     from callcenter.uploads import SWEEP_EVERY_S, sweep_uploads
+    from tickets.jobs import RECONCILE_EVERY_S as SLA_EVERY_S
+    from tickets.jobs import reconcile_escalations
 
     return [
         PeriodicJob("sweep_uploads", sweep_uploads, SWEEP_EVERY_S, timeout_s=300,
                     retry=Retry(max=2, interval=[60, 300])),
+        PeriodicJob("sla_reconcile", reconcile_escalations, SLA_EVERY_S, timeout_s=600,
+                    retry=None),
     ]
 
 

@@ -6,3 +6,11 @@ and meets the other domains only through their public functions and signals: a t
 names its customer and installed product by id, the customer card lists open tickets
 through the card's signal, and SLA escalation runs as a periodic job.
 """
+
+
+def init_app() -> None:
+    """Register the tickets domain's live events (called once per process by
+    ``callcenter.core.domains.init_domains``)."""
+    from tickets.notices import register_events
+
+    register_events()

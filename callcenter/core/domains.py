@@ -21,6 +21,7 @@ DOMAINS = (
     "callcenter.calls",       # its live events (call.ringing, ... to the agent's room)
     "callcenter.wallboard",   # its live events (queue.update, agent.update to queue rooms)
     "callcenter.realtime",    # a saved wrap-up closes the agent's pop
+    "tickets",                # its live events (ticket.notice, ticket.escalated, ...)
 )
 
 _lock = threading.Lock()
