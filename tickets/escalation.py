@@ -279,7 +279,7 @@ def _sweep_batch(session: Session, settings: Settings, ladder: Ladder, calendar,
 
     tickets = _lock_and_select(session, now, batch)
     if not tickets:
-        session.rollback()
+        session.commit()  # ends the transaction (SQLite: frees the write lock)
         return 0
     ids = [t.id for t in tickets]
     histories, fired_by = _histories(session, ids), _fired_steps(session, ids)
