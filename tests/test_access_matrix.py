@@ -263,8 +263,10 @@ def test_unauthenticated_callers_get_401_everywhere_but_the_document(client, ses
 
 
 #: Endpoints whose access rules have matrices of their own: the call log
-#: (tests/test_api_calls.py) and the wallboard (tests/test_api_wallboard.py).
-OTHER_MATRICES = ("/api/v1/calls", "/api/v1/wallboard")
+#: (tests/test_api_calls.py), the wallboard (tests/test_api_wallboard.py), SLA policies
+#: and calendar days (tests/test_api_sla_policies.py: no records in scope, roles only).
+OTHER_MATRICES = ("/api/v1/calls", "/api/v1/wallboard", "/api/v1/sla-policies",
+                  "/api/v1/calendar-days")
 
 
 def test_matrix_covers_every_customer_contact_product_rule(app):

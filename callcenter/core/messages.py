@@ -128,6 +128,12 @@ MESSAGES: dict[str, str] = {
     "conflict": N_("The record cannot take this change in its current state."),
     "customer.merged_away": N_("Customer no. %(id)s was merged into no. %(into)s; change "
                                "that one instead."),
+    # --- SLA policies and the working calendar (tickets.policies) ---
+    "sla.unknown_ticket_type": N_("No active ticket type has the code %(code)s."),
+    "sla.first_response_after_resolution": N_("The first response cannot be due after the "
+                                              "resolution: give at most as many minutes."),
+    "sla.calendar_day_taken": N_("%(day)s is already set apart in the calendar; delete that "
+                                 "entry first."),
 }
 
 

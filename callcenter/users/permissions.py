@@ -19,6 +19,8 @@ class Permission(enum.StrEnum):
     USER_MANAGE = "user.manage"
     #: The supervisor's wallboard: queue figures and agents' states (callcenter.wallboard).
     WALLBOARD_VIEW = "wallboard.view"
+    #: SLA policies and the working calendar's overrides (tickets.policies).
+    SLA_MANAGE = "sla.manage"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -30,7 +32,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SUPERVISOR: frozenset({Permission.CUSTOMER_READ, Permission.CUSTOMER_CREATE,
                                Permission.CUSTOMER_UPDATE, Permission.CUSTOMER_MERGE,
                                Permission.CUSTOMER_IMPORT, Permission.CUSTOMER_REASSIGN,
-                               Permission.PRODUCT_WRITE, Permission.WALLBOARD_VIEW}),
+                               Permission.PRODUCT_WRITE, Permission.WALLBOARD_VIEW,
+                               Permission.SLA_MANAGE}),
     Role.ADMIN: frozenset(Permission),
 }
 
