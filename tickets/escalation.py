@@ -218,7 +218,9 @@ def _lock_and_select(session: Session, now: datetime, batch: int) -> list[Ticket
 
 
 def _histories(session: Session, ids: list[int]) -> dict[int, list[TicketHistory]]:
-    rows = session.scalars(select(TicketHistory).where(TicketHistory.ticket_id.in_(ids))
+    # The SLA clock reads only the status changes (tickets.sla.status_history).
+    rows = session.scalars(select(TicketHistory).where(TicketHistory.ticket_id.in_(ids),
+                                                       TicketHistory.field == "status")
                            .order_by(TicketHistory.ticket_id, TicketHistory.changed_at,
                                      TicketHistory.id))
     out: dict[int, list[TicketHistory]] = {i: [] for i in ids}
