@@ -203,8 +203,8 @@ def notice_to_dict(notice: TicketNotice, subject: str | None) -> dict[str, Any]:
 def notices_to_dicts(session: Session, notices: list[TicketNotice]) -> list[dict[str, Any]]:
     """Serialized with their tickets' subjects (one query for the page)."""
     ids = {n.ticket_id for n in notices}
-    subjects = dict(session.execute(select(Ticket.id, Ticket.subject).where(
-        Ticket.id.in_(ids)))) if ids else {}
+    subjects = {ticket_id: subject for ticket_id, subject in session.execute(
+        select(Ticket.id, Ticket.subject).where(Ticket.id.in_(ids)))} if ids else {}
     return [notice_to_dict(n, subjects.get(n.ticket_id)) for n in notices]
 
 
