@@ -144,3 +144,30 @@ def counts(session: Session, ticket_ids) -> dict[str, int]:
         "priority_history": count(TicketHistory, TicketHistory.ticket_id.in_(ids),
                                   TicketHistory.field == "priority"),
     }
+
+
+def bulk_tickets(session: Session, customer_id: int, org: Org, n: int, *,
+                 created_at: datetime, resolution_minutes: int = 100) -> list[int]:
+    """``n`` open 24x7 tickets in one INSERT, their timer set as tracking would set it
+    (the first step, warn at 80 %, of the resolution target)."""
+    due = created_at + timedelta(minutes=0.8 * resolution_minutes)
+    rows = [{"type_code": "complaint", "priority": "normal", "channel": "phone",
+             "status": "assigned", "escalation_level": 0, "customer_id": customer_id,
+             "subject": f"Bulk {i}", "description": "", "resolution": "",
+             "creator_id": org.agent.id, "assignee_id": org.agent.id,
+             "department_id": org.team.id, "version": 1, "created_at": created_at,
+             "updated_at": created_at, "sla_calendar": "24x7",
+             "resolution_minutes": resolution_minutes, "resolution_due_at":
+             created_at + timedelta(minutes=resolution_minutes), "sla_state": "on_track",
+             "next_escalation_at": due} for i in range(n)]
+    table = Ticket.__table__
+    return list(session.scalars(table.insert().values(rows).returning(table.c.id)))
+
+
+def wait_until(condition, timeout_s: float = 60.0, what: str = "condition") -> None:
+    import time
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)

@@ -26,6 +26,7 @@ from callcenter.app import create_app
 from callcenter.config import load_settings
 from callcenter.imports.jobs import enqueue_import
 from callcenter.jobs import ExclusiveRun, enqueue_once, get_queue, run_worker
+from callcenter.migrate import upgrade
 from callcenter.schedule import PeriodicJob, periodic_job_ids, periodic_jobs, reconcile
 from callcenter.uploads import UPLOAD_MAX_AGE_S, sweep_uploads, uploads_dir
 
@@ -40,6 +41,8 @@ def job_env(redis_conn, redis_url, tmp_path, monkeypatch):
     env = {"REDIS_URL": redis_url, "CALLCENTER_INSTANCE": str(instance),
            "DATABASE_URL": f"sqlite:///{tmp_path / 'jobs.sqlite3'}",
            "SECRET_KEY": "test-secret-key-0123456789"}
+    # The periodic jobs include the escalation reconciler, which reads the tickets.
+    upgrade(env["DATABASE_URL"])
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return {"settings": load_settings(), "redis": redis_conn, "env": env}
@@ -165,13 +168,14 @@ def test_exclusive_runs_never_overlap(job_env):
 def test_reconciler_schedules_once_and_recreates_what_redis_lost(job_env):
     conn = job_env["redis"]
     sweep = periodic_jobs()[0]
+    defs = [sweep]  # the other periodic jobs behave alike; one makes the ids plain
     now = time.time()
-    first = reconcile(conn, now=now)
+    first = reconcile(conn, defs, now=now)
     current, following = sweep.job_id(sweep.slot(now)), sweep.job_id(sweep.slot(now) + 1)
     assert first.enqueued == [current] and first.scheduled == [following]
     assert periodic_job_ids(conn, sweep) == sorted([current, following])
 
-    again = reconcile(conn, now=now + 1)
+    again = reconcile(conn, defs, now=now + 1)
     assert (again.enqueued, again.scheduled, again.removed) == ([], [], [])
     assert get_queue("default").count == 1
 
@@ -179,13 +183,13 @@ def test_reconciler_schedules_once_and_recreates_what_redis_lost(job_env):
     registry = ScheduledJobRegistry(queue=get_queue("default"))
     registry.remove(following, delete_job=True)
     assert registry.get_job_ids() == []
-    healed = reconcile(conn, now=now + 2)
+    healed = reconcile(conn, defs, now=now + 2)
     assert healed.scheduled == [following] and healed.enqueued == []
     due = registry.get_scheduled_time(following)
     assert due == datetime.fromtimestamp(int(sweep.slot_start(sweep.slot(now) + 1)), UTC)
 
     conn.flushdb()
-    assert reconcile(conn, now=now + 3).enqueued == [current]
+    assert reconcile(conn, defs, now=now + 3).enqueued == [current]
 
 
 def test_reconciler_removes_runs_of_a_changed_definition(job_env):
