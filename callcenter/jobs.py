@@ -61,8 +61,7 @@ EXCLUSIVE_GRACE_S = 60
 #: idle): /healthz tells a dead worker within two minutes, not RQ's default eight.
 WORKER_TTL_S = 60
 #: A worker started --with-scheduler re-creates lost periodic jobs this often. A run
-#: reconciles each slot job (a few Redis round trips: 1.9 ms median, measured with two
-#: definitions), and
+#: costs a few Redis round trips (1.9 ms median, measured with two definitions), and
 #: only it re-creates a periodic job Redis lost (and makes the next slot of one whose
 #: interval is this short: the escalation reconciler's, every 5 s), hence seconds.
 RECONCILE_EVERY_S = 5.0
