@@ -385,6 +385,7 @@ from callcenter.customers import api as _customers_api  # noqa: E402,F401
 from callcenter.products import api as _products_api  # noqa: E402,F401
 from callcenter.wallboard import api as _wallboard_api  # noqa: E402,F401
 from tickets import api as _tickets_api  # noqa: E402,F401
+from tickets import api_notices as _notices_api  # noqa: E402,F401
 from tickets import api_panel as _tickets_panel_api  # noqa: E402,F401
 from tickets import api_policies as _sla_policies_api  # noqa: E402,F401
 from tickets import api_types as _ticket_types_api  # noqa: E402,F401

@@ -150,7 +150,10 @@ def worker_cmd(burst: bool, with_scheduler: bool) -> None:
     from callcenter.jobs import run_worker
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    run_worker(burst=burst, with_scheduler=with_scheduler, settings=_settings())
+    try:
+        run_worker(burst=burst, with_scheduler=with_scheduler, settings=_settings())
+    except ConfigError as exc:  # SLA_ESCALATION is read when the worker starts
+        raise click.ClickException(str(exc)) from exc
 
 
 @main.command("import")

@@ -101,12 +101,16 @@ def periodic_jobs() -> list[PeriodicJob]:
     """Every periodic job of the product (a new domain adds its own line here)."""
     from callcenter.uploads import SWEEP_EVERY_S, sweep_uploads
     from tickets.attachments import SWEEP_ORPHANS_EVERY_S, sweep_orphan_attachments
+    from tickets.jobs import RECONCILE_EVERY_S as SLA_EVERY_S
+    from tickets.jobs import reconcile_escalations
 
     return [
         PeriodicJob("sweep_uploads", sweep_uploads, SWEEP_EVERY_S, timeout_s=300,
                     retry=Retry(max=2, interval=[60, 300])),
         PeriodicJob("sweep_orphan_attachments", sweep_orphan_attachments,
                     SWEEP_ORPHANS_EVERY_S, timeout_s=300, retry=Retry(max=2, interval=[60, 300])),
+        PeriodicJob("sla_reconcile", reconcile_escalations, SLA_EVERY_S, timeout_s=600,
+                    retry=None),
     ]
 
 

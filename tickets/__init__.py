@@ -13,7 +13,7 @@ def init_app() -> None:
     per process by ``callcenter.core.domains.init_domains``)."""
     from callcenter.calls.signals import open_tickets_asked, ticket_status_asked
     from callcenter.customers.signals import customers_merged
-    from callcenter.realtime.publish import Audience, register_event
+    from tickets.notices import register_events
     from tickets.receivers import (
         answer_open_tickets,
         answer_ticket_status,
@@ -23,5 +23,5 @@ def init_app() -> None:
     customers_merged.connect(move_tickets_to_survivor)
     open_tickets_asked.connect(answer_open_tickets)
     ticket_status_asked.connect(answer_ticket_status)
-    # A ticket's status, SLA state or level changed: the team's desks and wallboard.
-    register_event("ticket.changed", Audience.DEPARTMENT)
+    # ticket.notice (to a user), ticket.escalated and ticket.changed (to a team).
+    register_events()

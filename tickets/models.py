@@ -300,6 +300,8 @@ class TicketNotice(Base):
     level: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When it was mailed (tickets.mail): a retried mail job does not send it again.
+    mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_ticket_notices_user_read", "user_id", "read_at"),)
 

@@ -31,8 +31,10 @@ from callcenter.users.models import Department, User
 from callcenter.users.permissions import Permission, has_permission
 from tickets import history
 from tickets.models import Channel, Priority, Ticket, TicketStatus, TicketType, ticket_calls
+from tickets.policies import apply_policy
 from tickets.reporters import find_or_add_reporter
 from tickets.schemas import LIMITS
+from tickets.tracking import track_ticket
 
 log = logging.getLogger(__name__)
 
@@ -60,16 +62,11 @@ class TransitionRefused(ValidationError):
 
 def track(session: Session, ticket: Ticket, settings: Settings, now: datetime) -> None:
     """Recompute the ticket's SLA and re-arm its escalation timer (tickets.tracking)."""
-    try:
-        from tickets.tracking import track_ticket
-    except ImportError:  # tickets/tracking.py lands from another branch; until then, none
-        return
     track_ticket(session, ticket, settings, now=now)
 
 
 def _start_sla(session: Session, ticket: Ticket, customer: Customer) -> None:
     """Copy the most specific SLA policy onto a new ticket (tickets.policies)."""
-    from tickets.policies import apply_policy
     apply_policy(session, ticket, tier=customer.tier.value if customer.tier else None)
 
 

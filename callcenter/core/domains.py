@@ -21,7 +21,7 @@ DOMAINS = (
     "callcenter.calls",       # its live events (call.ringing, ... to the agent's room)
     "callcenter.wallboard",   # its live events (queue.update, agent.update to queue rooms)
     "callcenter.realtime",    # a saved wrap-up closes the agent's pop
-    "tickets",                # open tickets on the card, ticket status, customer merges
+    "tickets",                # receivers (open tickets, ticket status, merges), live events
 )
 
 _lock = threading.Lock()

@@ -73,6 +73,8 @@ class User(Base):
     #: The member interface Asterisk reports for this agent ("PJSIP/1001", "Local/1001@agents").
     interface: Mapped[str | None] = mapped_column(String(120), unique=True)
     locale: Mapped[str] = mapped_column(String(10), default="zh_CN")
+    #: Where ticket notices are mailed (tickets.mail); None: in-app notices only.
+    email: Mapped[str | None] = mapped_column(String(254))
     active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
