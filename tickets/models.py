@@ -190,9 +190,13 @@ class Ticket(Base):
               postgresql_where=text(OPEN_SQL), sqlite_where=text(OPEN_SQL),
               postgresql_include=["assignee_id", "department_id", "creator_id", "sla_state",
                                   "type_code", "priority", "status"]),
-        Index("ix_tickets_assignee_status_due", "assignee_id", "status", "resolution_due_at"),
-        Index("ix_tickets_department_status_due", "department_id", "status",
-              "resolution_due_at"),
+        # The at-risk and breached queues: a few hundred rows of all the open ones.
+        Index("ix_tickets_open_sla_due", "sla_state", "resolution_due_at",
+              postgresql_where=text(OPEN_SQL), sqlite_where=text(OPEN_SQL)),
+        # Plain, not (assignee, status, due): PostgreSQL combined such an index's status
+        # column with the partial one above by scanning all of it (bench/ticket_list.py).
+        Index("ix_tickets_assignee_id", "assignee_id"),
+        Index("ix_tickets_department_id", "department_id"),
         # The escalation reconciler and the due sweep.
         Index("ix_tickets_next_escalation_at", "next_escalation_at"),
     )

@@ -115,10 +115,13 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tickets'))
     )
     with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.create_index('ix_tickets_assignee_status_due', ['assignee_id', 'status', 'resolution_due_at'], unique=False)
+        batch_op.create_index('ix_tickets_assignee_id', ['assignee_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_creator_id'), ['creator_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_customer_id'), ['customer_id'], unique=False)
-        batch_op.create_index('ix_tickets_department_status_due', ['department_id', 'status', 'resolution_due_at'], unique=False)
+        batch_op.create_index('ix_tickets_department_id', ['department_id'], unique=False)
+        batch_op.create_index('ix_tickets_open_sla_due', ['sla_state', 'resolution_due_at'],
+                              unique=False, postgresql_where=sa.text(OPEN_SQL),
+                              sqlite_where=sa.text(OPEN_SQL))
         batch_op.create_index(batch_op.f('ix_tickets_installed_product_id'), ['installed_product_id'], unique=False)
         batch_op.create_index('ix_tickets_next_escalation_at', ['next_escalation_at'], unique=False)
         batch_op.create_index('ix_tickets_open_due', ['resolution_due_at', 'id'], unique=False,
@@ -287,10 +290,12 @@ def downgrade() -> None:
                             sqlite_where=sa.text(OPEN_SQL))
         batch_op.drop_index('ix_tickets_next_escalation_at')
         batch_op.drop_index(batch_op.f('ix_tickets_installed_product_id'))
-        batch_op.drop_index('ix_tickets_department_status_due')
+        batch_op.drop_index('ix_tickets_department_id')
+        batch_op.drop_index('ix_tickets_open_sla_due', postgresql_where=sa.text(OPEN_SQL),
+                            sqlite_where=sa.text(OPEN_SQL))
         batch_op.drop_index(batch_op.f('ix_tickets_customer_id'))
         batch_op.drop_index(batch_op.f('ix_tickets_creator_id'))
-        batch_op.drop_index('ix_tickets_assignee_status_due')
+        batch_op.drop_index('ix_tickets_assignee_id')
 
     op.drop_table('tickets')
     op.drop_table('ticket_assignment_cursors')
