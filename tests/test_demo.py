@@ -66,3 +66,29 @@ def test_demo_covers_the_cases_people_look_for(session):
     assert all(e.startswith("+") for e in session.scalars(select(Phone.e164)))
     serials = list(session.scalars(select(InstalledProduct.serial_number)))
     assert len(serials) == len(set(serials))
+
+
+def test_demo_tickets_cover_every_state_once(session, settings):
+    from datetime import UTC, datetime
+
+    from tickets.demo import TICKETS, load_demo_tickets
+    from tickets.models import SlaState, Ticket, TicketHistory, TicketStatus
+
+    load_demo(session)
+    # A Wednesday morning in Beijing: working hours, so the clocks run.
+    now = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
+    assert load_demo_tickets(session, settings, now=now) == len(TICKETS)
+    assert load_demo_tickets(session, settings, now=now) == 0
+    tickets = {t.subject: t for t in session.scalars(select(Ticket))}
+    assert len(tickets) == len(TICKETS)
+    statuses = {t.status for t in tickets.values()}
+    assert statuses >= {TicketStatus.NEW, TicketStatus.ASSIGNED, TicketStatus.IN_PROGRESS,
+                        TicketStatus.PENDING, TicketStatus.RESOLVED}
+    assert tickets["维修后空调仍有异响"].sla_state == SlaState.PAUSED
+    for ticket in tickets.values():
+        assert ticket.resolution_minutes and ticket.creator_id
+        assert session.scalar(select(func.count()).select_from(TicketHistory)
+                              .where(TicketHistory.ticket_id == ticket.id)) >= 1
+    leads = session.scalars(select(Department).where(Department.parent_id.is_(None),
+                                                     Department.lead_id.is_not(None)))
+    assert {d.name for d in leads} == {"客服中心", "售后服务"}
