@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
@@ -58,22 +59,31 @@ def sweep(settings: Settings, connection: redis.Redis, *,
     folder = uploads_dir(settings)
     if not folder.is_dir():
         return {"removed": 0, "kept": 0}
-    now = time.time() if now is None else now
     in_use = files_in_use(connection)
+    return remove_stale_files(folder, lambda path: path.resolve() in in_use,
+                              max_age_s=max_age_s, now=now, what="upload")
+
+
+def remove_stale_files(folder: Path, in_use: Callable[[Path], bool], *, max_age_s: float,
+                       now: float | None = None, what: str = "file") -> dict:
+    """Remove the plain files of ``folder`` older than ``max_age_s`` for which ``in_use``
+    is false; returns ``{"removed": n, "kept": n}``. Idempotent, and safe beside another
+    sweep or the file's owner removing it first. (Uploads and ticket attachments.)"""
+    now = time.time() if now is None else now
     removed = kept = 0
     for path in folder.iterdir():
         try:
             if not path.is_file() or path.is_symlink():
                 continue
-            if now - path.stat().st_mtime < max_age_s or path.resolve() in in_use:
+            if now - path.stat().st_mtime < max_age_s or in_use(path):
                 kept += 1
                 continue
             path.unlink(missing_ok=True)
             removed += 1
-        except OSError as exc:  # another sweep or the import removed it first
-            log.warning("upload sweep: %s: %s", path.name, exc)
+        except OSError as exc:  # another sweep or the owner removed it first
+            log.warning("%s sweep: %s: %s", what, path.name, exc)
     if removed:
-        log.info("upload sweep: removed %d stale upload(s), kept %d", removed, kept)
+        log.info("%s sweep: removed %d stale file(s), kept %d", what, removed, kept)
     return {"removed": removed, "kept": kept}
 
 

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-import logging
 import os
 import secrets
-import time
 import unicodedata
 import zipfile
 from dataclasses import dataclass
@@ -32,12 +30,11 @@ from callcenter.core.errors import AppError, NotFound, Problem, ValidationError
 from callcenter.customers.services import require
 from callcenter.db import after_rollback, utcnow
 from callcenter.jobs import JobContext, job_task
+from callcenter.uploads import remove_stale_files
 from callcenter.users.models import User
 from callcenter.users.permissions import Permission
 from tickets import history
 from tickets.models import Ticket, TicketAttachment
-
-log = logging.getLogger(__name__)
 
 ATTACHMENTS_DIR = "attachments"
 #: A file this old that no attachment row names is an upload whose request failed.
@@ -186,24 +183,10 @@ def sweep_orphans(session: Session, settings: Settings, *,
     folder = attachments_dir(settings)
     if not folder.is_dir():
         return {"removed": 0, "kept": 0}
-    now = time.time() if now is None else now
     known = set(session.scalars(select(TicketAttachment.stored_name)))
-    removed = kept = 0
-    for path in folder.iterdir():
-        try:
-            if not path.is_file() or path.is_symlink():
-                continue
-            name = path.name.removeprefix(".").removesuffix(".part")
-            if name in known or now - path.stat().st_mtime < max_age_s:
-                kept += 1
-                continue
-            path.unlink(missing_ok=True)
-            removed += 1
-        except OSError as exc:  # removed meanwhile by a rollback or another sweep
-            log.warning("attachment sweep: %s: %s", path.name, exc)
-    if removed:
-        log.info("attachment sweep: removed %d orphaned file(s), kept %d", removed, kept)
-    return {"removed": removed, "kept": kept}
+    return remove_stale_files(
+        folder, lambda path: path.name.removeprefix(".").removesuffix(".part") in known,
+        max_age_s=max_age_s, now=now, what="attachment")
 
 
 @job_task(exclusive=True)
