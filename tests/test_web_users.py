@@ -302,6 +302,21 @@ def test_edit_role_scope_department_locale_active(as_admin, session, make_user):
     assert user.department_id is None and user.active
 
 
+def test_edit_email_for_escalation_notices(as_admin, session, make_user):
+    agent = make_user("agent", username="agent-mail")
+    assert edit(as_admin, agent, email=" li.na@example.com ").status_code == 302
+    assert fresh(session, agent).email == "li.na@example.com"
+    assert 'value="li.na@example.com"' in text(as_admin.get(f"/admin/users/{agent.id}/edit"))
+    # A header smuggled into the address is refused, the stored one kept.
+    for bad in ("a@b.c\r\nBcc: x@evil.example", "not an address", "a b@example.com"):
+        response = edit(as_admin, agent, email=bad)
+        assert response.status_code == 422, bad
+        assert "name@example.com" in text(response)
+    assert fresh(session, agent).email == "li.na@example.com"
+    assert edit(as_admin, agent, email="").status_code == 302
+    assert fresh(session, agent).email is None
+
+
 def test_admin_cannot_demote_or_deactivate_themselves(as_admin, session, admin):
     response = edit(as_admin, admin, role="supervisor")
     assert response.status_code == 422

@@ -18,7 +18,6 @@ and the address must be a plain one, so nothing can add a header or a recipient.
 from __future__ import annotations
 
 import logging
-import re
 import smtplib
 import ssl
 import unicodedata
@@ -37,6 +36,7 @@ from rq import Retry
 from sqlalchemy import select, update
 
 from callcenter.config import Settings, SmtpSettings
+from callcenter.core.fields import is_email_address
 from callcenter.core.messages import N_
 from callcenter.db import utcnow
 from callcenter.jobs import JobContext, enqueue_once, job_task
@@ -47,8 +47,6 @@ log = logging.getLogger(__name__)
 
 MAIL_RETRY = Retry(max=5, interval=[30, 120, 600, 1800, 3600])
 SUBJECT_MAX = 120
-#: A plain address: no spaces, quotes, brackets or control characters to smuggle through.
-ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$")
 
 SUBJECTS = {
     "warn": N_("Ticket #%(id)s is at risk of missing its SLA: %(subject)s"),
@@ -66,7 +64,7 @@ BODY = (
 
 
 def valid_address(address: str | None) -> bool:
-    return bool(address) and len(address) <= 254 and ADDRESS.match(address) is not None
+    return is_email_address(address)
 
 
 def header_text(value: str, limit: int = SUBJECT_MAX) -> str:

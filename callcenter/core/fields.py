@@ -9,6 +9,7 @@ rejects, it makes whatever a machine reported (PBX caller ids, queue names) safe
 from __future__ import annotations
 
 import enum
+import re
 import unicodedata
 from datetime import date, datetime
 from typing import Any
@@ -130,3 +131,14 @@ def clean_printable(value: Any, limit: int) -> str:
         elif unicodedata.category(ch) not in _STRIP_CATEGORIES:
             out.append(ch)
     return " ".join("".join(out).split())[:limit]
+
+
+#: A plain e-mail address: no spaces, quotes, brackets or control characters that could
+#: smuggle a header or a second recipient into a mail (tickets.mail sends to these).
+EMAIL_ADDRESS = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+MAX_EMAIL = 254
+
+
+def is_email_address(value: str | None) -> bool:
+    return bool(value) and len(value) <= MAX_EMAIL and EMAIL_ADDRESS.match(value) is not None

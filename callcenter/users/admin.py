@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from callcenter.core.errors import Problem
+from callcenter.core.fields import is_email_address
 from callcenter.core.messages import describe
 from callcenter.users.models import DEFAULT_SCOPE, Department, Role, Scope, User
 from callcenter.users.permissions import Permission, has_permission
@@ -38,7 +39,8 @@ _INTERFACE_SHAPE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*/[^/].*$", re.DOTALL)
 _CONTROL_OR_SPACE = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
-USER_FIELDS = ("display_name", "role", "scope", "department", "interface", "active", "locale")
+USER_FIELDS = ("display_name", "role", "scope", "department", "interface", "active", "locale",
+               "email")
 
 
 class FieldProblem:
@@ -169,6 +171,15 @@ def _clean_user_fields(session: Session, user: User | None, changes: dict,
             problems.append(FieldProblem("active", "not_boolean"))
         else:
             clean["active"] = changes["active"]
+    if "email" in changes:
+        # Where escalation notices are mailed (tickets.mail); empty: in the app only.
+        email = changes["email"] if changes["email"] is not None else ""
+        if not isinstance(email, str):
+            problems.append(FieldProblem("email", "not_text"))
+        elif email.strip() and not is_email_address(email.strip()):
+            problems.append(FieldProblem("email", "email"))
+        else:
+            clean["email"] = email.strip() or None
     if "locale" in changes:
         if changes["locale"] not in USER_LOCALES:
             problems.append(FieldProblem("locale", "choice",
@@ -227,6 +238,8 @@ def update_user(session: Session, actor: User, user: User, changes: dict) -> Use
         user.active = clean["active"]
     if "locale" in clean:
         user.locale = clean["locale"]
+    if "email" in clean:
+        user.email = clean["email"]
     _flush_unique(session)
     return user
 
@@ -283,6 +296,7 @@ def register_user(session: Session, actor: User, data: dict) -> User:
                                interface=clean.get("interface"), scope=clean.get("scope"),
                                display_name=clean.get("display_name", ""),
                                locale=clean.get("locale", "zh_CN"))
+            user.email = clean.get("email")
     except IntegrityError as exc:  # taken between our check and the insert
         raise UserFieldError([FieldProblem(_taken_field(exc), "user.taken_race")]) from exc
     except UserError as exc:  # create_user's own "field: message"

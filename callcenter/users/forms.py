@@ -59,12 +59,17 @@ class UserForm(FlaskForm):
     locale = SelectField(_l("Language"),
                          choices=[SelectChoice(k, v) for k, v in LOCALE_LABELS.items()],
                          default="zh_CN")
+    email = StringField(_l("E-mail"), validators=[Length(max=254)],
+                        description=_l("Escalation notices are mailed here; empty: in the "
+                                       "app only."),
+                        render_kw={"type": "email", "autocomplete": "off",
+                                   "spellcheck": "false"})
 
     def changes(self) -> dict:
         return {"display_name": self.display_name.data or "", "role": self.role.data,
                 "scope": self.scope.data or None, "department": self.department.data or "",
                 "interface": self.interface.data or "", "active": bool(self.active.data),
-                "locale": self.locale.data}
+                "locale": self.locale.data, "email": self.email.data or ""}
 
 
 class NewUserForm(UserForm):
