@@ -270,7 +270,7 @@ def run_worker(*, burst: bool = False, with_scheduler: bool = False,
     thread of this process, with a Redis client of its own).
     """
     from callcenter.core.domains import init_domains
-    from callcenter.schedule import Reconciler
+    from callcenter.schedule import QuietPeriodicRuns, Reconciler
 
     init_domains()  # once, before the work horses fork: each job then has the receivers
     from tickets.escalation import parse_ladder
@@ -287,6 +287,10 @@ def run_worker(*, burst: bool = False, with_scheduler: bool = False,
 
     worker = new_worker()
     reconciler = None
+    quiet = QuietPeriodicRuns()
+    for name in ("rq.worker", "rq.job", "rq.queue"):
+        if not any(isinstance(f, QuietPeriodicRuns) for f in logging.getLogger(name).filters):
+            logging.getLogger(name).addFilter(quiet)
     if with_scheduler:
         reconciler = Reconciler(redis_from_url(redis_url(settings or load_settings())),
                                 every_s=reconcile_every_s)

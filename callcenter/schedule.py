@@ -59,6 +59,9 @@ class PeriodicJob:
     timeout_s: int = 600
     retry: Retry | None = DEFAULT_RETRY
     args: tuple = ()
+    #: A job every few seconds: its routine runs are logged at DEBUG, not INFO (RQ's
+    #: four lines a run would bury everything else). Failures are logged as ever.
+    quiet: bool = False
 
     def __post_init__(self) -> None:
         if not self.name or not all(c.isalnum() or c == "_" for c in self.name):
@@ -110,7 +113,7 @@ def periodic_jobs() -> list[PeriodicJob]:
         PeriodicJob("sweep_orphan_attachments", sweep_orphan_attachments,
                     SWEEP_ORPHANS_EVERY_S, timeout_s=300, retry=Retry(max=2, interval=[60, 300])),
         PeriodicJob("sla_reconcile", reconcile_escalations, SLA_EVERY_S, timeout_s=600,
-                    retry=None),
+                    retry=None, quiet=True),
     ]
 
 
@@ -150,10 +153,12 @@ def reconcile(connection: redis.Redis, definitions: list[PeriodicJob] | None = N
                     not in wanted:
                 registry.remove(job_id, delete_job=True)
                 result.removed.append(job_id)
+    quiet = tuple(d.key for d in definitions if d.quiet)
     for what, ids in (("enqueued", result.enqueued), ("scheduled", result.scheduled),
                       ("removed", result.removed)):
         for job_id in ids:
-            log.info("periodic jobs: %s %s", what, job_id)
+            level = logging.DEBUG if quiet and job_id.startswith(quiet) else logging.INFO
+            log.log(level, "periodic jobs: %s %s", what, job_id)
     return result
 
 
@@ -163,6 +168,24 @@ def periodic_job_ids(connection: redis.Redis, definition: PeriodicJob) -> list[s
                                 count=500)
     prefix = len(Job.redis_job_namespace_prefix)
     return sorted(k.decode()[prefix:] if isinstance(k, bytes) else k[prefix:] for k in keys)
+
+
+class QuietPeriodicRuns(logging.Filter):
+    """Demotes RQ's INFO lines about the runs of quiet periodic jobs to DEBUG."""
+
+    def __init__(self, definitions: list[PeriodicJob] | None = None) -> None:
+        super().__init__()
+        definitions = periodic_jobs() if definitions is None else definitions
+        self.prefixes = tuple(d.key for d in definitions if d.quiet)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO or not self.prefixes:
+            return True
+        message = record.getMessage()
+        if not any(prefix in message for prefix in self.prefixes):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
 
 
 class Reconciler:

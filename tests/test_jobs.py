@@ -252,3 +252,28 @@ def test_worker_thread_recreates_a_deleted_scheduled_job(job_env):
     finally:
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=10) == 0    # a warm shutdown, in seconds
+
+
+def test_quiet_periodic_runs_are_logged_at_debug_only(job_env, caplog):
+    """A job every few seconds (the escalation reconciler) would bury the log under
+    RQ's lines: its routine runs go to DEBUG; other jobs' lines and its failures stay."""
+    import logging
+
+    from callcenter.schedule import QuietPeriodicRuns
+
+    quiet = PeriodicJob("test_quiet", job_support.record_run, 5, args=("q",), quiet=True)
+    loud = PeriodicJob("test_loud", job_support.record_run, 600, args=("l",))
+    conn = job_env["redis"]
+    with caplog.at_level(logging.INFO, logger="callcenter.schedule"):
+        reconcile(conn, [quiet, loud], now=time.time())
+    logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert any(quiet.key not in m and loud.key in m for m in logged)
+    assert not any(quiet.key in m for m in logged)
+
+    logger = logging.getLogger("rq.worker")
+    rq_filter = QuietPeriodicRuns([quiet, loud])
+    def record(level, message):
+        return logger.makeRecord("rq.worker", level, __file__, 1, message, (), None)
+    assert not rq_filter.filter(record(logging.INFO, f"Job OK ({quiet.job_id(7)})"))
+    assert rq_filter.filter(record(logging.INFO, f"Job OK ({loud.job_id(7)})"))
+    assert rq_filter.filter(record(logging.ERROR, f"Job failed ({quiet.job_id(7)})"))
