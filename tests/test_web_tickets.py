@@ -307,3 +307,12 @@ def test_ticket_panel_json_and_wallboard_page(app, client, session, agent, custo
     page = text(client.get("/wallboard"))
     assert "data-ticket-panel" in page and "Oldest breach" in page
     assert session.scalar(select(func.count()).select_from(TicketHistory)) >= 1
+
+
+def test_hostile_text_is_shown_as_text_everywhere(app, logged_in, session, agent, customer):
+    evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    ticket = new_ticket(app, session, agent, customer, subject=evil, description=evil)
+    for url in ("/tickets/?queue=all", f"/tickets/{ticket.id}", f"/customers/{customer.id}"):
+        page = text(logged_in.get(url))
+        assert "<script>alert" not in page and "<img src=x" not in page, url
+        assert "&lt;script&gt;alert" in page, url
