@@ -120,6 +120,20 @@ def test_reporter_becomes_a_contact_found_again_by_phone(client, agent, customer
     assert_error(post(client, "/api/v1/tickets", agent, bad), 422, "reporter.phone")
 
 
+def test_a_technician_records_a_new_reporter_too(client, customer, make_user, session):
+    """Every reporter becomes a contact (domain.md), whoever records the ticket: a
+    technician at the site may not edit customers, yet adds the person who reported."""
+    tech = make_user("technician", scope="all", department="Field", token=True)
+    t = open_ticket(client, tech, customer,
+                    reporter={"name": "刘师傅的客户", "phone": "13700001234"})
+    contact = session.get(Contact, t["contact_id"])
+    assert contact.customer_id == customer.id and contact.name == "刘师傅的客户"
+    # Editing the customer itself stays with those who may.
+    r = client.patch(f"/api/v1/customers/{customer.id}", json={"name": "Renamed"},
+                     headers=bearer(tech))
+    assert r.status_code == 403
+
+
 def test_transitions_follow_the_state_machine(client, agent, customer):
     t = open_ticket(client, agent, customer)
     r = move(client, agent, t, "pending")

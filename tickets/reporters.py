@@ -36,7 +36,8 @@ def find_or_add_reporter(session: Session, actor: User, customer: Customer,
         return contact
     try:
         return add_contact(session, actor, customer,
-                           {"name": reporter.get("name"), "phones": [phone]}, region=region)
+                           {"name": reporter.get("name"), "phones": [phone]}, region=region,
+                           reporter=True)
     except ValidationError as exc:
         # The contact's fields are the reporter's: name the problem where it was sent.
         raise ValidationError({f"reporter.{_reporter_field(k)}": p

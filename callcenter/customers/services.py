@@ -376,9 +376,14 @@ def replace_phones(session: Session, customer: Customer, phones: list[dict],
 
 
 def add_contact(session: Session, actor: User, customer: Customer, data: dict[str, Any], *,
-                region: str) -> Contact:
-    """Add a person who calls in for ``customer`` (e.g. whoever reported a repair)."""
-    require(actor, Permission.CUSTOMER_UPDATE)
+                region: str, reporter: bool = False) -> Contact:
+    """Add a person who calls in for ``customer`` (e.g. whoever reported a repair).
+
+    ``reporter``: the person is being recorded because they reported something (a
+    ticket's reporter): domain.md makes every reporter a contact, so anyone who may
+    read the customer adds them (a technician at the site), not only those who may
+    edit customers. The addition is in the customer's change history either way."""
+    require(actor, Permission.CUSTOMER_READ if reporter else Permission.CUSTOMER_UPDATE)
     errors: dict[str, Problem] = {}
     values: dict[str, Any] = {}
     for field, limit in CONTACT_LIMITS.items():
