@@ -251,13 +251,15 @@ def _screenshots(browser, base: str, ids: dict, ticket_id: int, redis_url: str,
                     if name == "desk":
                         page.goto(base + "/desk")
                         page.wait_for_selector("[data-live-indicator][data-state='live']")
+                        # The same call again (its pop replaced, not a second one)
+                        # now that the caller has an open ticket.
                         call = _ringing(ids)
-                        call["call_id"] = f"shot-{lang}-{size}"
                         call["customer"]["open_tickets"] = [{
                             "id": ticket_id, "subject": "车门无法关闭，车辆停运",
                             "status": "assigned", "sla_state": "breached"}]
                         publisher.publish(ids["agent"], "call.ringing", call)
-                        page.wait_for_selector(f"[data-call-id='shot-{lang}-{size}']")
+                        page.wait_for_selector("[data-call-id='1795455872.8'] "
+                                               f"a[href$='/tickets/{ticket_id}']")
                     elif name == "wallboard":
                         page.goto(base + "/wallboard")
                         page.wait_for_selector("[data-ticket-panel]")
