@@ -316,3 +316,15 @@ def test_hostile_text_is_shown_as_text_everywhere(app, logged_in, session, agent
         page = text(logged_in.get(url))
         assert "<script>alert" not in page and "<img src=x" not in page, url
         assert "&lt;script&gt;alert" in page, url
+
+
+def test_escalation_notes_are_worded_for_the_reader(app, logged_in, session, agent, customer):
+    ticket = new_ticket(app, session, agent, customer)
+    session.add(TicketHistory(ticket_id=ticket.id, user_id=None, field="escalation_level",
+                              old_value="0", new_value="1",
+                              note="escalation: lead at 100% of the first_response target"))
+    session.flush()
+    page = text(logged_in.get(f"/tickets/{ticket.id}"))
+    assert "100% of the first response target: escalated to the team lead, priority " \
+        "raised." in page
+    assert "escalation: lead" not in page

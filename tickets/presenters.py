@@ -4,6 +4,7 @@ is the services' business (``tickets.services``, ``tickets.transitions``)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -328,8 +329,30 @@ def history_rows(session: Session, ticket: Ticket) -> list[dict[str, Any]]:
         out.append({"at": _aware(r.changed_at), "field": field,
                     "who": names.get(r.user_id) if r.user_id else _("system"),
                     "what": str(HISTORY_FIELDS.get(field, field)),
-                    "old": old, "new": new, "note": r.note})
+                    "old": old, "new": new, "note": _note_in_words(r.note)})
     return out
+
+
+#: What tickets.escalation._note writes: data in stable terms, worded here for the reader.
+_ESCALATION_NOTE = re.compile(r"^escalation: (warn|lead|up) at (\d+)% of the "
+                              r"(first_response|resolution) target$")
+
+
+def _note_in_words(note: str | None) -> str | None:
+    found = _ESCALATION_NOTE.match(note or "")
+    if not found:
+        return note
+    action, percent, target = found.groups()
+    target_words = (_("the first response target") if target == "first_response"
+                    else _("the resolution target"))
+    if action == "warn":
+        return _("%(p)s%% of %(target)s used: the assignee was warned.",
+                 p=percent, target=target_words)
+    if action == "lead":
+        return _("%(p)s%% of %(target)s: escalated to the team lead, priority raised.",
+                 p=percent, target=target_words)
+    return _("%(p)s%% of %(target)s: escalated to the next manager up.",
+             p=percent, target=target_words)
 
 
 def ticket_context(session: Session, ticket: Ticket, actor: User, *,
