@@ -59,8 +59,9 @@ def create_app(settings: Settings | None = None, *, db_bind=None, testing: bool 
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     db.init_app(app, db_bind, **(session_options or {}))
-    from callcenter.core.domains import init_domains
+    from callcenter.core.domains import check_domain_settings, init_domains
     init_domains()  # the domains' signal receivers and live events (once per process)
+    check_domain_settings(settings)
     login_manager.init_app(app)
     csrf.init_app(app)
     app.extensions["csrf"] = csrf

@@ -269,13 +269,12 @@ def run_worker(*, burst: bool = False, with_scheduler: bool = False,
     (``callcenter.schedule.reconcile``: at start, then every ``reconcile_every_s`` in a
     thread of this process, with a Redis client of its own).
     """
-    from callcenter.core.domains import init_domains
+    from callcenter.core.domains import check_domain_settings, init_domains
     from callcenter.schedule import QuietPeriodicRuns, Reconciler
 
     init_domains()  # once, before the work horses fork: each job then has the receivers
-    from tickets.escalation import parse_ladder
-    # A bad SLA_ESCALATION stops the start (ConfigError naming it), not each timer job.
-    parse_ladder((settings or load_settings()).escalation_ladder)
+    # A bad setting (SLA_ESCALATION, ...) stops the start, not each job that meets it.
+    check_domain_settings(settings or load_settings())
     connection = redis_connection(settings)
 
     def new_worker() -> _Worker:

@@ -58,10 +58,15 @@ def test_a_bad_ladder_is_a_config_error_naming_the_variable(raw):
         parse_ladder(raw)
 
 
-def test_the_worker_refuses_to_start_with_a_bad_ladder(settings):
+def test_the_worker_and_the_web_app_refuse_to_start_with_a_bad_ladder(settings):
     from dataclasses import replace
+
+    from callcenter.app import create_app
+    bad = replace(settings, escalation_ladder="0.8:panic")
     with pytest.raises(LadderError, match="SLA_ESCALATION"):
-        run_worker(burst=True, settings=replace(settings, escalation_ladder="0.8:panic"))
+        run_worker(burst=True, settings=bad)
+    with pytest.raises(LadderError, match="SLA_ESCALATION"):
+        create_app(bad, testing=True)
 
 
 def test_ladder_levels():

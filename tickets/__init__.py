@@ -25,3 +25,11 @@ def init_app() -> None:
     ticket_status_asked.connect(answer_ticket_status)
     # ticket.notice (to a user), ticket.escalated and ticket.changed (to a team).
     register_events()
+
+
+def check_settings(settings) -> None:
+    """A bad escalation ladder (``SLA_ESCALATION``) stops the worker and the web app at
+    start with a ConfigError naming it (``callcenter.core.domains``)."""
+    from tickets.escalation import parse_ladder
+
+    parse_ladder(settings.escalation_ladder)

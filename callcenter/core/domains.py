@@ -48,3 +48,14 @@ def init_domains() -> bool:
 
 def domains_initialised() -> bool:
     return _initialised
+
+
+def check_domain_settings(settings) -> None:
+    """Let each domain refuse settings it cannot work with, at start, before any job or
+    request meets them: a domain package may define ``check_settings(settings)``, which
+    raises ``callcenter.config.ConfigError`` naming the variable (e.g. a bad
+    ``SLA_ESCALATION`` for the tickets' escalation ladder)."""
+    for name in DOMAINS:
+        check = getattr(importlib.import_module(name), "check_settings", None)
+        if check is not None:
+            check(settings)
