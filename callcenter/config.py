@@ -193,7 +193,7 @@ def _smtp(env: dict) -> SmtpSettings | None:
     host = env.get("SMTP_HOST")
     if not host:
         return None
-    security = env.get("SMTP_SECURITY", "none").lower()
+    security = (env.get("SMTP_SECURITY") or "none").lower()
     if security not in ("none", "starttls", "ssl"):
         raise ConfigError(f"SMTP_SECURITY: {security!r}; use none, starttls or ssl")
     sender = env.get("SMTP_FROM", "")
