@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
@@ -217,12 +218,39 @@ def test_a_call_becomes_a_ticket_the_wallboard_follows_it_to_its_escalation(
     notices = desk.locator("[data-ticket-notices]")
     expect(notices).to_contain_text(f"Ticket #{ticket_id} “车门无法关闭，车辆停运”",
                                     timeout=WAIT_MS)
+    # Unread, it is there again when the desk opens anew; dismissed, it is read for good.
+    desk.reload()
+    expect(notices).to_contain_text(f"Ticket #{ticket_id} “车门无法关闭，车辆停运”")
+    with desk.expect_response(lambda r: "/api/v1/notices/" in r.url and r.ok):
+        notices.get_by_role("button", name="Dismiss").first.click()
+    expect(notices).to_be_hidden()
+    _until_no_unread_notices(db_url, ids["agent"])   # the ticket's other notice too
+    desk.reload()
+    expect(desk.locator("[data-live-indicator]")).to_have_attribute("data-state", "live")
+    expect(notices).to_be_hidden()
 
     _screenshots(browser, base, ids, ticket_id, redis_url,
                  Path(os.environ.get("TICKET_SHOTS") or tmp_path / "shots"))
     assert not problems, problems
     for ctx in (board_ctx, desk_ctx):
         ctx.close()
+
+
+def _until_no_unread_notices(db_url: str, user_id: int, timeout_s: float = 15) -> None:
+    from tickets.models import TicketNotice
+    engine = make_engine(db_url)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with Session(engine) as session:
+                unread = session.scalars(select(TicketNotice.id).where(
+                    TicketNotice.user_id == user_id, TicketNotice.read_at.is_(None))).all()
+            if not unread or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert not unread, f"notices still unread: {unread}"
+    finally:
+        engine.dispose()
 
 
 SIZES = {"desk": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from flask import current_app, url_for
 from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from callcenter.users.models import User
+from tickets.notices import notices_query, notices_to_dicts
 
 
 def desk_ticket_strings() -> dict[str, object]:
@@ -37,9 +41,18 @@ def desk_ticket_strings() -> dict[str, object]:
     }
 
 
-def desk_ticket_config() -> dict[str, object]:
-    """URLs of the ticket pages (None without the tickets blueprint)."""
+#: Unread notices the desk shows when it opens (those that came while the agent was away).
+UNREAD_ON_OPEN = 20
+
+
+def desk_ticket_config(session: Session, user: User) -> dict[str, object]:
+    """URLs of the ticket pages (None without the tickets blueprint), the user's unread
+    ticket notices, and where a dismissed one is marked read."""
     if "tickets.new" not in current_app.view_functions:
-        return {"ticketNewUrl": None, "ticketUrl": None}
+        return {"ticketNewUrl": None, "ticketUrl": None, "unreadNotices": [],
+                "noticeReadUrl": None}
+    notices = list(session.scalars(notices_query(user, unread=True).limit(UNREAD_ON_OPEN)))
     return {"ticketNewUrl": url_for("tickets.new"),
-            "ticketUrl": url_for("tickets.view", ticket_id=0)[:-1]}
+            "ticketUrl": url_for("tickets.view", ticket_id=0)[:-1],
+            "unreadNotices": notices_to_dicts(session, notices),
+            "noticeReadUrl": "/api/v1/notices/{id}/read"}

@@ -164,7 +164,7 @@ def desk_config() -> dict[str, object]:
         "statusLabels": status_labels(),
         "strings": _desk_strings(),
         **desk_dial.desk_dial_config(db_session()),
-        **desk_ticket_config(),
+        **desk_ticket_config(db_session(), current_user),
     }
 
 

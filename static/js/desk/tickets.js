@@ -6,6 +6,7 @@
 // is typed twice.
 import { el, fill } from "../dom.js";
 import { isObject, list, sitePath, when } from "./format.js";
+import { sendJson } from "./http.js";
 
 const SLA_TONES = { on_track: "ok", at_risk: "warn", breached: "danger", paused: "muted",
   met: "ok" };
@@ -85,9 +86,15 @@ export function startTicketNotices(desk) {
       level: notice.level || 0 });
   }
 
+  // A ticket shows once, with its latest notice; dismissing it reads all of that ticket's.
+  const idsByTicket = new Map();
+
   function show(notice) {
     if (!isObject(notice) || notice.ticket_id === undefined || notice.ticket_id === null) { return; }
     const id = String(notice.ticket_id);
+    const ids = idsByTicket.get(id) || new Set();
+    if (notice.id !== undefined && notice.id !== null) { ids.add(String(notice.id)); }
+    idsByTicket.set(id, ids);
     const old = listEl.querySelector("[data-notice-ticket='" + CSS.escape(id) + "']");
     if (old) { old.remove(); }
     const li = el("li", "ticket-notice ticket-notice--" +
@@ -114,6 +121,15 @@ export function startTicketNotices(desk) {
     dismiss.addEventListener("click", () => {
       li.remove();
       box.hidden = listEl.children.length === 0;
+      // Read: they are not shown again when the desk opens next time.
+      const read = idsByTicket.get(id) || new Set();
+      idsByTicket.delete(id);
+      if (cfg.noticeReadUrl) {
+        read.forEach((noticeId) => {
+          sendJson(cfg.noticeReadUrl.replace("{id}", encodeURIComponent(noticeId)), {},
+            cfg.csrfToken).catch(() => {});
+        });
+      }
     });
     actions.appendChild(dismiss);
     li.appendChild(actions);
@@ -122,5 +138,7 @@ export function startTicketNotices(desk) {
     desk.announce(message.textContent);
   }
 
+  // Those that came while the desk was closed, oldest first so the newest ends on top.
+  (Array.isArray(cfg.unreadNotices) ? cfg.unreadNotices : []).slice().reverse().forEach(show);
   return { "ticket.notice": show };
 }
