@@ -44,8 +44,20 @@ NOTICES_AFTER = (0, 1, 3, 4)
 
 
 def _fired(db) -> int:
-    db.expire_all()
+    db.rollback()   # a fresh snapshot: see what the workers committed since
     return db.scalar(select(func.count()).select_from(TicketEscalation))
+
+
+def _settled(db) -> int:
+    """The count once no commit is landing any more: a COMMIT the killed work horse sent
+    just before the SIGKILL still completes on the server a moment later."""
+    last = _fired(db)
+    while True:
+        time.sleep(0.5)
+        now = _fired(db)
+        if now == last:
+            return now
+        last = now
 
 
 def _per_ticket(db, model, *where) -> dict[int, int]:
@@ -55,7 +67,7 @@ def _per_ticket(db, model, *where) -> dict[int, int]:
 
 def _consistent(db, ids) -> dict[int, int]:
     """Every ticket's rows match its steps fired exactly; returns steps per ticket."""
-    db.expire_all()
+    db.rollback()
     steps = _per_ticket(db, TicketEscalation)
     notices = _per_ticket(db, TicketNotice)
     levels = _per_ticket(db, TicketHistory, TicketHistory.field == "escalation_level")
@@ -74,6 +86,18 @@ def _consistent(db, ids) -> dict[int, int]:
 def _start_worker(env, log, *args):
     return subprocess.Popen([sys.executable, "-m", "callcenter", "worker", *args], env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _kill_with_horse(worker) -> None:
+    """SIGKILL the worker and the work horse running the job. RQ's horse calls setsid(),
+    so it is in a session of its own: killing the worker's process group misses it."""
+    horses = subprocess.run(["pgrep", "-P", str(worker.pid)], capture_output=True,
+                            text=True).stdout.split()
+    assert horses, "no work horse: the job is not running"
+    for pid in horses:
+        os.kill(int(pid), signal.SIGKILL)
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
 
 
 def _stop(worker, sig=signal.SIGTERM):
@@ -105,9 +129,8 @@ def test_a_worker_killed_mid_sweep_changes_nothing_twice(db, esc_settings, redis
     worker = _start_worker(env, log)  # no scheduler: only the timer job runs
     try:
         wait_until(lambda: _fired(db) > 0, 60, "the first batch")
-        os.killpg(worker.pid, signal.SIGKILL)  # the worker and its work horse
-        worker.wait()
-        done = _fired(db)
+        _kill_with_horse(worker)
+        done = _settled(db)
         assert 0 < done < 3 * N, f"the sweep was not caught in the middle: {done}"
         _consistent(db, ids)
 
