@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from callcenter.bridge.pbx_record import AfterResync
 from callcenter.calls.recording import ensure_queue, record_call
 from callcenter.db import session_scope
 from callcenter.realtime.live import write_live_entries
@@ -58,13 +59,15 @@ class CallLogWriter:
 
     def __init__(self, session_factory: sessionmaker[Session], redis_client: redis.Redis,
                  publisher: Any, *, region: str, timezone: str,
-                 figures_every_s: float = 0.5) -> None:
+                 figures_every_s: float = 0.5, reconciler: Any = None) -> None:
         self.session_factory = session_factory
         self.redis = redis_client
         self.publisher = publisher
         self.region = region
         self.tz = ZoneInfo(timezone)
         self.figures_every_s = figures_every_s
+        #: ``pbx_record.PbxRecordReconciler`` (None: the call log is not repaired)
+        self.reconciler = reconciler
         self._known_queues: set[str] = set()
         self._dirty_queues: set[str] = set()
         self._last_figures: dict[str, float] = {}
@@ -90,6 +93,12 @@ class CallLogWriter:
                 live_queues.clear()
                 live_agents.clear()
                 self.replace_live(item.queues, item.agents)
+            elif kind is AfterResync:
+                # the calls reported before it first: the repair reads what they wrote
+                if summaries:
+                    self.write_calls(list(summaries.values()))
+                    summaries.clear()
+                self.after_resync(item)
         if summaries:
             self.write_calls(list(summaries.values()))
         if live_queues or live_agents:
@@ -135,7 +144,29 @@ class CallLogWriter:
         self._live_queues = dict(queues)
         self._dirty_queues.update(queues)
 
+    def after_resync(self, item: AfterResync) -> None:
+        if self.reconciler is None:
+            return
+        result, _gone = self.reconciler.after_resync(item)
+        self._dirty_queues.update(result.queues)
+
     # -- between batches ----------------------------------------------------------------
+    def reconcile_if_due(self) -> None:
+        """A pass over the queue_log's new lines (every few seconds): finished calls the
+        bridge recorded wrong or not at all are repaired. A failure is logged and the
+        pass tried again next time (the cursor only moves with a committed repair)."""
+        if self.reconciler is None:
+            return
+        try:
+            result = self.reconciler.run_if_due()
+        except Exception:
+            self.reconciler.stats["failures"] += 1
+            log.warning("checking the call log against the queue_log failed; will retry",
+                        exc_info=True)
+            return
+        if result is not None:
+            self._dirty_queues.update(result.queues)
+
     def push_figures(self) -> None:
         """Recompute and push the figures of queues whose calls changed (throttled)."""
         now_mono = time.monotonic()

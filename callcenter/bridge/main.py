@@ -44,6 +44,10 @@ async def run_bridge(settings: Settings, bridge_settings: BridgeSettings,
     engine = make_engine(settings.database_url)
     factory = make_sessionmaker(engine)
     lock = LeaderLock(client, bridge_settings.leader_ttl_s)
+    from callcenter.bridge.pop_ledger import PopLedger
+    # Outlives each leader term: after a Redis outage deposed this bridge and it leads
+    # again, it still knows which pops it sent, even if Redis came back empty.
+    ledger = PopLedger()
     announced_standby = False
     try:
         while not stop.is_set():
@@ -69,7 +73,8 @@ async def run_bridge(settings: Settings, bridge_settings: BridgeSettings,
             deposed = asyncio.Event()
             both = asyncio.Event()
             bridge = Bridge(settings, bridge_settings, session_factory=factory,
-                            redis_client=client, publisher=make_publisher(client, url))
+                            redis_client=client, publisher=make_publisher(client, url),
+                            ledger=ledger)
             bridge.lease_until = asked_at + lock.ttl_ms / 1000
             keeper = asyncio.create_task(_keep_lock(lock, stop, deposed, both, bridge))
             try:

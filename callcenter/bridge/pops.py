@@ -69,6 +69,10 @@ class AgentDirectory:
         if time.monotonic() - self._loaded_at > self.ttl_s:
             self.refresh()
 
+    def agents(self) -> list[tuple[int, str]]:
+        """(user_id, interface) of every active user with a PBX interface."""
+        return [(uid, iface) for iface, (uid, _) in self._by_interface.items()]
+
     def lookup(self, interface: str | None) -> tuple[int, str] | None:
         """The user of ``interface``, from memory; never the database."""
         if not interface:
@@ -91,10 +95,12 @@ class PopSender:
 
     def __init__(self, session_factory: sessionmaker[Session], publisher: Any,
                  directory: AgentDirectory, region: str, *, timezone: str,
-                 card_workers: int = 2) -> None:
+                 card_workers: int = 2, ledger: Any = None) -> None:
         self.session_factory = session_factory
         self.publisher = publisher
         self.directory = directory
+        #: ``pop_ledger.PopLedger``: what each desk was sent (None: not kept)
+        self.ledger = ledger
         self.region = region
         #: Dates the products' warranty state on the card (the call center's today).
         self.locality = Locality(region, timezone)
@@ -151,7 +157,12 @@ class PopSender:
         if user is None:
             self.stats["no_user"] += 1
             return
-        self.publisher.publish(user[0], name, self.payload(effect))
+        payload = self.payload(effect)
+        if self.ledger is not None:
+            # before the publish: a publish that fails (Redis down) is still known to be
+            # on its way, and the check after the next resync settles it
+            self.ledger.record(user[0], name, payload)
+        self.publisher.publish(user[0], name, payload)
         self.stats["pops"] += 1
 
     def payload(self, effect: Any) -> dict:

@@ -7,9 +7,16 @@ Threads and loops, and why:
 * the *pop* thread turns agent effects into Socket.IO events (customer cards from the
   database, cached per call), so a pop never waits behind a call-log write;
 * the *log* thread upserts call-log rows and keeps the wallboard's live state and
-  figures in Redis;
+  figures in Redis; between batches it repairs the call log from the PBX's queue_log
+  (``pbx_record``);
 * the *command* thread takes PBX commands from the web (a blocking Redis pop) and runs
   them on the loop.
+
+Nothing is lost when a part is away (docs/architecture.md, "Outages"): both worker
+threads retry a failed write with backoff and keep what still fails after
+``BRIDGE_DEAD_LETTER_AFTER`` in the dead letter; after every AMI (re)connect the resync
+rebuilds the live state, the call log is repaired from the queue_log, and pops the PBX
+contradicts are closed (``pop_ledger``).
 """
 
 from __future__ import annotations
@@ -35,6 +42,9 @@ from callcenter.bridge.calllog import (
     QueueSnapshot,
 )
 from callcenter.bridge.commands import execute_command
+from callcenter.bridge.dead_letters import DeadLetterBox
+from callcenter.bridge.pbx_record import AfterResync, PbxRecordReconciler
+from callcenter.bridge.pop_ledger import LiveLegs, PopChecker, PopLedger
 from callcenter.bridge.pops import AgentDirectory, PopSender
 from callcenter.bridge.settings import BridgeSettings
 from callcenter.bridge.status import StatusPublisher
@@ -72,7 +82,7 @@ class Bridge:
     def __init__(self, settings: Settings, bridge_settings: BridgeSettings, *,
                  session_factory: sessionmaker[Session], redis_client: redis.Redis,
                  publisher: Any, tracker: CallTracker | None = None,
-                 agi_port: int | None = None) -> None:
+                 agi_port: int | None = None, ledger: PopLedger | None = None) -> None:
         self.settings = settings
         self.bridge_settings = bridge_settings
         self.session_factory = session_factory
@@ -80,17 +90,31 @@ class Bridge:
         self.publisher = publisher
         self.tracker = tracker or CallTracker()
         self.directory = AgentDirectory(session_factory)
+        #: What the desks show, as this process sent it (outlives this leader term).
+        self.ledger = ledger or PopLedger()
         self.pops = PopSender(session_factory, publisher, self.directory,
-                              settings.default_phone_region, timezone=settings.timezone)
+                              settings.default_phone_region, timezone=settings.timezone,
+                              ledger=self.ledger)
+        self.pop_checker = PopChecker(session_factory, redis_client, publisher, self.ledger)
+        #: Member name -> interface (queue_log names agents by member name); replaced,
+        #: never mutated, by the loop, so the log thread may read it any time.
+        self.member_names: dict[str, str] = {}
+        self.reconciler = PbxRecordReconciler(
+            session_factory, bridge_settings.queue_log_path,
+            region=settings.default_phone_region, member_interfaces=lambda: self.member_names)
         self.log_writer = CallLogWriter(session_factory, redis_client, publisher,
                                         region=settings.default_phone_region,
-                                        timezone=settings.timezone)
-        self.pop_worker = EffectWorker("bridge-pops", self._handle_pops)
+                                        timezone=settings.timezone,
+                                        reconciler=self.reconciler)
+        self.dead_letters = DeadLetterBox(settings.instance_path)
+        retry = {"dead_letter": self.dead_letters.put,
+                 "dead_letter_after_s": bridge_settings.dead_letter_after_s}
+        self.pop_worker = EffectWorker("bridge-pops", self._handle_pops, **retry)
         # The log thread lets each burst of AMI events settle before it writes: the pops
         # of the burst get the interpreter to themselves (bench/screen_pop.py).
         self.log_worker = EffectWorker("bridge-log", self.log_writer.handle,
                                        idle=self._between_log_batches,
-                                       settle_s=LOG_SETTLE_S)
+                                       settle_s=LOG_SETTLE_S, **retry)
         bs = bridge_settings
         self.ami = AMIClient(bs.ami_host, bs.ami_port, bs.ami_username, bs.ami_secret,
                              events=True, on_event=self._on_frame,
@@ -118,6 +142,9 @@ class Bridge:
         self.loop = asyncio.get_running_loop()
         self._run_stop = stop
         self.directory.refresh()
+        if not self.bridge_settings.queue_log_path:
+            log.warning("PBX_QUEUE_LOG is not set: calls that end while the bridge is away "
+                        "are closed after the reconnect but not checked against the PBX")
         self.pop_worker.start()
         self.log_worker.start()
         await self.agi.start()
@@ -179,17 +206,25 @@ class Bridge:
             elif kind is QueueChanged:
                 self.log_worker.submit(QueueSnapshot(effect.queue, effect.view.as_dict()))
             elif kind is AgentChanged:
+                view = effect.view
+                if view.name and view.name != effect.interface and \
+                        self.member_names.get(view.name) != effect.interface:
+                    self.member_names = {**self.member_names, view.name: effect.interface}
                 self.log_worker.submit(AgentSnapshot(effect.interface,
-                                                     self.agent_snapshot(effect.view)))
+                                                     self.agent_snapshot(view)))
 
     def _between_log_batches(self) -> None:
         self.directory.refresh_if_stale()
+        self.log_writer.reconcile_if_due()
         self.log_writer.push_figures()
         self.status.publish_if_due()
 
     def _handle_pops(self, batch: list) -> None:
         for effect in batch:
-            self.pops.handle(effect)
+            if type(effect) is LiveLegs:
+                self.pop_checker.check(effect, self.directory.agents())
+            else:
+                self.pops.handle(effect)
 
     async def _resync(self, client: AMIClient) -> None:
         """After every login: the PBX's own view replaces ours (nothing lost or doubled)."""
@@ -199,8 +234,11 @@ class Bridge:
         queues = await client.queue_status()
         channels = await client.core_show_channels()
         events = [*queues.events, *channels.events]
-        self._submit(self.tracker.resync(events, time.time(), started_at=started_at))
+        listed_at = time.time()
+        self._submit(self.tracker.resync(events, listed_at, started_at=started_at))
+        self.member_names = self.tracker.member_interfaces()
         self.replace_live_state()
+        self.check_against_pbx(started_at)
         self.resyncs += 1
         log.info("AMI resync %d: %d queue entries/members, %d channels, %d live calls",
                  self.resyncs, len(queues.events), len(channels.events),
@@ -214,6 +252,17 @@ class Bridge:
                   for iface, view in self.tracker.agents().items()}
         # Through the log thread, so it lands after the effects submitted before it.
         self.log_worker.submit(LiveReplacement(queues, agents))
+
+    def check_against_pbx(self, listed_at: float) -> None:
+        """After the resync: the call log and every desk's pops brought in line with what
+        the PBX now lists (in order after the resync's own effects, on their threads)."""
+        if not self._leader():
+            return
+        views = self.tracker.calls()
+        self.log_worker.submit(AfterResync(
+            frozenset(v.call_id for v in views),
+            frozenset(v.queue_uniqueid for v in views if v.queue_uniqueid), listed_at))
+        self.pop_worker.submit(LiveLegs(self.tracker.live_legs(), listed_at))
 
     def _on_lost(self, exc: Exception | None) -> None:
         log.warning("AMI link lost (%s); calls stay as they were until the resync", exc)

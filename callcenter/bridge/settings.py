@@ -18,6 +18,11 @@ class BridgeSettings:
     agi_port: int
     #: How long the leader lock lives without a renewal: a standby takes over after it.
     leader_ttl_s: float = 5.0
+    #: Asterisk's queue_log (PBX_QUEUE_LOG): the PBX's own record the call log is
+    #: repaired from after an outage (callcenter.bridge.pbx_record). None: not read.
+    queue_log_path: str | None = None
+    #: A write failing this long (database or Redis down) goes to the dead letter.
+    dead_letter_after_s: float = 300.0
 
 
 def _port(env: dict, name: str, default: int) -> int:
@@ -32,7 +37,8 @@ def _port(env: dict, name: str, default: int) -> int:
 
 
 def load_bridge_settings(env: dict | None = None) -> BridgeSettings:
-    """AMI_HOST, AMI_PORT, AMI_USERNAME, AMI_SECRET, AGI_HOST, AGI_PORT, BRIDGE_LEADER_TTL."""
+    """AMI_HOST, AMI_PORT, AMI_USERNAME, AMI_SECRET, AGI_HOST, AGI_PORT, BRIDGE_LEADER_TTL,
+    PBX_QUEUE_LOG, BRIDGE_DEAD_LETTER_AFTER."""
     env = dict(os.environ if env is None else env)
     username, secret = env.get("AMI_USERNAME", ""), env.get("AMI_SECRET", "")
     # There is no default AMI account: a bridge that logged in as someone unintended
@@ -50,8 +56,17 @@ def load_bridge_settings(env: dict | None = None) -> BridgeSettings:
             from None
     if not 0.5 <= ttl <= 300:
         raise ConfigError("BRIDGE_LEADER_TTL: must be between 0.5 and 300 seconds")
+    dead_text = env.get("BRIDGE_DEAD_LETTER_AFTER") or "300"
+    try:
+        dead_after = float(dead_text)
+    except ValueError:
+        raise ConfigError(f"BRIDGE_DEAD_LETTER_AFTER: {dead_text!r} is not a number of "
+                          "seconds") from None
+    if not 1 <= dead_after <= 86400:
+        raise ConfigError("BRIDGE_DEAD_LETTER_AFTER: must be between 1 and 86400 seconds")
     return BridgeSettings(
         ami_host=env.get("AMI_HOST") or "127.0.0.1", ami_port=_port(env, "AMI_PORT", 5038),
         ami_username=username, ami_secret=secret,
         agi_host=env.get("AGI_HOST") or "127.0.0.1", agi_port=_port(env, "AGI_PORT", 4573),
-        leader_ttl_s=ttl)
+        leader_ttl_s=ttl, queue_log_path=env.get("PBX_QUEUE_LOG") or None,
+        dead_letter_after_s=dead_after)

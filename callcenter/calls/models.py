@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Enum, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Enum, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from callcenter.db import Base, UTCDateTime, utcnow
@@ -87,3 +87,17 @@ class PbxQueue(Base):
     #: Answered within this many seconds counts towards the service level.
     service_level_s: Mapped[int] = mapped_column(Integer, default=20)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PbxRecordCursor(Base):
+    """How far the bridge has read a PBX record file (the queue_log), so a restarted
+    bridge goes on from there: ``offset`` is where the oldest call not yet reconciled
+    begins, in the file with that ``inode`` (a rotated file has a new one)."""
+
+    __tablename__ = "pbx_record_cursors"
+
+    source: Mapped[str] = mapped_column(String(255), primary_key=True)
+    inode: Mapped[int | None] = mapped_column(BigInteger)
+    offset: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow,
+                                                 onupdate=utcnow)

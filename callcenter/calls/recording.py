@@ -207,7 +207,7 @@ def record_call(session: Session, summary: Any, *, region: str) -> CallRecord:
     if not call_id:
         raise ValueError("a call summary needs a call_id")
     values = _summary_values(summary)
-    call = session.scalar(select(CallRecord).where(CallRecord.call_id == call_id))
+    call = _find_row(session, call_id, values["queue_uniqueid"])
     if call is not None and call.ended_at is not None and values["ended_at"] is None:
         return call  # an older summary of a call already final
     number = values["caller_number"]
@@ -241,6 +241,25 @@ def record_call(session: Session, summary: Any, *, region: str) -> CallRecord:
         _merge_into(call, values)
         session.flush()
     return call
+
+
+def _find_row(session: Session, call_id: str, queue_uniqueid: str | None) -> CallRecord | None:
+    """The call's row; or else a row the PBX-record reconciler added for it before the
+    bridge reported it (keyed by queue_log's callid, as it knew no Linkedid), which then
+    becomes the call's row. One query either way."""
+    if not queue_uniqueid or queue_uniqueid == call_id:
+        return session.scalar(select(CallRecord).where(CallRecord.call_id == call_id))
+    rows = session.scalars(select(CallRecord).where(
+        (CallRecord.call_id == call_id)
+        | ((CallRecord.call_id == queue_uniqueid)
+           & (CallRecord.queue_uniqueid == queue_uniqueid)))).all()
+    own = next((row for row in rows if row.call_id == call_id), None)
+    if own is not None or not rows:
+        return own
+    adopted = rows[0]
+    adopted.call_id = call_id
+    session.flush()
+    return adopted
 
 
 def move_calls_to_survivor(survivor_id: int, *, merged_id: int, session: Session,

@@ -26,7 +26,7 @@ from telephony.callstate.effects import (
     QueueView,
 )
 from telephony.callstate.legs import LegEvents
-from telephony.callstate.model import Call
+from telephony.callstate.model import LEG_CONNECTED, LEG_RINGING, Call
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +168,24 @@ class CallTracker(LegEvents):
     def agents(self) -> dict[str, AgentView]:
         """Interface -> state, reason, since, queues, name (every interface ever seen)."""
         return {iface: agent.view() for iface, agent in self._book.agents.items()}
+
+    def live_legs(self) -> dict[str, dict[str, str]]:
+        """call_id -> {interface: "ringing" | "connected"} of every live call (a call
+        no agent is on maps to {}): what each agent's screen should show right now."""
+        out: dict[str, dict[str, str]] = {}
+        for call_id, call in self._calls.items():
+            legs = out[call_id] = {}
+            for leg in call.legs.values():
+                if leg.status == LEG_CONNECTED:
+                    legs[leg.interface] = "connected"
+                elif leg.status == LEG_RINGING and legs.get(leg.interface) != "connected":
+                    legs[leg.interface] = "ringing"
+        return out
+
+    def member_interfaces(self) -> dict[str, str]:
+        """Member name (queue_log's agent column) -> interface, of every agent seen."""
+        return {agent.name: iface for iface, agent in self._book.agents.items()
+                if agent.name and agent.name != iface}
 
     def is_finished(self, call_id: str) -> bool:
         return call_id in self._finished
