@@ -249,5 +249,40 @@ def bridge_cmd() -> None:
     sys.exit(run_bridge_main(settings, bridge_settings))
 
 
+@main.group("dead-letters")
+def dead_letters() -> None:
+    """What the bridge could not write after a long outage (see /healthz)."""
+
+
+@dead_letters.command("list")
+def dead_letters_list() -> None:
+    """Print each kept item: when, which worker, what kind, the error."""
+    from datetime import UTC, datetime
+
+    from callcenter.bridge.dead_letters import read_dead_letters
+    items = read_dead_letters(_settings().instance_path)
+    for entry in items:
+        at = entry.get("at")
+        when = datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds") \
+            if isinstance(at, int | float) else "?"
+        click.echo(f"{when}  {entry.get('worker', '?')}  {entry.get('kind', '?')}  "
+                   f"{entry.get('error', '')}  ({entry['file']}:{entry['line']})")
+    click.echo(f"{len(items)} kept")
+
+
+@dead_letters.command("replay")
+def dead_letters_replay() -> None:
+    """Write the kept call-log rows back (idempotent), then archive the files."""
+    from callcenter.bridge.dead_letters import archive_dead_letters, replay_dead_letters
+    from callcenter.db import session_scope
+    settings = _settings()
+    with session_scope(_sessionmaker(settings)) as session:
+        counts = replay_dead_letters(session, settings.instance_path,
+                                     region=settings.default_phone_region)
+    archive_dead_letters(settings.instance_path)
+    click.echo(f"{counts['replayed']} call-log rows written again, {counts['kept_only']} "
+               f"stale live updates archived, {counts['unreadable']} unreadable lines")
+
+
 def run() -> None:  # pragma: no cover - console entry for `python -m callcenter`
     sys.exit(main())

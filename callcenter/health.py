@@ -10,7 +10,8 @@ Readiness, for a load balancer or an orchestrator's probe; no login, status word
   link is up;
 * ``worker``: an RQ worker sent a heartbeat lately; ``scheduler``: one of them runs the
   scheduler (delayed, retried and periodic jobs); ``jobs``: no job sits in a failed
-  registry.
+  registry; ``dead_letters``: the bridge kept no writes it could not make after a long
+  outage (``callcenter.bridge.dead_letters``; an admin replays them).
 
 200 with ``"status": "ready"`` when every part is fine, ``"degraded"`` when only parts
 that are not required fail (pages, the API and imports still work without the PBX link;
@@ -128,6 +129,15 @@ def check_workers(client: redis.Redis, now: float) -> dict[str, Check]:
     }
 
 
+def check_dead_letters(instance_path) -> Check:
+    from callcenter.bridge.dead_letters import count_dead_letters
+    try:
+        kept = count_dead_letters(instance_path)
+    except OSError:
+        return Check(False, "unknown")
+    return Check(True, "none") if not kept else Check(False, f"{kept} kept")
+
+
 def readiness(app: Flask) -> tuple[int, dict]:
     """(HTTP status, body) of /healthz."""
     pool = app.extensions.get("health_pool")
@@ -142,6 +152,8 @@ def readiness(app: Flask) -> tuple[int, dict]:
         "redis": pool.submit(check_redis, client),
         "bridge": pool.submit(check_bridge, client, now),
         "workers": pool.submit(check_workers, client, now),
+        "dead_letters": pool.submit(check_dead_letters,
+                                    app.config["SETTINGS"].instance_path),
     }
     checks: dict[str, Check] = {}
     for name, future in futures.items():

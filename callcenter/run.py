@@ -64,6 +64,8 @@ def product_parts(host: str, port: int, *, simulator: bool = True,
             "--rate", env.get("SIMULATOR_RATE", "0.2"), "--agents", "5",
             "--queues", SIMULATOR_QUEUES, "--agi-host", env.get("AGI_HOST", "127.0.0.1"),
             "--agi-port", env.get("AGI_PORT", "4573"), "--transfer-prob", "0.1",
+            # the PBX's own record, which the bridge repairs the call log from
+            *(["--queue-log", env["PBX_QUEUE_LOG"]] if env.get("PBX_QUEUE_LOG") else []),
             *(["--callers", str(callers), "--hostile-share", "0.1"] if callers else [])]))
     parts += [
         Part("web", ["serve", "--host", host, "--port", str(port)]),
@@ -91,6 +93,7 @@ def child_environment(settings: Settings, env: dict[str, str] | None = None, *,
         env.setdefault("AMI_HOST", "127.0.0.1")
         env.setdefault("AMI_USERNAME", SIMULATOR_AMI_USER[0])
         env.setdefault("AMI_SECRET", SIMULATOR_AMI_USER[1])
+        env.setdefault("PBX_QUEUE_LOG", str(settings.instance_path / "pbx" / "queue_log"))
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 

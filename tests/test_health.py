@@ -67,7 +67,7 @@ def test_healthz_ready_with_everything_up_and_metrics_follow_a_pop(sqlite_stack,
                                     what="/healthz ready")
             assert {name: c["ok"] for name, c in body["checks"].items()} == {
                 "database": True, "redis": True, "bridge": True, "worker": True,
-                "scheduler": True, "jobs": True}
+                "scheduler": True, "jobs": True, "dead_letters": True}
             raw = requests.get(stack.base + "/healthz", timeout=WAIT_S).text
             for secret in ("redis://", "sqlite", "127.0.0.1", stack.settings.secret_key):
                 assert secret not in raw

@@ -230,6 +230,7 @@ class QueueLog:
 
     def write(self, callid: str, queue: str, agent: str, verb: str, *data: object) -> None:
         if self._handle is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
         fields = [str(int(time.time())), callid, queue, agent, verb, *map(str, data)]
         self._handle.write("|".join(fields) + "\n")
