@@ -185,7 +185,8 @@ def test_connect_refused_without_auth_and_with_a_bad_token(live_server, clients)
 def test_token_auth_gets_an_empty_snapshot(live_server, clients):
     client = clients(live_server, auth={"token": live_server.tokens["agent_a"]})
     _, snapshot = client.next("calls.snapshot")
-    assert snapshot == {"seq": 0, "calls": []}
+    assert snapshot == {"seq": 0, "seq_run": snapshot["seq_run"], "calls": []}
+    assert len(snapshot["seq_run"]) == 16
 
 
 def test_cookie_auth_joins_the_users_room(live_server, clients, publisher):

@@ -17,6 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from callcenter.calls.cards import caller_card
@@ -127,15 +128,25 @@ class PopSender:
 
     def _lookup(self, call_id: str, number: str, name: str) -> dict:
         try:
-            with self.session_factory() as session:
-                return caller_card(session, number, name, self.region,
-                                   today=self.locality.today(), exclude_call_id=call_id)
+            try:
+                return self._card(call_id, number, name)
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+                # the database dropped the connection (a restart, a killed backend): the
+                # pool has thrown it away, so once more on a fresh one
+                return self._card(call_id, number, name)
         except Exception:
             # A pop without the customer beats no pop: the agent still sees the number.
             log.exception("customer card for call %s failed", call_id)
             self.stats["card_failures"] += 1
             return {"caller": {"number": number, "name": name, "e164": None},
                     "customer": None}
+
+    def _card(self, call_id: str, number: str, name: str) -> dict:
+        with self.session_factory() as session:
+            return caller_card(session, number, name, self.region,
+                               today=self.locality.today(), exclude_call_id=call_id)
 
     def card_for(self, call: Any) -> dict:
         self.prefetch(call.call_id, call.caller_number or "", call.caller_name or "")

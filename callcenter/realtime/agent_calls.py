@@ -10,6 +10,7 @@ without missing one.
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from typing import Any
 
@@ -18,6 +19,7 @@ from callcenter.realtime.live import (
     AGENT_CALLS_EXPIRY_KEY,
     AGENT_CALLS_KEY,
     SEQ_KEY,
+    SEQ_RUN_KEY,
     CallsSnapshot,
 )
 
@@ -30,16 +32,22 @@ EXPIRY_S = {
 #: The hash and its index expire this long after the agent's last event.
 KEY_TTL_S = 24 * 3600
 
-#: KEYS: seq, hash, expiry index. ARGV: call_id, "set"|"del", JSON tail (the event JSON
-#: without its leading '{"seq":N'), expires_at, now, key ttl. Returns the new seq.
+#: KEYS: seq, hash, expiry index, seq run. ARGV: call_id, "set"|"del", JSON tail (the
+#: event JSON without its leading '{"seq":N'), expires_at, now, key ttl, a new run id
+#: (used when Redis has none). Returns {the new seq, the run id}.
 _RECORD_EVENT_LUA = """
+local run = redis.call('GET', KEYS[4])
+if not run then
+  redis.call('SET', KEYS[4], ARGV[7])
+  run = ARGV[7]
+end
 local seq = redis.call('INCR', KEYS[1])
 local now = tonumber(ARGV[5])
 local stale = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
 for i = 1, #stale do redis.call('HDEL', KEYS[2], stale[i]) end
 if #stale > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now) end
 if ARGV[2] == 'set' then
-  redis.call('HSET', KEYS[2], ARGV[1], '{"seq":' .. seq .. ARGV[3])
+  redis.call('HSET', KEYS[2], ARGV[1], '{"seq":' .. seq .. ',"seq_run":"' .. run .. '"' .. ARGV[3])
   redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
 else
   redis.call('HDEL', KEYS[2], ARGV[1])
@@ -47,7 +55,7 @@ else
 end
 redis.call('EXPIRE', KEYS[2], ARGV[6])
 redis.call('EXPIRE', KEYS[3], ARGV[6])
-return seq
+return {seq, run}
 """
 
 #: KEYS: ack, seq. ARGV: the acknowledged seq. Keeps the highest ack, never above seq.
@@ -75,12 +83,13 @@ def _run(redis_client, source: str, keys: list, args: list):
 
 
 def record_agent_event(redis_client, user_id: int, event: str, body: dict[str, Any],
-                       *, keep: bool = True, now: float | None = None) -> int:
+                       *, keep: bool = True, now: float | None = None) -> tuple[int, str]:
     """Count the event and keep it as the call's latest (or drop the call): one round trip.
 
     ``keep``: the event becomes the call's entry in the agent's live calls; False
     removes the call (``call.dismissed``). ``body`` is the event without ``seq`` (it must
-    hold ``call_id``); the stored JSON is ``{"seq": <new seq>, **body}``. Returns the seq.
+    hold ``call_id``); the stored JSON is ``{"seq": <new seq>, "seq_run": <run>, **body}``.
+    Returns (seq, seq_run).
     """
     now = time.time() if now is None else now
     call_id = str(body["call_id"])
@@ -88,15 +97,17 @@ def record_agent_event(redis_client, user_id: int, event: str, body: dict[str, A
     tail = "}" if encoded == "{}" else "," + encoded[1:]
     expires_at = now + EXPIRY_S.get(event, EXPIRY_S["call.answered"])
     uid = int(user_id)
-    return int(_run(redis_client, _RECORD_EVENT_LUA,
+    seq, run = _run(redis_client, _RECORD_EVENT_LUA,
                     [SEQ_KEY.format(uid), AGENT_CALLS_KEY.format(uid),
-                     AGENT_CALLS_EXPIRY_KEY.format(uid)],
+                     AGENT_CALLS_EXPIRY_KEY.format(uid), SEQ_RUN_KEY],
                     [call_id, "set" if keep else "del", tail, f"{expires_at:.3f}",
-                     f"{now:.3f}", KEY_TTL_S]))
+                     f"{now:.3f}", KEY_TTL_S, secrets.token_hex(8)])
+    return int(seq), _as_str(run)
 
 
 def read_snapshot(redis_client, user_id: int, *, now: float | None = None) -> CallsSnapshot:
-    """``{"seq": <current>, "calls": [<latest event of each live call>, ...]}``, oldest first.
+    """``{"seq": <current>, "seq_run": <run id>, "calls": [<latest event of each live
+    call>, ...]}``, calls oldest first.
 
     One atomic read: the calls are exactly those at ``seq``. Stale entries (past their
     expiry) are left out; the next write of the bridge removes them.
@@ -104,10 +115,12 @@ def read_snapshot(redis_client, user_id: int, *, now: float | None = None) -> Ca
     now = time.time() if now is None else now
     uid = int(user_id)
     pipe = redis_client.pipeline(transaction=True)
+    pipe.set(SEQ_RUN_KEY, secrets.token_hex(8), nx=True)
+    pipe.get(SEQ_RUN_KEY)
     pipe.get(SEQ_KEY.format(uid))
     pipe.hgetall(AGENT_CALLS_KEY.format(uid))
     pipe.zrangebyscore(AGENT_CALLS_EXPIRY_KEY.format(uid), "-inf", now)
-    seq, entries, stale = pipe.execute()
+    _, run, seq, entries, stale = pipe.execute()
     stale = {_as_str(s) for s in stale}
     calls = []
     for call_id, raw in entries.items():
@@ -120,7 +133,7 @@ def read_snapshot(redis_client, user_id: int, *, now: float | None = None) -> Ca
         if isinstance(event, dict):
             calls.append(event)
     calls.sort(key=lambda e: e.get("seq") if isinstance(e.get("seq"), int) else 0)
-    return {"seq": int(seq or 0), "calls": calls}
+    return {"seq": int(seq or 0), "seq_run": _as_str(run), "calls": calls}
 
 
 def remove_agent_call(redis_client, user_id: int, call_id: str) -> None:

@@ -14,7 +14,10 @@ Per agent (user id):
   stale (a safety net: an entry whose follow-up event never came, e.g. the bridge died,
   does not pop up for ever). Ended calls wait ``EXPIRY_S["call.ended"]`` (1 h) for
   their wrap-up;
-- ``cc:ack:<user_id>``: the highest ``seq`` the agent's desk acknowledged.
+- ``cc:ack:<user_id>``: the highest ``seq`` the agent's desk acknowledged;
+- ``cc:seq:run``: a random id made when the counters begin. A Redis that restarted empty
+  makes a new one, and every kept event and snapshot carries it (``seq_run``), so a desk
+  that saw higher seqs before does not take the new counts for ones it has seen.
 
 The wallboard's live part: ``cc:live:queues`` (queue name -> ``LiveQueue``) and
 ``cc:live:agents`` (interface -> ``LiveAgent``). The bridge: ``cc:bridge:leader`` (the
@@ -45,6 +48,7 @@ SEQ_KEY = "cc:seq:{}"
 AGENT_CALLS_KEY = "cc:live:agent_calls:{}"
 AGENT_CALLS_EXPIRY_KEY = "cc:live:agent_calls_exp:{}"
 ACK_KEY = "cc:ack:{}"
+SEQ_RUN_KEY = "cc:seq:run"
 QUEUES_KEY = "cc:live:queues"
 AGENTS_KEY = "cc:live:agents"
 #: The active bridge's id (``SET NX PX``, renewed; a standby takes over when it lapses).
@@ -136,6 +140,7 @@ class AgentCallEvent(TypedDict, total=False):
     (telephony/README.md, "Socket.IO"); ``caller``/``customer`` as ``calls.cards``."""
 
     seq: int
+    seq_run: str
     event: str
     call_id: str
     sent_at: float
@@ -153,6 +158,7 @@ class AgentCallEvent(TypedDict, total=False):
 
 class CallsSnapshot(TypedDict):
     seq: int
+    seq_run: str
     calls: list[AgentCallEvent]
 
 

@@ -152,9 +152,9 @@ class LivePublisher:
             body["call_id"] = str(body["call_id"])
             body["event"] = spec.name
             body["sent_at"] = now
-            seq = record_agent_event(self.redis, targets[0], spec.name, body,
-                                     keep=spec.live_calls == "keep", now=now)
-            message = {"seq": seq, **body}
+            seq, run = record_agent_event(self.redis, targets[0], spec.name, body,
+                                          keep=spec.live_calls == "keep", now=now)
+            message = {"seq": seq, "seq_run": run, **body}
         if rooms:
             self.manager.emit(spec.name, message, namespace="/",
                               room=rooms[0] if len(rooms) == 1 else rooms)

@@ -8,6 +8,7 @@ import { isObject, list } from "./format.js";
 /** extraHandlers: more events of the user's room (ticket.notice), name -> fn(data). */
 export function startLiveLink(desk, pops, extraHandlers) {
   let lastSeq = 0;  // the highest seq applied (from the snapshot, then from events)
+  let seqRun = null;  // the run those seqs belong to (a Redis that restarted empty: a new one)
   let live = null;
 
   function ack(seq) {
@@ -27,6 +28,7 @@ export function startLiveLink(desk, pops, extraHandlers) {
     pops.ids().forEach((id) => { if (!keep.has(id)) { pops.remove(id); } });
     pops.reorder();
     lastSeq = typeof snapshot.seq === "number" ? snapshot.seq : 0;
+    seqRun = typeof snapshot.seq_run === "string" ? snapshot.seq_run : null;
     ack(lastSeq);
   }
 
@@ -34,6 +36,13 @@ export function startLiveLink(desk, pops, extraHandlers) {
     return (data) => {
       if (!isObject(data) || data.call_id === undefined || data.call_id === null) { return; }
       const seq = typeof data.seq === "number" ? data.seq : null;
+      if (typeof data.seq_run === "string" && data.seq_run !== seqRun) {
+        // The counters began again (Redis lost its data): the seqs seen mean nothing
+        // now; apply this event and let a fresh snapshot settle the rest.
+        seqRun = data.seq_run;
+        lastSeq = 0;
+        if (live) { live.emit("calls.sync"); }
+      }
       if (seq !== null && seq <= lastSeq) { ack(seq); return; }  // already in the snapshot
       if (seq !== null && lastSeq && seq > lastSeq + 1 && live) {
         live.emit("calls.sync");  // a gap: something was lost; the snapshot repairs it
