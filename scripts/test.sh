@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need and runs the whole suite: ruff, then pytest against
-# SQLite and PostgreSQL, with a real (private, per-run) Redis and headless Chromium.
+# SQLite and PostgreSQL, with a real (private, per-run) Redis and headless Chromium, and a
+# real Asterisk 22 (built by scripts/asterisk.sh) for the live_pbx tests.
 #   ./scripts/test.sh                 everything
 #   ./scripts/test.sh tests/test_x.py any pytest arguments narrow the run
 # Exit code: pytest's, except that "no tests ran" (5) is a failure too.
@@ -52,6 +53,15 @@ fi
 # free loopback port and stops it at the end (tests/redis_server.py); only the binary.
 command -v redis-server >/dev/null 2>&1 \
     || { echo "error: redis-server is not installed (apt-get install redis-server)" >&2; exit 1; }
+
+# Asterisk: the real one (22.10.1) for the live_pbx tests (tests/faults/test_live_pbx.py),
+# built from ../shared/asterisk/src once (~3-6 min on 2 cores), skipped when installed.
+# A failed build is reported and the run goes on: those tests then skip loudly, or fail
+# when CI is set (and a CI run in which no live_pbx test passed fails: tests/conftest.py).
+say "Asterisk 22 for the live_pbx tests (scripts/asterisk.sh)"
+if ! "$ROOT/scripts/asterisk.sh"; then
+    echo "warning: no real Asterisk; the live_pbx tests will skip, or FAIL when CI is set" >&2
+fi
 
 # --- project ---
 install_python test

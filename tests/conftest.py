@@ -244,3 +244,28 @@ def sqlite_stack(fresh_database, tmp_path, redis_conn, redis_url):
     st, stop = start_stack(fresh_database.create("sqlite"), redis_url, tmp_path / "instance")
     yield st
     stop()
+
+
+# --- live_pbx: tests against a real Asterisk (tests/live_pbx.py) ----------------------
+def pytest_runtest_logreport(report) -> None:
+    from live_pbx import GATE
+    GATE.report(report)
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """With CI set, a run that included live_pbx tests and passed none of them fails."""
+    from live_pbx import GATE
+    if GATE.verdict() and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    from live_pbx import GATE
+    if GATE.counters:
+        terminalreporter.section("live PBX counters")
+        for line in GATE.counters:
+            terminalreporter.write_line(line)
+    why = GATE.verdict()
+    if why:
+        terminalreporter.section("live PBX", red=True, bold=True)
+        terminalreporter.write_line(why, red=True, bold=True)

@@ -60,9 +60,13 @@ def _die_with_parent() -> None:
 class PrivateRedis:
     """``start()`` -> the ``redis://`` URL of a fresh, empty server; ``stop()`` ends it."""
 
-    def __init__(self, folder: Path, binary: str | None = None) -> None:
+    def __init__(self, folder: Path, binary: str | None = None, *,
+                 persist: bool = False) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
+        #: AOF on (fsync every second), as docker-compose.yml runs Redis: a ``restart()``
+        #: comes back with the data. Off (the default): nothing outlives the process.
+        self.persist = persist
         self.log = folder / "redis.log"
         self.binary = binary or redis_server_binary()
         self.port = 0
@@ -86,10 +90,12 @@ class PrivateRedis:
 
     def _launch(self) -> bool:
         """True once the server answers; False when it exited (the port was taken since)."""
-        # No persistence: the data lives as long as the run.
+        # No persistence (unless asked for): the data lives as long as the run.
+        aof = ["--appendonly", "yes", "--appendfsync", "everysec"] if self.persist \
+            else ["--appendonly", "no"]
         self.process = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", str(self.folder),
+             "--save", "", *aof, "--dir", str(self.folder),
              "--logfile", str(self.log), "--daemonize", "no"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             preexec_fn=_die_with_parent)
@@ -116,6 +122,13 @@ class PrivateRedis:
                 self.process.kill()
                 self.process.wait(timeout=10)
         self.process = None
+
+    def restart(self) -> None:
+        """Start again on the same port after ``stop()`` (with its AOF when ``persist``)."""
+        assert self.process is None and self.port, "stop() first"
+        if not self._launch():
+            raise RuntimeError(f"redis-server did not come back on port {self.port}: "
+                               f"{self._log_tail()}")
 
     def _answers(self) -> bool:
         """Our process answers on the port (not another server that took it meanwhile)."""
