@@ -111,7 +111,11 @@ class PbxRecordReconciler:
                       if c.callid not in live_queue_uniqueids]
             result = reconcile_calls(session, finals, member_interfaces=self.member_interfaces(),
                                      region=self.region, skip_open=not open_rows_too)
-            done = [c.callid for c in finals]
+            # a call whose row is still open stays in the book: once the bridge finishes
+            # the row, a later pass checks it; if it never does, the next reconnect's
+            # repair finds it here
+            left = set(result.left_open)
+            done = [c.callid for c in finals if c.callid not in left]
             kept_offset = self._kept_offset(done)
             save_cursor(session, self.path, self.tail.inode, kept_offset)
         # Only once committed: a failed pass reads the same calls again next time.

@@ -74,29 +74,37 @@ class PopLedger:
 
 
 def stale_pops(open_pops: dict[str, dict[str, Any]], interface: str, live: LiveLegs,
-               in_redis: set[str], wrapped_up: set[str]) -> list[tuple[str, dict]]:
-    """(event to send, payload) for each open pop the PBX's state contradicts."""
+               in_redis: dict[str, str], wrapped_up: set[str]) -> list[tuple[str, dict]]:
+    """(event to send, payload) for each open pop the PBX's state contradicts, or whose
+    last event never reached Redis (``in_redis``: call_id -> the event Redis holds)."""
     out = []
     for call_id, entry in open_pops.items():
         event = entry.get("event")
+        delivered = in_redis.get(call_id) == event
         legs = live.legs.get(call_id)
         status = legs.get(interface) if legs is not None else None
         body = {k: v for k, v in entry.items() if k not in _TRANSPORT}
         body["call_id"] = call_id
         body["ami_read_at"] = live.listed_at
-        if event == RINGING and status != "ringing":
-            if status == "connected":
+        if event == RINGING:
+            if status == "ringing":
+                if not delivered:
+                    out.append((RINGING, body))
+            elif status == "connected":
                 out.append((ANSWERED, {**body, "state": "connected"}))
             else:
                 reason = "caller_left" if legs is None else (
                     "answered_elsewhere" if any(s == "connected" for s in legs.values())
                     else "no_answer")
                 out.append((DISMISSED, {**body, "reason": reason}))
-        elif event == ANSWERED and status != "connected":
-            out.append((ENDED, {**body, "state": "ended",
-                                "reason": "hangup" if legs is None else "transferred"}))
-        elif event == ENDED and call_id not in in_redis and call_id not in wrapped_up:
-            out.append((ENDED, body))  # Redis lost it: the wrap-up card comes back
+        elif event == ANSWERED:
+            if status != "connected":
+                out.append((ENDED, {**body, "state": "ended",
+                                    "reason": "hangup" if legs is None else "transferred"}))
+            elif not delivered:
+                out.append((ANSWERED, body))
+        elif event == ENDED and not delivered and call_id not in wrapped_up:
+            out.append((ENDED, body))  # it never got out, or Redis lost it: the wrap-up
     return out
 
 
@@ -117,9 +125,12 @@ class PopChecker:
         for user_id, interface in agents:
             in_redis = {str(e.get("call_id")): e
                         for e in read_snapshot(self.redis, user_id)["calls"]}
+            # the ledger's entry is the newer one when both have the call: it was
+            # recorded before its publish, which may have failed
             open_pops = {**in_redis, **self.ledger.of(user_id)}
             if open_pops:
-                plans.append((user_id, interface, open_pops, set(in_redis)))
+                plans.append((user_id, interface, open_pops,
+                              {c: str(e.get("event")) for c, e in in_redis.items()}))
         ended = {c for _, _, pops, _ in plans for c, e in pops.items() if e.get("event") == ENDED}
         wrapped = self._wrapped_up(ended)
         sent = 0

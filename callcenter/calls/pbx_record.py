@@ -42,8 +42,11 @@ class ReconcileResult:
     corrected: int = 0
     #: Queues whose calls changed (their wallboard figures must be pushed again).
     queues: set[str] = field(default_factory=set)
-    #: call_id -> the row as now stored (agent interface), for rows changed or added.
+    #: The rows changed or added.
     changed: list[CallRecord] = field(default_factory=list)
+    #: callids left alone because their row is still "in progress" (``skip_open``): the
+    #: bridge is following them, or they wait for the next reconnect's repair.
+    left_open: list[str] = field(default_factory=list)
 
 
 def _at(epoch: int | float | None) -> datetime | None:
@@ -85,6 +88,7 @@ def reconcile_calls(session: Session, calls: Iterable[PbxCall], *,
                 row = _add(session, pbx, member_interfaces, region)
                 result.added += 1
             elif skip_open and row.outcome == Outcome.IN_PROGRESS:
+                result.left_open.append(pbx.callid)
                 continue
             elif not _correct(session, row, pbx, member_interfaces):
                 continue

@@ -207,7 +207,8 @@ def record_call(session: Session, summary: Any, *, region: str) -> CallRecord:
     if not call_id:
         raise ValueError("a call summary needs a call_id")
     values = _summary_values(summary)
-    call = _find_row(session, call_id, values["queue_uniqueid"])
+    own, found = _find_rows(session, call_id, summary, values["queue_uniqueid"])
+    call, pbx_values = _take_over(session, call_id, own, found)
     if call is not None and call.ended_at is not None and values["ended_at"] is None:
         return call  # an older summary of a call already final
     number = values["caller_number"]
@@ -228,6 +229,10 @@ def record_call(session: Session, summary: Any, *, region: str) -> CallRecord:
             call.agent_id = values["agent_id"]  # the agent it is with now, even if unknown
         if number:
             call.caller_e164 = e164  # follows the number, also when it is no phone number
+        if pbx_values is not None:
+            for key, value in pbx_values.items():
+                if value is not None and value != []:
+                    setattr(call, key, value)
         session.flush()
         return call
     values["started_at"] = (values["started_at"] or values["queued_at"]
@@ -243,23 +248,49 @@ def record_call(session: Session, summary: Any, *, region: str) -> CallRecord:
     return call
 
 
-def _find_row(session: Session, call_id: str, queue_uniqueid: str | None) -> CallRecord | None:
-    """The call's row; or else a row the PBX-record reconciler added for it before the
-    bridge reported it (keyed by queue_log's callid, as it knew no Linkedid), which then
-    becomes the call's row. One query either way."""
-    if not queue_uniqueid or queue_uniqueid == call_id:
-        return session.scalar(select(CallRecord).where(CallRecord.call_id == call_id))
+#: What a row the PBX-record reconciler made knows better than a bridge's summary that
+#: comes later (a guess made after a reconnect, or the same figures less rounded).
+_PBX_FIELDS = ("outcome", "queue", "queue_uniqueid", "agent_interface", "agent_id",
+               "agents", "wait_s", "talk_s", "queued_at", "answered_at", "ended_at")
+
+
+def _find_rows(session: Session, call_id: str, summary: Any,
+               queue_uniqueid: str | None) -> tuple[CallRecord | None, list[CallRecord]]:
+    """(the call's own row, rows the PBX-record reconciler added for it).
+
+    The reconciler keys a call the bridge missed by queue_log's callid (the Uniqueid of
+    the channel that ran Queue(); its row has ``call_id == queue_uniqueid``), as it knows
+    no Linkedid. A summary names that Uniqueid as its ``queue_uniqueid`` or among its
+    ``channel_ids``: then it is the same call. One query either way."""
+    ids = _field(summary, "channel_ids") or ()
+    candidates = {str(c)[:LIMITS["call_id"]] for c in (queue_uniqueid, *ids) if c} - {call_id}
+    if not candidates:
+        return session.scalar(select(CallRecord).where(CallRecord.call_id == call_id)), []
     rows = session.scalars(select(CallRecord).where(
         (CallRecord.call_id == call_id)
-        | ((CallRecord.call_id == queue_uniqueid)
-           & (CallRecord.queue_uniqueid == queue_uniqueid)))).all()
+        | (CallRecord.call_id.in_(sorted(candidates))
+           & (CallRecord.queue_uniqueid == CallRecord.call_id)))).all()
     own = next((row for row in rows if row.call_id == call_id), None)
-    if own is not None or not rows:
-        return own
-    adopted = rows[0]
-    adopted.call_id = call_id
+    return own, [row for row in rows if row.call_id != call_id]
+
+
+def _take_over(session: Session, call_id: str, own: CallRecord | None,
+               found: list[CallRecord]) -> tuple[CallRecord | None, dict[str, Any] | None]:
+    """The row to update, and the PBX's values to restore after the summary's merge."""
+    if not found:
+        return own, None
+    pbx = found[0]
+    values = {key: getattr(pbx, key) for key in _PBX_FIELDS}
+    if not pbx.ended_at:
+        values = None  # an unfinished record knows nothing better than the bridge
+    if own is None:
+        pbx.call_id = call_id
+        session.flush()
+        return pbx, values
+    for extra in found:
+        session.delete(extra)
     session.flush()
-    return adopted
+    return own, values
 
 
 def move_calls_to_survivor(survivor_id: int, *, merged_id: int, session: Session,

@@ -103,7 +103,7 @@ class CallEvents:
         if call is None:
             return None, False
         self.stats["adopted"] += 1
-        call.channels.add(uid)
+        call.see_channel(uid)
         call.queue_uniqueid = uid
         call.queue_channel = f.get("Channel") or None
         call.queue = f.get("Queue")
@@ -194,7 +194,7 @@ class CallEvents:
             return NO_EFFECTS
         call = self._adopt(link, now)
         if call is not None:
-            call.channels.add(uid)
+            call.see_channel(uid)
             call.touched = now
             if uid == link and not call.caller_number:
                 call.caller_number = clean_cid(f.get("CallerIDNum"))
@@ -284,7 +284,7 @@ class CallEvents:
         out: list[Effect] = []
         self._leave_waiting(call, now, out)
         call.close_stint(now)
-        call.channels.add(uid)
+        call.see_channel(uid)
         call.touched = now
         if call.queue_uniqueid is None:
             call.queue_uniqueid = uid

@@ -87,6 +87,9 @@ class CallSummary:
     ended_at: float | None
     wait_s: float | None
     talk_s: float | None
+    #: Uniqueids of the caller's side (not a column): ties queue_log's callid of a call
+    #: the bridge saw only in part to this Linkedid (calls.recording.record_call).
+    channel_ids: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

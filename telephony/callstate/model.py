@@ -71,10 +71,10 @@ class Call:
     __slots__ = (
         "call_id", "started_at", "caller_number", "caller_name", "customer_id", "queue",
         "queue_uniqueid", "queue_channel", "queued_at", "answered_at", "ended_at", "state",
-        "channels", "legs", "ringing", "current", "agents", "wait_total", "has_wait",
-        "talk_total", "has_talk", "stint_joined", "stint_left", "stint_final", "waiting_in",
-        "ever_queued", "abandoned", "last_transferred", "transfer_pending", "left_bridge",
-        "hangup_requested", "dial_answered", "queue_status", "touched",
+        "channels", "seen_channels", "legs", "ringing", "current", "agents", "wait_total",
+        "has_wait", "talk_total", "has_talk", "stint_joined", "stint_left", "stint_final",
+        "waiting_in", "ever_queued", "abandoned", "last_transferred", "transfer_pending",
+        "left_bridge", "hangup_requested", "dial_answered", "queue_status", "touched",
     )
 
     def __init__(self, call_id: str, started_at: float) -> None:
@@ -93,6 +93,10 @@ class Call:
         self.ended_at: float | None = None
         self.state = CALL_DIALPLAN
         self.channels: set[str] = set()  # Uniqueids still up
+        #: The caller's side's Uniqueids ever seen (the Linkedid's, the one that ran
+        #: Queue(): queue_log's callid), so the call log can tie queue_log's record of a
+        #: call it missed to this Linkedid.
+        self.seen_channels: list[str] = []
         self.legs: dict[str, Leg] = {}  # DestUniqueid -> leg, every leg ever rung
         self.ringing = 0  # legs in LEG_RINGING
         self.current: Leg | None = None  # the connected leg
@@ -116,6 +120,12 @@ class Call:
         self.dial_answered = False  # a member leg got DialEnd ANSWER (ringall winner)
         self.queue_status: str | None = None  # VarSet QUEUESTATUS (TIMEOUT, FULL, ...)
         self.touched = started_at  # read_at of the last event about this call
+
+    def see_channel(self, uid: str) -> None:
+        """A channel of the caller's side is up."""
+        self.channels.add(uid)
+        if uid not in self.seen_channels and len(self.seen_channels) < 8:
+            self.seen_channels.append(uid)
 
     # -- derived ----------------------------------------------------------------------
     def outcome(self) -> str:
@@ -149,7 +159,8 @@ class Call:
             agents=list(self.agents), outcome=self.outcome(), started_at=self.started_at,
             queued_at=self.queued_at, answered_at=self.answered_at, ended_at=self.ended_at,
             wait_s=self.wait_total if self.has_wait else None,
-            talk_s=self.talk_total if self.has_talk else None)
+            talk_s=self.talk_total if self.has_talk else None,
+            channel_ids=tuple(self.seen_channels))
 
     # -- queue stays --------------------------------------------------------------------
     def count_wait(self, wait: float) -> None:

@@ -149,6 +149,7 @@ def resync(tracker: CallTracker, events: list[Frame], now: float,
             call = tracker._calls[link] = Call(link, now - max(_duration(c.get("Duration"))
                                                                for c in listed))
             call.channels = {c["Uniqueid"] for c in listed}
+            call.seen_channels = [c["Uniqueid"] for c in listed][:8]
             first = next((c for c in listed if c["Uniqueid"] == link), listed[0])
             call.caller_number = clean_cid(first.get("CallerIDNum"))
             call.caller_name = clean_cid(first.get("CallerIDName"))

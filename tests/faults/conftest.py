@@ -53,7 +53,7 @@ class Rig:
         env.update(AMI_HOST="127.0.0.1", AMI_PORT=str(ami_port or self.pbx.ami_port),
                    AMI_USERNAME=self.pbx.bridge_user, AMI_SECRET=self.pbx.bridge_secret,
                    AGI_HOST="127.0.0.1", AGI_PORT=str(self.pbx.agi_port),
-                   BRIDGE_LEADER_TTL="5")
+                   BRIDGE_LEADER_TTL="5", PBX_QUEUE_LOG=str(self.pbx.queue_log))
         bridge = BridgeProcess(env, self.tmp / "bridge.log").start()
         self.bridges.append(bridge)
         return bridge

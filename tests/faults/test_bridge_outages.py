@@ -127,7 +127,7 @@ LIVE = LiveLegs({"talking": {"Local/agent1@agents/n": "connected"},
 ])
 def test_which_pops_the_pbx_contradicts(event, call_id, expected):
     pops = {call_id: {"event": event, "call_id": call_id, "seq": 3, "state": "x"}}
-    out = stale_pops(pops, "Local/agent1@agents/n", LIVE, in_redis={call_id},
+    out = stale_pops(pops, "Local/agent1@agents/n", LIVE, in_redis={call_id: event},
                      wrapped_up=set())
     assert [(e, p.get("reason")) for e, p in out] == ([] if expected is None else [expected])
 
@@ -145,15 +145,18 @@ def test_after_a_resync_open_pops_of_gone_calls_are_closed(redis_conn, redis_url
         publisher.publish(agent.id, event, body)
     # Redis restarted empty meanwhile: only the ledger remembers an ended call's wrap-up
     ledger.record(agent.id, "call.ended", {"call_id": "lost-wrapup", "state": "ended"})
+    # and this call.ended never got out (Redis went down before its publish)
+    publisher.publish(agent.id, "call.answered", {"call_id": "unsent-end", "state": "x"})
+    ledger.record(agent.id, "call.ended", {"call_id": "unsent-end", "state": "ended"})
 
     factory = sessionmaker(bind=session.connection(), join_transaction_mode="create_savepoint")
     checker = PopChecker(factory, redis_conn, publisher, ledger)
     sent = checker.check(LiveLegs({"talking": {"Local/agent1@agents/n": "connected"}},
                                   time.time()), [(agent.id, "Local/agent1@agents/n")])
-    assert sent == 3
+    assert sent == 4
     calls = {c["call_id"]: c["event"] for c in read_snapshot(redis_conn, agent.id)["calls"]}
     assert calls == {"talking": "call.answered", "gone-talking": "call.ended",
-                     "lost-wrapup": "call.ended"}
+                     "lost-wrapup": "call.ended", "unsent-end": "call.ended"}
     assert checker.check(LiveLegs({"talking": {"Local/agent1@agents/n": "connected"}},
                                   time.time()), [(agent.id, "Local/agent1@agents/n")]) == 0
 

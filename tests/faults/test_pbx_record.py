@@ -194,3 +194,20 @@ def session_factory(connection):
     connection.execute(CallRecord.__table__.delete().where(CallRecord.id < 0))
     return sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
                         expire_on_commit=False)
+
+
+def test_a_call_seen_only_in_part_is_one_row_with_the_pbx_figures(session):
+    """The AMI link went down between the caller's Newchannel and its QueueCallerJoin:
+    the bridge has a row under the Linkedid with no queue callid, the reconciler added
+    the queue_log's record under its callid; the resync's guess ties them up."""
+    record_call(session, {"call_id": "1795455894.30", "caller_number": "013812345678",
+                          "started_at": 1795455894}, region="CN")
+    reconcile_calls(session, book_of(ABANDONED).final_calls(1795455999),
+                    member_interfaces=MEMBERS, region="CN")
+    assert session.scalar(select(func.count()).select_from(CallRecord)) == 2
+    record_call(session, {"call_id": "1795455894.30", "outcome": "unanswered",
+                          "started_at": 1795455894, "ended_at": 1795455920,
+                          "channel_ids": ("1795455894.30", "1795455894.31")}, region="CN")
+    rows = session.scalars(select(CallRecord)).all()
+    assert [(r.call_id, r.queue_uniqueid, r.outcome, r.wait_s) for r in rows] == [
+        ("1795455894.30", "1795455894.31", Outcome.ABANDONED, 10)]
