@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -85,8 +85,13 @@ def reconcile_calls(session: Session, calls: Iterable[PbxCall], *,
         for pbx in chunk:
             row = rows.get(pbx.callid)
             if row is None:
-                row = _add(session, pbx, member_interfaces, region)
-                result.added += 1
+                row = _partly_seen(session, pbx)
+                if row is not None:
+                    _correct(session, row, pbx, member_interfaces)
+                    result.corrected += 1
+                else:
+                    row = _add(session, pbx, member_interfaces, region)
+                    result.added += 1
             elif skip_open and row.outcome == Outcome.IN_PROGRESS:
                 result.left_open.append(pbx.callid)
                 continue
@@ -98,6 +103,34 @@ def reconcile_calls(session: Session, calls: Iterable[PbxCall], *,
             result.queues.update(q for q in (pbx.queue, row.queue) if q)
     session.flush()
     return result
+
+
+#: Caller IDs that name nobody: never used to tie rows together.
+_NO_NUMBER = frozenset(("", "unknown", "anonymous", "<unknown>"))
+#: How long before its ENTERQUEUE a call may have started (IVR, announcements).
+_BEFORE_QUEUE_S = 120
+
+
+def _partly_seen(session: Session, pbx: PbxCall) -> CallRecord | None:
+    """The row of this call if the bridge saw its start but not its queue join (the link
+    went down in between): no queue callid, never queued by what the bridge saw, the
+    same caller number, started shortly before the ENTERQUEUE. Only an unambiguous
+    match counts; otherwise the queue_log's call gets a row of its own."""
+    if pbx.caller in _NO_NUMBER or not pbx.entered_at:
+        return None
+    entered = _at(pbx.entered_at)
+    rows = session.scalars(select(CallRecord).where(
+        CallRecord.queue_uniqueid.is_(None), CallRecord.queued_at.is_(None),
+        CallRecord.caller_number == pbx.caller,
+        CallRecord.outcome.in_((Outcome.IN_PROGRESS, Outcome.UNANSWERED)),
+        CallRecord.started_at >= entered - timedelta(seconds=_BEFORE_QUEUE_S),
+        CallRecord.started_at <= entered + timedelta(seconds=2)).limit(2)).all()
+    if len(rows) != 1:
+        return None
+    row = rows[0]
+    row.queue_uniqueid = pbx.callid
+    row.queued_at = entered
+    return row
 
 
 def _add(session: Session, pbx: PbxCall, interfaces: Mapping[str, str],

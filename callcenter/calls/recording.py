@@ -224,8 +224,14 @@ def record_call(session: Session, summary: Any, *, region: str) -> CallRecord:
     if values["queue"] and (call is None or call.queue != values["queue"]):
         ensure_queue(session, values["queue"])
     if call is not None:
+        if call.queue_uniqueid and not values["queue_uniqueid"]:
+            # a summary that never saw the call queued (its bridge missed the join) knows
+            # less of it than the row, which has the queue's record
+            for key in ("outcome", "queue", "agent_interface", "agents", "wait_s", "talk_s",
+                        "queued_at", "answered_at", "agent_id"):
+                values.pop(key, None)
         _merge_into(call, values)
-        if values["agent_interface"] is not None:
+        if values.get("agent_interface") is not None:
             call.agent_id = values["agent_id"]  # the agent it is with now, even if unknown
         if number:
             call.caller_e164 = e164  # follows the number, also when it is no phone number

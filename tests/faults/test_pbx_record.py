@@ -200,7 +200,7 @@ def test_a_call_seen_only_in_part_is_one_row_with_the_pbx_figures(session):
     """The AMI link went down between the caller's Newchannel and its QueueCallerJoin:
     the bridge has a row under the Linkedid with no queue callid, the reconciler added
     the queue_log's record under its callid; the resync's guess ties them up."""
-    record_call(session, {"call_id": "1795455894.30", "caller_number": "013812345678",
+    record_call(session, {"call_id": "1795455894.30", "caller_number": "anonymous",
                           "started_at": 1795455894}, region="CN")
     reconcile_calls(session, book_of(ABANDONED).final_calls(1795455999),
                     member_interfaces=MEMBERS, region="CN")
@@ -211,3 +211,23 @@ def test_a_call_seen_only_in_part_is_one_row_with_the_pbx_figures(session):
     rows = session.scalars(select(CallRecord)).all()
     assert [(r.call_id, r.queue_uniqueid, r.outcome, r.wait_s) for r in rows] == [
         ("1795455894.30", "1795455894.31", Outcome.ABANDONED, 10)]
+
+
+def test_a_row_without_its_queue_join_gets_the_queue_logs_record(session):
+    """The link went down before even the queue channel's Newchannel reached the bridge:
+    only the caller's number and start time tie the two records, and only when they do
+    so unambiguously."""
+    record_call(session, {"call_id": "1795455894.30", "caller_number": "013812345678",
+                          "started_at": 1795455894}, region="CN")
+    record_call(session, {"call_id": "other", "caller_number": "13900000000",
+                          "started_at": 1795455894}, region="CN")
+    result = reconcile_calls(session, book_of(ABANDONED).final_calls(1795455999),
+                             member_interfaces=MEMBERS, region="CN")
+    assert (result.added, result.corrected) == (0, 1)
+    row = session.scalar(select(CallRecord).where(CallRecord.call_id == "1795455894.30"))
+    assert (row.queue_uniqueid, row.outcome, row.wait_s) == ("1795455894.31",
+                                                             Outcome.ABANDONED, 10)
+    # the resync's guess that comes afterwards changes none of it
+    record_call(session, {"call_id": "1795455894.30", "outcome": "unanswered",
+                          "started_at": 1795455894, "ended_at": 1795455920}, region="CN")
+    assert (row.outcome, row.wait_s) == (Outcome.ABANDONED, 10)
