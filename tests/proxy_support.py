@@ -68,13 +68,16 @@ def proxied_serves(database_url: str, redis_url: str, tmp_path: Path, count: int
     instance = tmp_path / "instance"
     instance.mkdir()
     env = {**serve_env(database_url, redis_url, instance), "PROXY_HOPS": "1", **extra_env}
-    servers = [ServeProcess(env, tmp_path / f"serve-{n}.log") for n in range(1, count + 1)]
-    listen, listen_tls = free_port(), free_port()
-    cert = make_cert(tmp_path / "certs")
-    cfg = tmp_path / "haproxy.cfg"
-    cfg.write_text(local_config([s.port for s in servers], listen, listen_tls, cert.parent))
+    cert = make_cert(tmp_path / "certs")  # before any process starts: nothing to leak
+    servers: list[ServeProcess] = []
     proxy = None
     try:
+        for n in range(1, count + 1):
+            servers.append(ServeProcess(env, tmp_path / f"serve-{n}.log"))
+        listen, listen_tls = free_port(), free_port()
+        cfg = tmp_path / "haproxy.cfg"
+        cfg.write_text(local_config([s.port for s in servers], listen, listen_tls,
+                                    cert.parent))
         for server in servers:
             server.wait_ready()
         # Started once every server answers, so its first health checks find them up.
