@@ -9,7 +9,7 @@ from flask_babel import Babel
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 
-from callcenter import assets, db
+from callcenter import assets, db, https
 from callcenter.auth import login_manager
 from callcenter.config import Settings, load_settings
 
@@ -58,6 +58,20 @@ def create_app(settings: Settings | None = None, *, db_bind=None, testing: bool 
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    # Registered before the database's commit, so that they run after it (last-first)
+    # and also mark the 503 that replaces an answer whose commit failed.
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "connect-src 'self' ws: wss:; frame-ancestors 'none'")
+        return response
+
+    https.init_app(app, hsts_max_age=settings.hsts_max_age)
     db.init_app(app, db_bind, **(session_options or {}))
     from callcenter.core.domains import check_domain_settings, init_domains
     init_domains()  # the domains' signal receivers and live events (once per process)
@@ -102,15 +116,5 @@ def create_app(settings: Settings | None = None, *, db_bind=None, testing: bool 
     def _locale_param():
         g.languages = LANGUAGES
 
-    @app.after_request
-    def _security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "connect-src 'self' ws: wss:; frame-ancestors 'none'")
-        return response
-
+    https.trust_proxies(app, settings.proxy_hops)  # last: it wraps every middleware
     return app

@@ -231,6 +231,34 @@ def simulate_cmd(**options) -> None:
     run_simulator(options)
 
 
+@main.group()
+def deploy() -> None:
+    """Deployment helpers (docker compose)."""
+
+
+@deploy.command("init-env")
+@click.option("--path", "path", default=".env", show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="The .env file beside docker-compose.yml.")
+def deploy_init_env(path: Path) -> None:
+    """Write a .env with generated secrets (POSTGRES_PASSWORD, REDIS_PASSWORD,
+    AMI_SECRET, SECRET_KEY). An existing file is never overwritten: only the secrets it
+    lacks are added."""
+    from callcenter.deploy_env import init_env
+    result = init_env(path)
+    if result.created:
+        click.echo(f"wrote {path} with {', '.join(result.added)} (mode 600)")
+        return
+    if result.added:
+        click.echo(f"{path} exists; added {', '.join(result.added)}; kept "
+                   f"{', '.join(result.kept) or 'nothing'} as they were")
+        if "POSTGRES_PASSWORD" in result.added:
+            click.echo("note: a PostgreSQL volume created before keeps its old password; "
+                       "see the README (Production) to change it", err=True)
+    else:
+        click.echo(f"{path} exists and has every secret; nothing changed")
+
+
 @main.command("bridge")
 def bridge_cmd() -> None:
     """Run the telephony bridge: AMI client, FastAGI server, screen pops, call log.

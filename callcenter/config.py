@@ -70,6 +70,14 @@ class Settings:
     smtp: SmtpSettings | None = None
     #: Largest ticket attachment (``TICKET_ATTACHMENT_MAX_BYTES``), bytes.
     ticket_attachment_max_bytes: int = 10 * 1024 * 1024
+    #: Proxies in front whose X-Forwarded-For/-Proto are believed (``PROXY_HOPS``);
+    #: 0: served directly, the headers are ignored (callcenter.https).
+    proxy_hops: int = 0
+    #: ``SESSION_COOKIE_SECURE``: "auto" (Secure when the request came over HTTPS),
+    #: "true" or "false".
+    session_cookie_secure: str = "auto"
+    #: ``Strict-Transport-Security: max-age`` sent over HTTPS (``HSTS_MAX_AGE``); 0: none.
+    hsts_max_age: int = 31_536_000
 
     @property
     def locality(self) -> Locality:
@@ -88,6 +96,8 @@ class Settings:
             "LOGIN_LOCKOUT_S": self.login_lockout_s,
             "MAX_CONTENT_LENGTH": self.max_upload_bytes,
             "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SECURE": self.session_cookie_secure == "true",
+            "SESSION_COOKIE_SECURE_MODE": self.session_cookie_secure,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "REMEMBER_COOKIE_HTTPONLY": True,
         }
@@ -204,6 +214,15 @@ def _smtp(env: dict) -> SmtpSettings | None:
                         password=env.get("SMTP_PASSWORD") or None, security=security)
 
 
+def _cookie_secure(env: dict) -> str:
+    raw = (env.get("SESSION_COOKIE_SECURE") or "auto").strip().lower()
+    value = {"1": "true", "yes": "true", "on": "true", "0": "false", "no": "false",
+             "off": "false"}.get(raw, raw)
+    if value not in ("auto", "true", "false"):
+        raise ConfigError(f"SESSION_COOKIE_SECURE: {raw!r}; use auto, true or false")
+    return value
+
+
 def load_settings(env: dict | None = None) -> Settings:
     """Read and check every setting; raises ConfigError naming the bad variable."""
     env = dict(os.environ if env is None else env)
@@ -222,4 +241,7 @@ def load_settings(env: dict | None = None) -> Settings:
         escalation_ladder=env.get("SLA_ESCALATION") or DEFAULT_ESCALATION_LADDER,
         smtp=_smtp(env),
         ticket_attachment_max_bytes=_int(env, "TICKET_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
+        proxy_hops=_int(env, "PROXY_HOPS", 0, minimum=0),
+        session_cookie_secure=_cookie_secure(env),
+        hsts_max_age=_int(env, "HSTS_MAX_AGE", 31_536_000, minimum=0),
     )

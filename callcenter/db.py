@@ -13,6 +13,10 @@ commits, whatever its status: a form re-rendered with 422 commits too, so servic
 check their input before they change anything (they raise ValidationError first).
 Writes that must outlive a failed request (the failed-login counter) use a session
 of their own: ``own_transaction``.
+
+A lost database connection (``callcenter.outage``): a read (GET, HEAD) that wrote
+nothing runs once more on a fresh connection; otherwise the answer is a 503 with
+``Retry-After``, and a write whose commit fails is a 503, never its 2xx.
 """
 
 from __future__ import annotations
@@ -23,10 +27,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from callcenter import outage
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -84,6 +93,8 @@ def make_engine(url: str, **kwargs) -> Engine:
             cur.close()
 
         return engine
+    # pre_ping: a pooled connection the server dropped (restart, pg_terminate_backend)
+    # is replaced at checkout instead of failing the request that got it.
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
 
 
@@ -124,6 +135,39 @@ def _drop_after_commit(session: Session, previous) -> None:
             logging.getLogger(__name__).exception("after-rollback callback failed")
 
 
+# --- what a unit of work wrote (may a lost read be run again?) ------------------
+
+@event.listens_for(Session, "after_flush")
+def _mark_flushed(session: Session, _context) -> None:
+    session.info["wrote"] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _mark_dml(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info["wrote"] = True
+
+
+def has_writes(session: Session) -> bool:
+    """Whether the session flushed or holds a change, or waits for a commit to act."""
+    return bool(session.info.get("wrote") or session.new or session.dirty or session.deleted
+                or session.info.get("after_commit"))
+
+
+class _RunReadAgain(Exception):
+    """A read lost its database connection before it wrote anything: run it once more."""
+
+
+def _discard(session: Session) -> None:
+    """Roll back and close a session whose connection may be gone, whatever happens."""
+    try:
+        session.rollback()
+    except sa_exc.SQLAlchemyError:
+        log.debug("rollback of a broken session failed", exc_info=True)
+    finally:
+        session.close()
+
+
 # --- Flask integration ---------------------------------------------------------
 
 def init_app(app: Flask, engine_or_connection=None, **session_options) -> None:
@@ -137,36 +181,78 @@ def init_app(app: Flask, engine_or_connection=None, **session_options) -> None:
     # Every exception that leaves preprocessing or the view passes here before an error
     # handler sees it: that is the moment to undo the request's writes.
     handle_user_exception = app.handle_user_exception
+    full_dispatch_request = app.full_dispatch_request
 
     def _roll_back_then_handle(exc: Exception):
         session = g.get("_db_session")
+        if g.pop("_db_may_run_again", False) and outage.is_transient(exc) and (
+                session is None or not has_writes(session)):
+            raise _RunReadAgain from exc
         if session is not None:
-            session.rollback()
+            try:
+                session.rollback()
+            except sa_exc.SQLAlchemyError:
+                _discard(g.pop("_db_session"))
         g._db_failed = True
         return handle_user_exception(exc)
 
+    def _dispatch_reads_twice():
+        """A GET or HEAD that lost its connection runs once more, with a fresh session
+        and ``g`` as it was before the first run (no user loaded from the dead one)."""
+        if request.method not in outage.RETRYABLE_METHODS:
+            return full_dispatch_request()
+        before = dict(vars(g))
+        g._db_may_run_again = True
+        try:
+            return full_dispatch_request()
+        except _RunReadAgain as again:
+            log.warning("%s %s: database connection lost (%s); running it once more",
+                        request.method, request.path, type(again.__cause__).__name__)
+            session = g.pop("_db_session", None)
+            if session is not None:
+                _discard(session)
+            for key in set(vars(g)) - set(before):
+                delattr(g, key)
+            vars(g).update(before)
+            return full_dispatch_request()
+
     app.handle_user_exception = _roll_back_then_handle  # type: ignore[method-assign]
+    app.full_dispatch_request = _dispatch_reads_twice  # type: ignore[method-assign]
+    app.register_error_handler(sa_exc.DBAPIError, outage.handle_database_error)
+    app.register_error_handler(sa_exc.TimeoutError, outage.handle_database_error)
 
     @app.after_request
     def _commit(response):
         session = g.pop("_db_session", None)
         if session is None:
             return response
+        failed = g.pop("_db_failed", False)
+        wrote = has_writes(session)
         try:
-            if g.pop("_db_failed", False):
+            if failed:
                 session.rollback()
             else:
                 session.commit()
+        except Exception as exc:
+            if not outage.is_transient(exc):
+                raise
+            if failed or not wrote:
+                # Nothing to keep: the answer (an error, or what was read) stands.
+                log.info("%s %s: the database went away at the end (%s)", request.method,
+                         request.path, type(exc).__name__)
+                return response
+            log.warning("%s %s: commit failed (%s); answered 503", request.method,
+                        request.path, type(exc).__name__)
+            return outage.unavailable_response()
         finally:
-            session.close()
+            _discard(session)  # after a commit, the rollback does nothing
         return response
 
     @app.teardown_appcontext
     def _close(_exc):
         session = g.pop("_db_session", None)
         if session is not None:
-            session.rollback()
-            session.close()
+            _discard(session)
 
 
 def db_session() -> Session:

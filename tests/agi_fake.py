@@ -114,9 +114,14 @@ class FakeAsterisk:
     argv: list[list[str]] = field(default_factory=list)
     closed_by_server: bool = False
     dead: bool = False
+    #: Where the PBX connects from (another loopback address: 127.0.0.2) and to.
+    source: str | None = None
+    host: str = "127.0.0.1"
 
     def run(self, timeout: float = 15.0) -> FakeAsterisk:
-        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as sock:
+        source = (self.source, 0) if self.source else None
+        with socket.create_connection((self.host, self.port), timeout=timeout,
+                                      source_address=source) as sock:
             try:
                 self._converse(sock)
             except (ConnectionResetError, BrokenPipeError):  # the server hung up on us

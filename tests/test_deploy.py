@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 import pytest
-import yaml
+from compose_support import interpolate, load_compose, service_env
 
 from callcenter.cli import main as cli
 from callcenter.config import load_settings
@@ -29,9 +29,26 @@ PLANNED_COMMANDS: set[str] = set()
 APP_SERVICES = ("migrate", "web", "worker", "bridge")
 
 
+#: A .env as `callcenter deploy init-env` writes it (the secrets compose requires).
+DOT_ENV = {"POSTGRES_PASSWORD": "pg-secret-0123456789", "REDIS_PASSWORD": "redis-secret-0123",
+           "AMI_SECRET": "ami-secret-0123456789", "SECRET_KEY": "secret-key-0123456789"}
+
+
 @pytest.fixture(scope="module")
 def compose() -> dict:
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return load_compose()
+
+
+def _tls_config(tmp_path: Path) -> Path:
+    """The deployed haproxy.cfg with its certificate folder holding a throwaway one."""
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    subprocess.run(["sh", str(ROOT / "deploy" / "haproxy" / "make-cert.sh"), str(certs)],
+                   check=True, capture_output=True, timeout=60)
+    cfg = tmp_path / "haproxy.cfg"
+    cfg.write_text(HAPROXY_CFG.read_text().replace("/usr/local/etc/haproxy/certs/",
+                                                   f"{certs}/"))
+    return cfg
 
 
 def _resolve(args: list[str]) -> tuple[click.Command, list[str]]:
@@ -62,10 +79,12 @@ def test_every_service_runs_a_command_the_cli_has(compose):
 
 def test_bridge_gets_valid_bridge_settings_and_serves_agi_where_asterisk_dials(compose):
     from callcenter.bridge.settings import load_bridge_settings
-    env = {k: re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", str(v))
-           for k, v in compose["services"]["bridge"]["environment"].items()}
-    settings = load_bridge_settings(env)
+    settings = load_bridge_settings(service_env(compose, "bridge", DOT_ENV))
     assert (settings.ami_host, settings.ami_port) == ("asterisk", 5038)
+    assert settings.ami_secret == DOT_ENV["AMI_SECRET"]
+    # Only the compose Asterisk may use FastAGI.
+    asterisk_ip = compose["services"]["asterisk"]["networks"]["pbx"]["ipv4_address"]
+    assert settings.agi_access.allowed_peers == (f"{asterisk_ip}/32",)
     assert settings.agi_host == "0.0.0.0"  # noqa: S104 - inside the container
     assert str(settings.agi_port) in compose["services"]["bridge"]["expose"]
     extensions = (ASTERISK / "extensions.conf").read_text()
@@ -74,7 +93,7 @@ def test_bridge_gets_valid_bridge_settings_and_serves_agi_where_asterisk_dials(c
 
 def test_web_is_scalable_and_the_proxy_publishes_it(compose):
     """`docker compose up --scale web=3`: web binds no host port and has no fixed name;
-    the proxy publishes one port and finds every replica under the service's name."""
+    the proxy publishes HTTP and HTTPS and finds every replica under the service's name."""
     services = compose["services"]
     web, proxy = services["web"], services["proxy"]
     command, rest = _resolve(web["command"])
@@ -89,12 +108,12 @@ def test_web_is_scalable_and_the_proxy_publishes_it(compose):
         in proxy["volumes"]
     assert set(proxy["networks"]) & set(web["networks"])
     assert proxy["depends_on"]["web"]["condition"] == "service_started"
-    [published] = proxy["ports"]
-    host_port, container_port = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", published).split(":")
-    assert host_port == "5000"  # where the README sends browsers, as before the proxy
+    published = dict(port.split(":") for port in interpolate(proxy["ports"], {}))
+    assert published == {"80": "8080", "443": "8443"}  # HTTP (a redirect) and HTTPS
 
     cfg = HAPROXY_CFG.read_text()
-    assert re.search(rf"^\s*bind :{container_port}$", cfg, re.M)
+    assert re.search(r"^\s*bind :8080$", cfg, re.M)
+    assert re.search(r"^\s*bind :8443 ssl crt /usr/local/etc/haproxy/certs/", cfg, re.M)
     # Every replica, found through docker's DNS under the service's name and port.
     template = re.search(r"^\s*server-template web \S+ (\S+):(\d+) (.*)$", cfg, re.M)
     assert template and template.group(1) == "web"
@@ -110,9 +129,10 @@ def test_web_is_scalable_and_the_proxy_publishes_it(compose):
     assert tunnel and int(tunnel.group(1)) > PING_INTERVAL_S
 
 
-@pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed")
-def test_haproxy_accepts_the_proxy_config():
-    result = subprocess.run(["haproxy", "-c", "-f", str(HAPROXY_CFG)],  # noqa: S603,S607
+@pytest.mark.skipif(shutil.which("haproxy") is None or shutil.which("openssl") is None,
+                    reason="haproxy or openssl is not installed")
+def test_haproxy_accepts_the_proxy_config(tmp_path):
+    result = subprocess.run(["haproxy", "-c", "-f", str(_tls_config(tmp_path))],  # noqa: S603,S607
                             capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -120,15 +140,17 @@ def test_haproxy_accepts_the_proxy_config():
 def test_app_services_get_valid_settings_and_wait_for_their_dependencies(compose, tmp_path):
     services = compose["services"]
     for name in APP_SERVICES:
-        env = {k: str(v) for k, v in services[name]["environment"].items()}
         assert {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEFAULT_PHONE_REGION",
-                "TIMEZONE", "CALLCENTER_INSTANCE"} <= set(env)
-        # Compose substitutes ${VAR:-default}; take the defaults as a fresh .env would.
-        env = {k: re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", v) for k, v in env.items()}
+                "TIMEZONE", "CALLCENTER_INSTANCE"} <= set(services[name]["environment"])
+        # As compose substitutes a .env with the secrets and nothing else.
+        env = service_env(compose, name, DOT_ENV)
         env["CALLCENTER_INSTANCE"] = str(tmp_path / name)
         settings = load_settings(env)
-        assert settings.database_url.startswith("postgresql+psycopg://")
-        assert settings.redis_url == "redis://redis:6379/0"
+        assert settings.database_url == ("postgresql+psycopg://callcenter:"
+                                         f"{DOT_ENV['POSTGRES_PASSWORD']}@postgres:5432/callcenter")
+        assert settings.redis_url == f"redis://:{DOT_ENV['REDIS_PASSWORD']}@redis:6379/0"
+        assert settings.secret_key == DOT_ENV["SECRET_KEY"]
+        assert (settings.proxy_hops, settings.session_cookie_secure) == (1, "auto")
     for name in ("web", "worker", "bridge"):
         deps = services[name]["depends_on"]
         assert deps["migrate"]["condition"] == "service_completed_successfully"
@@ -139,11 +161,15 @@ def test_app_services_get_valid_settings_and_wait_for_their_dependencies(compose
         assert "healthcheck" in services[name]
     assert {"postgres", "redis", "web", "worker", "bridge", "asterisk", "proxy"} <= set(services)
     assert "--appendonly" in services["redis"]["command"]
+    assert services["proxy"]["depends_on"]["tls-init"]["condition"] == \
+        "service_completed_successfully"
 
 
 def _conf(path: Path) -> configparser.ConfigParser:
+    # "#include" lines (manager.conf's secret) read as comments here.
     parser = configparser.ConfigParser(strict=False, interpolation=None,
-                                       comment_prefixes=(";",), inline_comment_prefixes=(";",),
+                                       comment_prefixes=(";", "#"),
+                                       inline_comment_prefixes=(";",),
                                        delimiters=("=", "=>"))
     parser.optionxform = str
     # Asterisk allows repeated keys (member =>, permit =); configparser keeps the last,
@@ -160,8 +186,8 @@ def test_asterisk_is_mounted_and_ami_stays_internal(compose):
     assert manager["general"]["port"] == "5038"
     bridge_env = compose["services"]["bridge"]["environment"]
     assert bridge_env["AMI_USERNAME"] in manager
-    secret = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", bridge_env["AMI_SECRET"])
-    assert manager[bridge_env["AMI_USERNAME"]]["secret"] == secret
+    # The secret itself: tests/security/test_deploy_secrets.py.
+    assert "secret" not in manager[bridge_env["AMI_USERNAME"]]
     subnet = compose["networks"]["pbx"]["ipam"]["config"][0]["subnet"]
     assert subnet.split("/")[0] in (ASTERISK / "manager.conf").read_text()
 
@@ -196,3 +222,21 @@ def test_demo_agents_are_members_of_the_queues():
                              re.M))
     interfaces = {login.interface for login in LOGINS if login.interface}
     assert interfaces and interfaces <= members
+
+
+#: Settings of issue 9 and the service that reads them in compose.
+HARDENING_SETTINGS = {"PROXY_HOPS": "web", "SESSION_COOKIE_SECURE": "web",
+                      "HSTS_MAX_AGE": "web", "AGI_ALLOWED_PEERS": "bridge",
+                      "AGI_MAX_CONNECTIONS_PER_PEER": "bridge", "AGI_IDLE_TIMEOUT": "bridge"}
+
+
+def test_settings_are_in_the_readme_table_and_passed_through(compose):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    for name, service in HARDENING_SETTINGS.items():
+        assert f"`{name}`" in table, name
+        value = compose["services"][service]["environment"][name]
+        assert value.startswith(f"${{{name}:-"), (name, value)
+    for name in ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "HTTP_PORT", "HTTPS_PORT",
+                 "TLS_HOSTNAME", "TLS_CERT_DIR", "AMI_SECRET", "SECRET_KEY"):
+        assert f"`{name}`" in table, name

@@ -348,12 +348,23 @@ def test_serve_fastagi_in_the_bridge_event_loop():
 
 
 def test_busy_server_and_foreign_peers_are_refused(start_server):
-    server = start_server({"lookup": _set_one}, max_sessions=1, env_timeout=30)
-    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as first:
-        first.sendall(asterisk_env()[0])
-        wait_for(lambda: server.active == 1)
-        fake = FakeAsterisk(server.port).run()
-        assert fake.commands == [] and server.stats["rejected_busy"] == 1
+    server = start_server({"lookup": _set_one}, max_sessions=1, env_timeout=30,
+                          reply_timeout=30)
+    # A running session (its command unanswered) holds the only place ...
+    first = FakeAsterisk(server.port, silent=True)
+    runner = threading.Thread(target=first.run, daemon=True)
+    runner.start()
+    wait_for(lambda: server.active == 1 and len(first.commands) == 1)
+    fake = FakeAsterisk(server.port).run()
+    assert fake.commands == [] and server.stats["rejected_busy"] == 1
+    # ... while a connection still silent before its environment gives its place up.
+    idle = start_server({"lookup": _set_one}, max_sessions=1, env_timeout=30)
+    with socket.create_connection(("127.0.0.1", idle.port), timeout=5) as waiting:
+        waiting.sendall(asterisk_env()[0])
+        wait_for(lambda: idle.active == 1)
+        assert FakeAsterisk(idle.port).run().variables == {"X": "1"}
+        assert LineSocket(waiting).readline() is None
+        assert idle.stats["evicted_idle"] == 1 and idle.stats["rejected_busy"] == 0
     other = start_server({"lookup": _set_one}, allowed_peers={"192.0.2.1"})
     assert FakeAsterisk(other.port).run().commands == []
     assert other.stats["rejected_peer"] == 1

@@ -1,86 +1,45 @@
 """deploy/haproxy/haproxy.cfg in front of two real `callcenter serve` processes.
 
 No Docker here, so the test runs the real haproxy binary (Debian's) on the deployed
-config with two changes only: it listens on a free port, and the two servers are named
-by address instead of found through docker's DNS. Socket.IO clients on the long-polling
-transport (many HTTP requests per session, the case stickiness is for) connect through
-it, are spread over both processes, and get their pops. Skipped without haproxy.
+config with changes for the host only (tests/proxy_support.py): free ports, a throwaway
+certificate, the servers named by address instead of found through docker's DNS.
+Socket.IO clients on the long-polling transport (many HTTP requests per session, the
+case stickiness is for) connect through it over HTTPS, are spread over both processes,
+and get their pops. Skipped without haproxy or openssl. TLS itself:
+tests/security/test_proxy_tls.py.
 """
 
 from __future__ import annotations
 
-import re
 import shutil
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
 import requests
 import socketio
-from serve_support import ServeProcess, free_port, serve_env
-from stack import Stack, seed, wait_until
+from proxy_support import proxied_serves
+from stack import Stack, wait_until
 
 from callcenter.config import load_settings
 from callcenter.realtime.live import agent_room, channel_for
 
-ROOT = Path(__file__).resolve().parent.parent
-HAPROXY_CFG = ROOT / "deploy" / "haproxy" / "haproxy.cfg"
 CLIENTS = 6
 
-pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None,
-                                reason="haproxy is not installed")
-
-
-def local_config(ports: list[int], listen: int) -> str:
-    """The deployed config, listening on ``listen``, with the servers at ``ports``."""
-    cfg = HAPROXY_CFG.read_text()
-    cfg, bound = re.subn(r"^(\s*)bind :\d+$", rf"\1bind 127.0.0.1:{listen}", cfg, flags=re.M)
-    servers = "\n".join(f"    server web{n} 127.0.0.1:{port} check inter 1s"
-                        for n, port in enumerate(ports, 1))
-    cfg, templated = re.subn(r"^\s*server-template .*$", servers, cfg, flags=re.M)
-    cfg = re.sub(r"^resolvers docker\n(    .*\n)+", "", cfg, flags=re.M)  # no docker DNS
-    assert bound == 1 and templated == 1 and "127.0.0.11" not in cfg
-    return cfg
+pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None
+                                or shutil.which("openssl") is None,
+                                reason="haproxy or openssl is not installed")
 
 
 @pytest.fixture
 def proxied(fresh_database, redis_url, redis_conn, tmp_path):
     url = fresh_database.create("sqlite")
-    ids, tokens = seed(url)
-    instance = tmp_path / "instance"
-    instance.mkdir()
-    env = serve_env(url, redis_url, instance)
-    servers = [ServeProcess(env, tmp_path / f"serve-{n}.log") for n in (1, 2)]
-    listen = free_port()
-    cfg = tmp_path / "haproxy.cfg"
-    cfg.write_text(local_config([s.port for s in servers], listen))
-    proxy = None
-    try:
-        for server in servers:
-            server.wait_ready()
-        # Started once both answer, so its first health checks find both up.
-        with (tmp_path / "haproxy.log").open("wb") as log:
-            proxy = subprocess.Popen(["haproxy", "-W", "-db", "-f", str(cfg)],  # noqa: S603,S607
-                                     stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{listen}"
-        wait_until(lambda: _answers(base), 20, what="haproxy answers")
+    with proxied_serves(url, redis_url, tmp_path) as proxy:
+        env = proxy.env
         settings = load_settings({k: env[k] for k in ("DATABASE_URL", "REDIS_URL",
                                                        "CALLCENTER_INSTANCE", "SECRET_KEY")})
-        yield Stack(base, settings, ids, tokens)
-    finally:
-        if proxy is not None:
-            proxy.terminate()
-            proxy.wait(10)
-        for server in servers:
-            server.kill()
-
-
-def _answers(base: str) -> bool:
-    try:
-        return requests.get(base + "/login", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
+        stack = Stack(proxy.https, settings, proxy.ids, proxy.tokens)
+        stack.cert = proxy.cert  # type: ignore[attr-defined]
+        yield stack
 
 
 def test_polling_sessions_stick_to_one_process_through_the_proxy(proxied, redis_url):
@@ -88,7 +47,10 @@ def test_polling_sessions_stick_to_one_process_through_the_proxy(proxied, redis_
     clients = []
     try:
         for n in range(CLIENTS):
-            client = socketio.Client(reconnection=False)
+            http = requests.Session()
+            http.trust_env = False  # else REQUESTS_CA_BUNDLE would replace verify
+            http.verify = str(proxied.cert)
+            client = socketio.Client(reconnection=False, http_session=http)
             client.on("call.ringing", lambda data, n=n: received[n].append(data))
             # Polling only: every packet is an HTTP request of its own through the proxy.
             client.connect(proxied.base, auth={"token": proxied.tokens["agent1"]},

@@ -45,6 +45,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from callcenter.bridge.settings import AGIAccess, load_agi_access
 from callcenter.calls.cards import open_tickets
 from callcenter.calls.signals import ticket_status_asked
 from callcenter.core.locality import Locality
@@ -208,15 +209,21 @@ class CallCenterScripts:
 def create_fastagi_server(session_factory: sessionmaker[Session], *, host: str = "127.0.0.1",
                           port: int = 4573, region: str, timezone: str,
                           scripts: CallCenterScripts | None = None,
+                          access: AGIAccess | None = None,
                           **options: Any) -> FastAGIServer:
     """A FastAGI server running ``lookup`` and ``ticket_status`` (not yet listening).
 
-    ``options`` are FastAGIServer's limits (env_timeout, reply_timeout, max_session_s,
-    max_sessions, db_workers, ...).
+    ``access``: who may connect and how much (``BridgeSettings.agi_access``); when not
+    given, read from the environment (``AGI_ALLOWED_PEERS`` ..., loopback by default),
+    so a bridge never serves strangers because a caller forgot to pass it. ``options``
+    are FastAGIServer's other limits (env_timeout, reply_timeout, max_session_s,
+    max_sessions, db_workers, ...) and may override ``access``'s.
     """
     scripts = scripts or CallCenterScripts(today=Locality(region, timezone).today)
+    limits = (access or load_agi_access()).server_options()
+    limits.update(options)
     return FastAGIServer(scripts.as_mapping(), host=host, port=port,
-                         session_factory=session_factory, region=region, **options)
+                         session_factory=session_factory, region=region, **limits)
 
 
 async def serve_fastagi(host: str, port: int, session_factory: sessionmaker[Session],

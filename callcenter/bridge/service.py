@@ -123,7 +123,7 @@ class Bridge:
         self.agi = create_fastagi_server(session_factory, host=bs.agi_host,
                                          port=bs.agi_port if agi_port is None else agi_port,
                                          region=settings.default_phone_region,
-                                         timezone=settings.timezone)
+                                         timezone=settings.timezone, access=bs.agi_access)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.resyncs = 0
         #: ``time.monotonic()`` until which the leader lock is surely ours: run_bridge

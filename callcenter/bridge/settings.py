@@ -3,9 +3,33 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from callcenter.config import ConfigError
+from telephony.agi.access import (
+    DEFAULT_ALLOWED_PEERS,
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_PER_PEER,
+    parse_peers,
+)
+
+
+@dataclass(frozen=True)
+class AGIAccess:
+    """Who may use the FastAGI server and how much of it (telephony.agi.access)."""
+
+    #: ``AGI_ALLOWED_PEERS``: the PBXes' addresses or CIDR ranges (IPv4, IPv6).
+    allowed_peers: tuple[str, ...] = DEFAULT_ALLOWED_PEERS
+    #: ``AGI_MAX_CONNECTIONS_PER_PEER``: connections one address may hold at once.
+    max_per_peer: int = DEFAULT_MAX_PER_PEER
+    #: ``AGI_IDLE_TIMEOUT``: seconds a new connection may stay silent.
+    idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT
+
+    def server_options(self) -> dict[str, Any]:
+        """FastAGIServer's keyword arguments for these limits."""
+        return {"allowed_peers": self.allowed_peers, "max_per_peer": self.max_per_peer,
+                "idle_timeout": self.idle_timeout_s}
 
 
 @dataclass(frozen=True)
@@ -23,6 +47,35 @@ class BridgeSettings:
     queue_log_path: str | None = None
     #: A write failing this long (database or Redis down) goes to the dead letter.
     dead_letter_after_s: float = 300.0
+    agi_access: AGIAccess = field(default_factory=AGIAccess)
+
+
+def load_agi_access(env: dict | None = None) -> AGIAccess:
+    """AGI_ALLOWED_PEERS, AGI_MAX_CONNECTIONS_PER_PEER, AGI_IDLE_TIMEOUT."""
+    env = dict(os.environ if env is None else env)
+    raw = env.get("AGI_ALLOWED_PEERS") or ",".join(DEFAULT_ALLOWED_PEERS)
+    try:
+        peers = tuple(str(net) for net in parse_peers(raw))
+    except ValueError as exc:
+        raise ConfigError(f"AGI_ALLOWED_PEERS: {exc}; give addresses or CIDR ranges "
+                          "separated by commas, e.g. 172.28.0.10,10.1.0.0/24") from None
+    limit_text = env.get("AGI_MAX_CONNECTIONS_PER_PEER") or str(DEFAULT_MAX_PER_PEER)
+    try:
+        limit = int(limit_text)
+    except ValueError:
+        raise ConfigError(f"AGI_MAX_CONNECTIONS_PER_PEER: {limit_text!r} is not a whole "
+                          "number") from None
+    if not 1 <= limit <= 100_000:
+        raise ConfigError("AGI_MAX_CONNECTIONS_PER_PEER: must be between 1 and 100000")
+    idle_text = env.get("AGI_IDLE_TIMEOUT") or str(DEFAULT_IDLE_TIMEOUT)
+    try:
+        idle = float(idle_text)
+    except ValueError:
+        raise ConfigError(f"AGI_IDLE_TIMEOUT: {idle_text!r} is not a number of seconds") \
+            from None
+    if not 0.1 <= idle <= 60:
+        raise ConfigError("AGI_IDLE_TIMEOUT: must be between 0.1 and 60 seconds")
+    return AGIAccess(allowed_peers=peers, max_per_peer=limit, idle_timeout_s=idle)
 
 
 def _port(env: dict, name: str, default: int) -> int:
@@ -38,7 +91,7 @@ def _port(env: dict, name: str, default: int) -> int:
 
 def load_bridge_settings(env: dict | None = None) -> BridgeSettings:
     """AMI_HOST, AMI_PORT, AMI_USERNAME, AMI_SECRET, AGI_HOST, AGI_PORT, BRIDGE_LEADER_TTL,
-    PBX_QUEUE_LOG, BRIDGE_DEAD_LETTER_AFTER."""
+    PBX_QUEUE_LOG, BRIDGE_DEAD_LETTER_AFTER and the FastAGI limits (``load_agi_access``)."""
     env = dict(os.environ if env is None else env)
     username, secret = env.get("AMI_USERNAME", ""), env.get("AMI_SECRET", "")
     # There is no default AMI account: a bridge that logged in as someone unintended
@@ -69,4 +122,4 @@ def load_bridge_settings(env: dict | None = None) -> BridgeSettings:
         ami_username=username, ami_secret=secret,
         agi_host=env.get("AGI_HOST") or "127.0.0.1", agi_port=_port(env, "AGI_PORT", 4573),
         leader_ttl_s=ttl, queue_log_path=env.get("PBX_QUEUE_LOG") or None,
-        dead_letter_after_s=dead_after)
+        dead_letter_after_s=dead_after, agi_access=load_agi_access(env))

@@ -156,6 +156,8 @@ MESSAGES: dict[str, str] = {
     "call.not_yours": N_("Only an agent who handled the call, or a supervisor, may wrap "
                          "it up."),
     "conflict": N_("The record cannot take this change in its current state."),
+    "unavailable": N_("The database cannot be reached at the moment; try again in a few "
+                      "seconds."),
     "customer.merged_away": N_("Customer no. %(id)s was merged into no. %(into)s; change "
                                "that one instead."),
     # --- SLA policies and the working calendar (tickets.policies) ---

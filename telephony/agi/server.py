@@ -12,9 +12,15 @@ connections instead of opening 150. Hosts that are not asyncio (tests, a CLI)
 run the whole server in one background thread with ``FastAGIThread`` (thread.py).
 
 Every session is guaranteed to end: the environment must arrive within
-``env_timeout`` (EOF before its blank line ends the session at once; no spinning on a
-closed socket), every reply within ``reply_timeout`` plus the command's own wait, the
-whole script within ``max_session_s``. The socket is closed in a ``finally``.
+``env_timeout``, with no silence longer than ``idle_timeout`` (EOF before its blank line
+ends the session at once; no spinning on a closed socket), every reply within
+``reply_timeout`` plus the command's own wait, the whole script within
+``max_session_s``. The socket is closed in a ``finally``.
+
+Who may connect (``allowed_peers``, loopback by default) and how many connections each
+address and the server may hold (``max_per_peer``, ``max_sessions``; idle connections
+are evicted first) is ``access.py``'s business: a flood of idle connections never keeps
+a PBX's call from being answered.
 """
 
 from __future__ import annotations
@@ -22,25 +28,34 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from telephony.agi.access import (
+    DEFAULT_ALLOWED_PEERS,
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_PER_PEER,
+    ConnectionTable,
+    RefusalLog,
+    Slot,
+    is_allowed,
+    parse_peers,
+    peer_address,
+)
+from telephony.agi.environment import EnvironmentTruncated, PeerIdle, read_environment
 from telephony.agi.protocol import (
     MAX_ENV_LINE_BYTES,
-    MAX_ENV_LINES,
     AGIEnvironment,
     AGIError,
     AGIHangup,
     AGIProtocolError,
     AGIReply,
     AGIUsageError,
-    build_environment,
     check_variable_name,
     encode_command,
-    parse_env_line,
     parse_reply,
     reply_is_complete,
 )
@@ -57,30 +72,8 @@ class AGITimeout(AGIError):
     """Asterisk did not answer in time; the session is out of step and is closed."""
 
 
-class EnvironmentTruncated(AGIProtocolError):
-    """The peer closed the connection before the environment's blank line."""
-
-
 class ConnectionClosed(AGIHangup):
     """Asterisk closed the connection (the channel is gone or the PBX restarted)."""
-
-
-async def read_environment(reader: asyncio.StreamReader) -> AGIEnvironment:
-    """Read ``agi_*`` lines up to the blank line, however many TCP chunks they span."""
-    variables: dict[str, str] = {}
-    for _ in range(MAX_ENV_LINES):
-        try:
-            raw = await reader.readline()
-        except ValueError as exc:  # LimitOverrunError: a line longer than the limit
-            raise AGIProtocolError("environment line too long") from exc
-        if not raw.endswith(b"\n"):
-            raise EnvironmentTruncated(f"connection closed after {len(variables)} lines")
-        line = raw[:-1].rstrip(b"\r")
-        if not line:
-            return build_environment(variables)
-        key, value = parse_env_line(line)
-        variables[key] = value
-    raise AGIProtocolError(f"environment longer than {MAX_ENV_LINES} lines")
 
 
 class AGISession:
@@ -239,7 +232,9 @@ class FastAGIServer:
                  region: str = "CN", env_timeout: float = 5.0, reply_timeout: float = 10.0,
                  max_prompt_s: float = 120.0, max_session_s: float = 600.0,
                  max_sessions: int = 1000, db_workers: int = 8,
-                 allowed_peers: frozenset[str] | set[str] | None = None):
+                 allowed_peers: str | Iterable[str] | None = DEFAULT_ALLOWED_PEERS,
+                 max_per_peer: int = DEFAULT_MAX_PER_PEER,
+                 idle_timeout: float = DEFAULT_IDLE_TIMEOUT):
         self.scripts = dict(scripts)
         self.host, self.port = host, port
         self.session_factory = session_factory
@@ -249,17 +244,26 @@ class FastAGIServer:
         self.max_prompt_s = max_prompt_s
         self.max_session_s = max_session_s
         self.max_sessions = max_sessions
-        #: PBX addresses allowed to connect (None: any). A lookup answers with customer
-        #: names and tiers, so whoever can connect can ask: bind and filter accordingly.
-        self.allowed_peers = frozenset(allowed_peers) if allowed_peers is not None else None
-        #: Counters for monitoring and tests: connections, completed, hangup, ...
+        self.idle_timeout = idle_timeout
+        #: PBX addresses or CIDR ranges allowed to connect (None: anyone). A lookup
+        #: answers with customer names and tiers: whoever can connect can ask.
+        self.allowed_peers = parse_peers(allowed_peers) if allowed_peers is not None else None
+        self.connections = ConnectionTable(max_sessions=max_sessions,
+                                           max_per_peer=max_per_peer)
+        self._refusals = RefusalLog()
+        #: Counters for monitoring and tests: connections, completed, hangup,
+        #: rejected_peer, rejected_busy, evicted_idle, idle_timeout, ...
         self.stats: Counter[str] = Counter()
-        self.active = 0
         self.peak_active = 0
         self._db_workers = db_workers
         self._executor: ThreadPoolExecutor | None = None
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def active(self) -> int:
+        """Connections open now (sessions and those still sending their environment)."""
+        return self.connections.total
 
     async def start(self) -> None:
         self._executor = ThreadPoolExecutor(max_workers=self._db_workers,
@@ -311,21 +315,30 @@ class FastAGIServer:
         assert task is not None
         self._tasks.add(task)
         self.stats["connections"] += 1
-        self.active += 1
-        self.peak_active = max(self.peak_active, self.active)
+        slot: Slot | None = None
         try:
-            peer = writer.get_extra_info("peername") or ("", 0)
-            if self.allowed_peers is not None and peer[0] not in self.allowed_peers:
-                self.stats["rejected_peer"] += 1
-                log.warning("FastAGI: connection from %r refused (not an allowed PBX)", peer[0])
+            address = peer_address(writer.get_extra_info("peername"))
+            peer = str(address)
+            if not is_allowed(address, self.allowed_peers):
+                self._refuse("rejected_peer", peer, "not an allowed PBX address")
                 return
-            if self.active > self.max_sessions:
-                self.stats["rejected_busy"] += 1
-                log.warning("FastAGI: %d sessions open, refusing another", self.active - 1)
+            slot, evicted = self.connections.admit(peer, task)
+            self.stats["evicted_idle"] += evicted
+            if slot is None:
+                busy = self.connections.per_peer[peer] >= self.connections.max_per_peer
+                self._refuse("rejected_peer_limit" if busy else "rejected_busy", peer,
+                             f"{self.active} connections open, none idle")
                 return
-            await self._run_session(reader, writer)
+            self.peak_active = max(self.peak_active, self.active)
+            await self._run_session(reader, writer, slot)
+        except asyncio.CancelledError:
+            if slot is None or not slot.evicted:
+                raise
+            # Evicted to make room: ends like any closed session (a cancelled handler
+            # task would be reported as an error by asyncio's streams).
         finally:
-            self.active -= 1
+            if slot is not None:
+                self.connections.release(slot)
             self._tasks.discard(task)
             writer.close()
             try:
@@ -333,12 +346,22 @@ class FastAGIServer:
             except (OSError, TimeoutError):
                 pass
 
+    def _refuse(self, counter: str, peer: str, why: str) -> None:
+        self.stats[counter] += 1
+        if self._refusals.should_log(f"{counter} {peer}"):
+            log.warning("FastAGI: connection from %s refused (%s); %d so far", peer, why,
+                        self.stats[counter])
+
     async def _run_session(self, reader: asyncio.StreamReader,
-                           writer: asyncio.StreamWriter) -> None:
+                           writer: asyncio.StreamWriter, slot: Slot | None = None) -> None:
         peer = writer.get_extra_info("peername")
         try:
             async with asyncio.timeout(self.env_timeout):
-                env = await read_environment(reader)
+                env = await read_environment(reader, self.idle_timeout)
+        except PeerIdle as exc:
+            self.stats["idle_timeout"] += 1
+            log.info("FastAGI %s: %s", peer, exc)
+            return
         except TimeoutError:
             self.stats["env_timeout"] += 1
             log.warning("FastAGI %s: no complete environment within %ss", peer,
@@ -355,6 +378,8 @@ class FastAGIServer:
         except ConnectionError:
             self.stats["env_truncated"] += 1
             return
+        if slot is not None:
+            self.connections.started(slot)
         script = self.scripts.get(env.script)
         if script is None:
             self.stats["unknown_script"] += 1
