@@ -91,6 +91,25 @@ def test_bridge_gets_valid_bridge_settings_and_serves_agi_where_asterisk_dials(c
     assert f"bridge:{settings.agi_port}" in extensions
 
 
+def test_the_bridge_reads_the_queue_log_asterisk_writes(compose):
+    """The PBX's own record (docs/architecture.md, "Outages"): Asterisk's log volume is
+    mounted read-only into the bridge, where PBX_QUEUE_LOG points, and Asterisk is told
+    to write its queue_log to a file there."""
+    from callcenter.bridge.settings import load_bridge_settings
+    settings = load_bridge_settings(service_env(compose, "bridge", DOT_ENV))
+    asterisk_logs = next(v for v in compose["services"]["asterisk"]["volumes"]
+                         if v.endswith(":/var/log/asterisk"))
+    volume = asterisk_logs.split(":")[0]
+    bridge_volumes = compose["services"]["bridge"]["volumes"]
+    assert f"{volume}:/var/log/asterisk:ro" in bridge_volumes
+    assert settings.queue_log_path == "/var/log/asterisk/queue_log"
+    logger = _conf(ASTERISK / "logger.conf")["general"]
+    assert (logger["queue_log"], logger["queue_log_to_file"], logger["queue_log_name"]) == (
+        "yes", "yes", "queue_log")
+    # the bridge still shares the instance volume (dead letters, uploads)
+    assert any(v.endswith(":/var/lib/callcenter") for v in bridge_volumes)
+
+
 def test_web_is_scalable_and_the_proxy_publishes_it(compose):
     """`docker compose up --scale web=3`: web binds no host port and has no fixed name;
     the proxy publishes HTTP and HTTPS and finds every replica under the service's name."""
