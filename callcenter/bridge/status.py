@@ -40,6 +40,14 @@ def bridge_counters(bridge: Any) -> dict[str, int]:
         "ami_connect_failures": ami.connect_failures,
         "ami_ping_failures": ami.ping_failures,
         "ami_resyncs": bridge.resyncs,
+        "write_retries_pops": bridge.pop_worker.retries,
+        "write_retries_log": bridge.log_worker.retries,
+        "dead_lettered_pops": bridge.pop_worker.dead_lettered,
+        "dead_lettered_log": bridge.log_worker.dead_lettered,
+        "pbx_record_added": bridge.reconciler.stats["added"],
+        "pbx_record_corrected": bridge.reconciler.stats["corrected"],
+        "pbx_record_closed": bridge.reconciler.stats["closed"],
+        "pops_closed_after_resync": bridge.pop_checker.stats["closed"],
     }
 
 
