@@ -135,6 +135,21 @@ class PrivateAsterisk:
         return self.logdir / "queue_log"
 
     # -- configuration ------------------------------------------------------------------
+    def _bridge_secret_included(self, manager: str, etc: Path) -> str:
+        """manager.conf holds no secret: the compose Asterisk's start script writes it
+        to a file the [bridge] section #includes. The real script does it here too (with
+        ``true`` as the image's entrypoint), so the include is proven on a real PBX."""
+        include = '#include "/run/callcenter/ami_bridge_secret.conf"'
+        assert manager.count(include) == 1, f"deploy/asterisk/manager.conf: no {include}"
+        secrets_dir = etc / "secrets"
+        subprocess.run(["sh", str(DEPLOY.parent / "asterisk-init" / "start.sh")], check=True,
+                       env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                            "AMI_SECRET": self.bridge_secret,
+                            "CALLCENTER_SECRETS_DIR": str(secrets_dir),
+                            "ASTERISK_ENTRYPOINT": "true"})
+        return manager.replace(include,
+                               f'#include "{secrets_dir / "ami_bridge_secret.conf"}"')
+
     def _installed_dirs(self) -> dict[str, str]:
         prefix = Path(self.binary).resolve().parent.parent
         lib = next((prefix / d / "asterisk" / "modules" for d in ("lib", "lib64")
@@ -165,7 +180,7 @@ class PrivateAsterisk:
         manager = (DEPLOY / "manager.conf").read_text()
         manager = _set(manager, "port", str(self.ami_port), where="manager.conf")
         manager = _set(manager, "bindaddr", "127.0.0.1", where="manager.conf")
-        manager = _set(manager, "secret", self.bridge_secret, where="manager.conf")
+        manager = self._bridge_secret_included(manager, etc)
         manager += (f"\n; added by tests/live_pbx.py: the test's own connection\n"
                     f"[{TESTER}]\nsecret = {self.tester_secret}\n"
                     "deny = 0.0.0.0/0.0.0.0\npermit = 127.0.0.1/255.255.255.255\n"
