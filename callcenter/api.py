@@ -27,7 +27,7 @@ from werkzeug.exceptions import (
 from werkzeug.routing import IntegerConverter, RequestRedirect
 
 from callcenter.auth import api_auth, api_error, api_user
-from callcenter.core.errors import AppError, Problem, ValidationError
+from callcenter.core.errors import AppError, Problem, StaleVersion, ValidationError
 from callcenter.core.fields import MAX_ID
 from callcenter.core.locality import Locality
 from callcenter.core.messages import error_message, field_messages
@@ -107,6 +107,18 @@ def _app_error(exc: AppError):
     return api_error(exc.status, error_message(exc), code=exc.code)
 
 
+@api_bp.errorhandler(StaleVersion)
+def _stale(exc: StaleVersion):
+    """409 with the version the client must reload (also at the top level, for clients
+    that read only that): tickets, customers, contacts, installed products alike."""
+    response = jsonify({"error": {"status": 409, "code": exc.code,
+                                  "message": error_message(exc),
+                                  "current_version": exc.current_version},
+                        "current_version": exc.current_version})
+    response.status_code = 409
+    return response
+
+
 def problems_json(exc: ValidationError) -> dict[str, dict[str, Any]]:
     """Field -> ``{"code", "params"}``: what a client program branches on."""
     return {name: {"code": p.code, "params": _jsonable(p.params)}
@@ -165,13 +177,43 @@ def _finite_float(text: str) -> float:
     return number
 
 
+class DuplicateKey(ValueError):
+    """A JSON object names the same key twice (which one wins differs between parsers)."""
+
+    def __init__(self, key: str):
+        super().__init__(f"duplicate key {key[:80]!r}")
+        self.key = key
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` refusing duplicate keys: ``{"a": 1, "a": 2}`` is an error,
+    not ``{"a": 2}``, so the value checked is the one every other reader sees too."""
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise DuplicateKey(key)
+        obj[key] = value
+    return obj
+
+
+def parse_json(raw: bytes | str) -> Any:
+    """JSON text as Python values: no NaN/Infinity, no number too large for a float, no
+    duplicate keys (DuplicateKey). ValueError or RecursionError when unparsable."""
+    return json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float,
+                      object_pairs_hook=unique_keys)
+
+
 def json_body() -> dict[str, Any]:
-    """The request's JSON object; 415 unless sent as JSON, 400 if unparsable, 413 if huge."""
+    """The request's JSON object; 415 unless sent as JSON, 400 if unparsable, 413 if huge,
+    422 (``duplicate_key``, naming the key) when an object repeats a key."""
     if not request.is_json:
         raise UnsupportedMediaType("send the body as JSON (Content-Type: application/json)")
     raw = request.get_data(cache=True)
     try:
-        data = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+        data = parse_json(raw)
+    except DuplicateKey as exc:
+        name = exc.key if _text_problem(exc.key) is None and exc.key.isprintable() else "body"
+        raise ValidationError({name[:100] or "body": Problem("duplicate_key")}) from None
     except (ValueError, RecursionError) as exc:
         raise BadRequest(f"the body is not valid JSON: {str(exc)[:200]}") from exc
     if not isinstance(data, dict):

@@ -70,6 +70,10 @@ class Settings:
     smtp: SmtpSettings | None = None
     #: Largest ticket attachment (``TICKET_ATTACHMENT_MAX_BYTES``), bytes.
     ticket_attachment_max_bytes: int = 10 * 1024 * 1024
+    #: How long after its start a call lets the agent it rang open the caller's page and
+    #: save its wrap-up though the customer is outside their scope (``CALL_ACCESS_HOURS``;
+    #: callcenter.calls.access), hours.
+    call_access_hours: int = 24
 
     @property
     def locality(self) -> Locality:
@@ -222,4 +226,5 @@ def load_settings(env: dict | None = None) -> Settings:
         escalation_ladder=env.get("SLA_ESCALATION") or DEFAULT_ESCALATION_LADDER,
         smtp=_smtp(env),
         ticket_attachment_max_bytes=_int(env, "TICKET_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
+        call_access_hours=_int(env, "CALL_ACCESS_HOURS", 24),
     )
