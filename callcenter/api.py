@@ -10,7 +10,6 @@ handler here words it in the request's language (``callcenter.core.messages``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from datetime import date
 from functools import wraps
@@ -29,6 +28,7 @@ from werkzeug.routing import IntegerConverter, RequestRedirect
 from callcenter.auth import api_auth, api_error, api_user
 from callcenter.core.errors import AppError, Problem, StaleVersion, ValidationError
 from callcenter.core.fields import MAX_ID
+from callcenter.core.json_text import DuplicateKey, parse_json
 from callcenter.core.locality import Locality
 from callcenter.core.messages import error_message, field_messages
 from callcenter.core.pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE, fetch_page
@@ -163,44 +163,6 @@ def _check_json_text(value: Any, path: str, errors: dict[str, Problem], depth: i
     elif isinstance(value, list):
         for i, item in enumerate(value):
             _check_json_text(item, f"{path}[{i}]", errors, depth + 1)
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    # 1e400 is valid JSON but no usable number (it reads as infinity).
-    number = float(text)
-    if number in (float("inf"), float("-inf")):
-        raise ValueError(f"{text[:40]} is too large a number")
-    return number
-
-
-class DuplicateKey(ValueError):
-    """A JSON object names the same key twice (which one wins differs between parsers)."""
-
-    def __init__(self, key: str):
-        super().__init__(f"duplicate key {key[:80]!r}")
-        self.key = key
-
-
-def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """``object_pairs_hook`` refusing duplicate keys: ``{"a": 1, "a": 2}`` is an error,
-    not ``{"a": 2}``, so the value checked is the one every other reader sees too."""
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise DuplicateKey(key)
-        obj[key] = value
-    return obj
-
-
-def parse_json(raw: bytes | str) -> Any:
-    """JSON text as Python values: no NaN/Infinity, no number too large for a float, no
-    duplicate keys (DuplicateKey). ValueError or RecursionError when unparsable."""
-    return json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float,
-                      object_pairs_hook=unique_keys)
 
 
 def json_body() -> dict[str, Any]:

@@ -153,7 +153,7 @@ class _CountingReader(io.RawIOBase):
 
 #: More NUL bytes than this share of the file's start: binary data (or UTF-16 without a
 #: BOM), not a CSV file. Fewer: a stray NUL in some cell, which fails only its row.
-BINARY_NUL_SHARE = 0.01
+BINARY_NUL_SHARE = 0.1
 
 
 def _looks_binary(sample: bytes) -> bool:
