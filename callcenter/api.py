@@ -10,7 +10,6 @@ handler here words it in the request's language (``callcenter.core.messages``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from datetime import date
 from functools import wraps
@@ -27,8 +26,9 @@ from werkzeug.exceptions import (
 from werkzeug.routing import IntegerConverter, RequestRedirect
 
 from callcenter.auth import api_auth, api_error, api_user
-from callcenter.core.errors import AppError, Problem, ValidationError
+from callcenter.core.errors import AppError, Problem, StaleVersion, ValidationError
 from callcenter.core.fields import MAX_ID
+from callcenter.core.json_text import DuplicateKey, parse_json
 from callcenter.core.locality import Locality
 from callcenter.core.messages import error_message, field_messages
 from callcenter.core.pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE, fetch_page
@@ -107,6 +107,18 @@ def _app_error(exc: AppError):
     return api_error(exc.status, error_message(exc), code=exc.code)
 
 
+@api_bp.errorhandler(StaleVersion)
+def _stale(exc: StaleVersion):
+    """409 with the version the client must reload (also at the top level, for clients
+    that read only that): tickets, customers, contacts, installed products alike."""
+    response = jsonify({"error": {"status": 409, "code": exc.code,
+                                  "message": error_message(exc),
+                                  "current_version": exc.current_version},
+                        "current_version": exc.current_version})
+    response.status_code = 409
+    return response
+
+
 def problems_json(exc: ValidationError) -> dict[str, dict[str, Any]]:
     """Field -> ``{"code", "params"}``: what a client program branches on."""
     return {name: {"code": p.code, "params": _jsonable(p.params)}
@@ -153,25 +165,17 @@ def _check_json_text(value: Any, path: str, errors: dict[str, Problem], depth: i
             _check_json_text(item, f"{path}[{i}]", errors, depth + 1)
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    # 1e400 is valid JSON but no usable number (it reads as infinity).
-    number = float(text)
-    if number in (float("inf"), float("-inf")):
-        raise ValueError(f"{text[:40]} is too large a number")
-    return number
-
-
 def json_body() -> dict[str, Any]:
-    """The request's JSON object; 415 unless sent as JSON, 400 if unparsable, 413 if huge."""
+    """The request's JSON object; 415 unless sent as JSON, 400 if unparsable, 413 if huge,
+    422 (``duplicate_key``, naming the key) when an object repeats a key."""
     if not request.is_json:
         raise UnsupportedMediaType("send the body as JSON (Content-Type: application/json)")
     raw = request.get_data(cache=True)
     try:
-        data = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+        data = parse_json(raw)
+    except DuplicateKey as exc:
+        name = exc.key if _text_problem(exc.key) is None and exc.key.isprintable() else "body"
+        raise ValidationError({name[:100] or "body": Problem("duplicate_key")}) from None
     except (ValueError, RecursionError) as exc:
         raise BadRequest(f"the body is not valid JSON: {str(exc)[:200]}") from exc
     if not isinstance(data, dict):

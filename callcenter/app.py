@@ -107,6 +107,8 @@ def create_app(settings: Settings | None = None, *, db_bind=None, testing: bool 
     app.register_blueprint(wallboard_bp)
     from callcenter.users.views import users_bp
     app.register_blueprint(users_bp)
+    from callcenter.audit.views import audit_bp
+    app.register_blueprint(audit_bp)
     from tickets.views import tickets_bp
     app.register_blueprint(tickets_bp)
     from callcenter import health

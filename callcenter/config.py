@@ -78,6 +78,10 @@ class Settings:
     session_cookie_secure: str = "auto"
     #: ``Strict-Transport-Security: max-age`` sent over HTTPS (``HSTS_MAX_AGE``); 0: none.
     hsts_max_age: int = 31_536_000
+    #: How long after its start a call lets the agent it rang open the caller's page and
+    #: save its wrap-up though the customer is outside their scope (``CALL_ACCESS_HOURS``;
+    #: callcenter.calls.access), hours.
+    call_access_hours: int = 24
 
     @property
     def locality(self) -> Locality:
@@ -244,4 +248,5 @@ def load_settings(env: dict | None = None) -> Settings:
         proxy_hops=_int(env, "PROXY_HOPS", 0, minimum=0),
         session_cookie_secure=_cookie_secure(env),
         hsts_max_age=_int(env, "HSTS_MAX_AGE", 31_536_000, minimum=0),
+        call_access_hours=_int(env, "CALL_ACCESS_HOURS", 24),
     )

@@ -1,5 +1,6 @@
 """Every domain's models, imported once so the metadata is complete (Alembic, tests)."""
 
+from callcenter.audit import models as _audit  # noqa: F401
 from callcenter.calls import models as _calls  # noqa: F401
 from callcenter.customers import models as _customers  # noqa: F401
 from callcenter.db import Base

@@ -13,10 +13,9 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, jsonify, url_for
 
-from callcenter.api import PAGE_PARAMS, api_bp, api_route, arg, created, paginate
+from callcenter.api import PAGE_PARAMS, api_route, arg, created, paginate
 from callcenter.auth import api_user
 from callcenter.core.errors import Problem, ValidationError
-from callcenter.core.messages import error_message
 from callcenter.db import db_session
 from callcenter.openapi import Param
 from callcenter.users.permissions import Permission
@@ -33,7 +32,7 @@ from tickets.schemas import (
     TicketTransition,
 )
 from tickets.serializers import comment_to_dict, history_to_dicts, ticket_to_dict
-from tickets.services import StaleVersion, create_ticket, update_ticket
+from tickets.services import create_ticket, update_ticket
 from tickets.transitions import transition_ticket
 
 TICKET_ID = "/tickets/<id:ticket_id>"
@@ -69,18 +68,6 @@ def tz() -> ZoneInfo:
 
 def as_json(ticket) -> dict[str, Any]:
     return ticket_to_dict(db_session(), ticket, tz())
-
-
-@api_bp.errorhandler(StaleVersion)
-def _stale(exc: StaleVersion):
-    """409 with the version the client must reload (also at the top level, for clients
-    that read only that)."""
-    response = jsonify({"error": {"status": 409, "code": exc.code,
-                                  "message": error_message(exc),
-                                  "current_version": exc.current_version},
-                        "current_version": exc.current_version})
-    response.status_code = 409
-    return response
 
 
 @api_route("GET", "/tickets", summary="List tickets", tag="tickets",

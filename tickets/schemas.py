@@ -13,14 +13,12 @@ from typing import Annotated
 
 from pydantic import Field
 
-from callcenter.core.fields import MAX_ID
 from callcenter.core.pagination import list_schema, page_schema
-from callcenter.core.schema import Schema, json_schemas, max_lengths
+from callcenter.core.schema import Id, Schema, json_schemas, max_lengths
 from callcenter.customers.schemas import UserRef
 from callcenter.openapi import register_schemas
 from tickets.models import Channel, Priority, SlaState, TicketStatus
 
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 TypeCode = Annotated[str, Field(min_length=1, max_length=40, pattern="^[a-z0-9_]+$",
                                 description="inquiry, complaint, suggestion, "
                                             "service_request, or an added type's code.")]
@@ -74,7 +72,7 @@ class TicketPatch(Schema):
                "customer_id": "ticket.customer_fixed"}
     pattern_codes = TicketCreate.pattern_codes
 
-    version: Annotated[int, Field(ge=1, le=MAX_ID)]
+    version: Id
     type: TypeCode | None = None
     subject: Subject | None = None
     description: Description | None = None
@@ -88,7 +86,7 @@ class TicketPatch(Schema):
 
 class TicketTransition(Schema):
     to: TicketStatus
-    version: Annotated[int, Field(ge=1, le=MAX_ID)]
+    version: Id
     assignee_id: Annotated[Id | None, Field(description="Required for `assigned`.")] = None
     note: Note = ""
     resolution: Annotated[Resolution | None, Field(

@@ -21,7 +21,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from callcenter.calls.models import CallRecord
 from callcenter.calls.services import calls_visible_to
 from callcenter.config import Settings
-from callcenter.core.errors import Conflict, Problem, ValidationError
+from callcenter.core.errors import Problem, ValidationError
+from callcenter.core.errors import StaleVersion as CoreStaleVersion
 from callcenter.core.fields import text_problem
 from callcenter.customers.models import Contact, Customer
 from callcenter.customers.services import CustomerNotFound, get_customer, require
@@ -44,12 +45,11 @@ EDITABLE = ("type", "subject", "description", "priority", "installed_product_id"
 _MULTILINE = ("description", "resolution")
 
 
-class StaleVersion(Conflict):
+class StaleVersion(CoreStaleVersion):
     """The ticket changed since the client read it: reload and try again."""
 
     def __init__(self, current_version: int):
         super().__init__("ticket.stale_version", current_version=current_version)
-        self.current_version = current_version
 
 
 class TransitionRefused(ValidationError):

@@ -80,8 +80,12 @@ def call_get(call_id: str):
            permission=READ, body=CallWrapup, response=Call,
            description="Disposition and note; who and when are recorded, saving again "
                        "replaces them. Allowed to an agent who talked to the caller and "
-                       "to a supervisor or admin whose scope covers the call (else 403).")
+                       "to a supervisor or admin whose scope covers the call (else 403). "
+                       "When the caller is outside the agent's customer scope, the call "
+                       "is the only reason: saved once, within `CALL_ACCESS_HOURS` of "
+                       "the call's start, and written to the audit log.")
 def call_wrapup(call_id: str, body: dict[str, Any]):
     call = save_wrapup(db_session(), api_user(), call_id, body["disposition"],
-                       body.get("notes", ""))
+                       body.get("notes", ""),
+                       access_window_h=current_app.config["SETTINGS"].call_access_hours)
     return jsonify(detail(call))

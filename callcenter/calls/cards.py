@@ -1,5 +1,14 @@
 """The caller card: what the agent's screen pop shows about whoever is calling.
 
+Who may see it: the card is built once per call and pushed by the bridge to every agent
+the call rings, whatever their access scope (a queue rings whoever is free). That is the
+rule of ``callcenter.calls.access``: the agent rung for a call may see that caller's card
+for that call, open that customer's page through the card's ``url``
+(``/customers/<id>?call=<call_id>``) and save the call's wrap-up, while the call is
+theirs (ringing them or answered by them, until the wrap-up is saved or
+``CALL_ACCESS_HOURS`` have passed); each such access outside their scope is written to
+the audit log (``callcenter.audit``). The same page without the call is a 404.
+
 ``caller_card`` runs in the bridge on every ringing call, so it is a handful of indexed
 queries (the phone lookup, contacts and their phones, products, last calls) and no
 more. Its result is the ``caller`` and ``customer`` parts of the agent events in
@@ -16,6 +25,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
@@ -104,7 +114,10 @@ def customer_card(session: Session, customer: Customer, *, today: date, e164: st
         "tier": customer.tier.value,
         "lifecycle": customer.lifecycle.value,
         "is_placeholder": bool(customer.is_placeholder),
-        "url": f"/customers/{customer.id}",
+        # Through the call: the agent it rings may open the page even when the customer
+        # is outside their scope, while the call is theirs (callcenter.calls.access).
+        "url": f"/customers/{customer.id}" + (f"?call={quote(exclude_call_id, safe='')}"
+                                              if exclude_call_id else ""),
         "contacts": _contacts(session, customer.id, e164),
         "products": _products(session, customer.id, today),
         "open_tickets": open_tickets(session, customer.id),
@@ -118,7 +131,8 @@ def caller_card(session: Session, number: str, name: str, region: str, *, today:
 
     ``number``/``name`` are the PBX's caller ID (hostile input: cleaned, never refused),
     ``region`` the setting DEFAULT_PHONE_REGION. ``customer`` holds id, name, tier,
-    lifecycle, is_placeholder, url, contacts (at most 5: id, name, position, phones as
+    lifecycle, is_placeholder, url (through ``exclude_call_id``, the call, when given),
+    contacts (at most 5: id, name, position, phones as
     E.164, ``calling`` for the contact whose phone this is; that one first), products
     (at most 10: id, model, serial_number, warranty_state, warranty_end as ISO date, as
     of ``today`` in the call center's time zone), open_tickets (``open_tickets``) and

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -237,18 +237,29 @@ def _clean_notes(notes: Any) -> str:
 
 
 def save_wrapup(session: Session, actor: User, call_id: str, disposition: Any,
-                notes: Any = "") -> CallRecord:
+                notes: Any = "", *, now: datetime | None = None,
+                access_window_h: int = 24) -> CallRecord:
     """Record the wrap-up (disposition and note) of a call; who and when are kept.
 
     Allowed to an agent who talked to the caller, and to a supervisor or admin whose
     scope covers the call. CallNotFound when ``actor`` may not see the call at all,
     PermissionDenied when they see it but did not handle it, ValidationError naming
     ``disposition`` (one of DISPOSITIONS) or ``notes`` (at most MAX_NOTES characters).
-    Saving again replaces the previous wrap-up.
+    Saving again replaces the previous wrap-up, except for a caller outside the
+    actor's customer scope: there the call is the only reason (calls.access), so the
+    wrap-up is saved once, within ``access_window_h`` hours of the call's start
+    (``CALL_ACCESS_HOURS``), and written to the audit log; later, PermissionDenied.
     """
+    now = now or utcnow()
     call = get_call(session, actor, call_id)
     if not handled_by(call, actor) and actor.role not in (Role.SUPERVISOR, Role.ADMIN):
         raise PermissionDenied.because("call.not_yours")
+    through_call = call.customer_id is not None and actor.role != Role.ADMIN and \
+        actor.scope != Scope.ALL and session.scalar(select(Customer.id).where(
+            Customer.id == call.customer_id, visible_to(actor))) is None
+    if through_call and (call.wrapup_at is not None or
+                         call.started_at <= now - timedelta(hours=access_window_h)):
+        raise PermissionDenied.because("call.access_ended")
     errors: dict[str, Problem] = {}
     if not isinstance(disposition, str) or disposition not in DISPOSITIONS:
         errors["disposition"] = choice_problem(DISPOSITIONS)
@@ -261,8 +272,12 @@ def save_wrapup(session: Session, actor: User, call_id: str, disposition: Any,
     call.disposition = disposition
     call.wrapup_notes = text
     call.wrapup_by_id = actor.id
-    call.wrapup_at = utcnow()
+    call.wrapup_at = now
     session.flush()
+    if through_call:
+        from callcenter.audit.services import record
+        record(session, actor, "call.wrapped_up_via_call", entity="customer",
+               entity_id=call.customer_id, call_id=call.call_id, detail="wrap-up")
     # Values taken now: after the commit the objects may be expired.
     wrapped_call_id, saved_by = call.call_id, actor.id
     after_commit(session, lambda: call_wrapped_up.send(wrapped_call_id, user_id=saved_by,

@@ -72,6 +72,17 @@ class Conflict(AppError):
     status = 409
 
 
+class StaleVersion(Conflict):
+    """The record changed since the client read it: its ``version`` moved on. The API
+    answers 409 carrying ``current_version``; the web forms show both values instead."""
+
+    code = "stale_version"
+
+    def __init__(self, code: str | None = None, *, current_version: int):
+        super().__init__(code, current_version=current_version)
+        self.current_version = current_version
+
+
 class ValidationError(AppError):
     """Input rejected; ``errors`` maps each offending field to its ``Problem``."""
 

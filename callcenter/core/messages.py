@@ -56,6 +56,7 @@ MESSAGES: dict[str, str] = {
     "user_or_username": N_("Must be a user id or a username."),
     "country_code": N_("Must be a two-letter country code (CN, US, ...)."),
     "email": N_("Enter an e-mail address like name@example.com."),
+    "duplicate_key": N_("Given twice in the body; give each field once."),
     # --- phones ---
     "phone.missing": N_("No phone number given."),
     "phone.too_long": N_("Too long to be a phone number (%(length)s characters)."),
@@ -119,6 +120,16 @@ MESSAGES: dict[str, str] = {
     "import.malformed": N_("Malformed CSV (%(detail)s); an unclosed quote?"),
     "import.line_too_long": N_("The line is longer than %(max)s characters."),
     "import.cell_count": N_("%(cells)s cells, but the header has %(width)s."),
+    # --- records changed meanwhile (optimistic locking: callcenter.core.versions) ---
+    "stale_version": N_("Someone else changed this record meanwhile (it is now at version "
+                        "%(current_version)s); reload it and try again."),
+    "customer.stale_version": N_("Someone else changed this customer meanwhile (it is now "
+                                 "at version %(current_version)s); reload it and try "
+                                 "again."),
+    "contact.stale_version": N_("Someone else changed this contact meanwhile (it is now at "
+                                "version %(current_version)s); reload it and try again."),
+    "product.stale_version": N_("Someone else changed this product meanwhile (it is now at "
+                                "version %(current_version)s); reload it and try again."),
     # --- tickets ---
     "ticket.stale_version": N_("Someone else changed this ticket meanwhile (it is now at "
                                 "version %(current_version)s); reload it and try again."),
@@ -155,6 +166,9 @@ MESSAGES: dict[str, str] = {
     "permission_denied": N_("Your role (%(role)s) may not do this (%(permission)s)."),
     "call.not_yours": N_("Only an agent who handled the call, or a supervisor, may wrap "
                          "it up."),
+    "call.access_ended": N_("This caller is outside your access scope and the call no "
+                            "longer gives access: its wrap-up was saved, or it is too old. "
+                            "Ask a supervisor."),
     "conflict": N_("The record cannot take this change in its current state."),
     "unavailable": N_("The database cannot be reached at the moment; try again in a few "
                       "seconds."),

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import pydantic
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
+from pydantic_core import PydanticCustomError
 
 from callcenter.core.errors import Problem, ValidationError
+from callcenter.core.fields import MAX_ID, is_email_address
 
 
 class Schema(BaseModel):
@@ -39,6 +41,24 @@ class Schema(BaseModel):
     refused: ClassVar[Mapping[str, str]] = {}
     #: field -> code for a value of the right type in the wrong form (a pattern).
     pattern_codes: ClassVar[Mapping[str, str]] = {}
+
+
+#: A record id in a body: a JSON integer from 1 to MAX_ID, strictly (not "1", not 1.5 or
+#: 1.0, not true), whatever mode a model is validated in. Every schema's ids use this one.
+Id = Annotated[int, Strict(), Field(ge=1, le=MAX_ID)]
+
+
+def _email_address(value: str) -> str:
+    # Empty clears the field; anything else must pass the one e-mail rule (the CSV import,
+    # the web forms and the services use the same function).
+    if value.strip() and not is_email_address(value.strip()):
+        raise PydanticCustomError("email", "not an e-mail address")
+    return value
+
+
+def email_field(max_length: int) -> Any:
+    """An e-mail address field of at most ``max_length`` characters ("" clears it)."""
+    return Annotated[str, Field(max_length=max_length), AfterValidator(_email_address)]
 
 
 def _max_length(metadata: Iterable[Any], annotation: Any) -> int | None:
@@ -85,6 +105,7 @@ _CODES = {
     "dict_type": "not_object",
     "list_type": "not_list",
     "extra_forbidden": "unknown_field",
+    "email": "email",
 }
 
 

@@ -113,7 +113,9 @@ def customer_get(customer_id: int):
            permission=Permission.CUSTOMER_UPDATE, body=CustomerPatch,
            response=CustomerDetail, errors=(409,),
            description="Every changed field is recorded in the history. `phones` replaces "
-                       "the list. A merged-away record cannot change (409).")
+                       "the list. Send the `version` you read: a stale one is a 409 "
+                       "carrying `current_version`, and nothing changes. A merged-away "
+                       "record cannot change (409).")
 def customer_patch(customer_id: int, body: dict[str, Any]):
     customer = live_customer(customer_id)
     errors = {}
@@ -166,7 +168,9 @@ def contact_create(customer_id: int, body: dict[str, Any]):
 
 @api_route("PATCH", "/contacts/<id:contact_id>", summary="Correct a contact person",
            tag="contacts", permission=Permission.CUSTOMER_UPDATE, body=ContactPatch,
-           response=ContactOut)
+           response=ContactOut, errors=(409,),
+           description="Send the `version` you read: a stale one is a 409 carrying "
+                       "`current_version`.")
 def contact_patch(contact_id: int, body: dict[str, Any]):
     contact = get_contact(db_session(), api_user(), contact_id)
     update_contact(db_session(), api_user(), contact, body, region=phone_region())

@@ -12,12 +12,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callcenter.core.errors import NotFound, Problem, ValidationError
-from callcenter.core.fields import text_problem
+from callcenter.core.fields import is_email_address, text_problem
+from callcenter.core.versions import check_version, claim
 from callcenter.customers.history import record_changes
 from callcenter.customers.models import Contact, Customer
 from callcenter.customers.services import (
     CONTACT_LIMITS,
+    STALE_CONTACT,
     clean_phones,
+    phone_key,
+    phone_keys,
     replace_phones,
     require,
     visible_to,
@@ -55,8 +59,14 @@ def get_contact(session: Session, user: User, contact_id: int) -> Contact:
 
 def update_contact(session: Session, actor: User, contact: Contact, data: dict[str, Any], *,
                    region: str) -> Contact:
-    """Correct a contact's name, position, e-mail or phones; each change is recorded."""
+    """Correct a contact's name, position, e-mail or phones; each change is recorded.
+
+    ``data["version"]`` (optional): the version the client read; stale: StaleVersion
+    (409) and nothing changes. A real change bumps the version."""
     require(actor, Permission.CUSTOMER_UPDATE)
+    data = dict(data)
+    version = data.pop("version", None)
+    check_version(contact, version, STALE_CONTACT)
     errors: dict[str, Problem] = {}
     for field in sorted(set(data) - set(CONTACT_FIELDS) - {"phones", "external_id"}):
         errors[field] = Problem("read_only" if field in ("id", "customer_id", "created_at")
@@ -71,6 +81,8 @@ def update_contact(session: Session, actor: User, contact: Contact, data: dict[s
         if value is None and field != "name":
             value = ""
         value, problem = text_problem(value, limit, required=field == "name")
+        if problem is None and field == "email" and value and not is_email_address(value):
+            problem = Problem("email")
         if problem is not None:
             errors[field] = problem
         else:
@@ -83,15 +95,19 @@ def update_contact(session: Session, actor: User, contact: Contact, data: dict[s
             errors.update(exc.errors)
     if errors:
         raise ValidationError(errors)
-    changes = {}
-    for field, new in values.items():
-        old = getattr(contact, field)
-        if old != new:
-            changes[field] = (old, new)
-            setattr(contact, field, new)
+    changes = {field: (getattr(contact, field), new) for field, new in values.items()
+               if getattr(contact, field) != new}
+    customer = session.get(Customer, contact.customer_id)
+    if phones is not None and phone_keys(session, customer, contact) == [
+            phone_key(p["e164"], p["extension"]) for p in phones]:
+        phones = None
+    if not changes and phones is None:
+        return contact
+    claim(session, contact, version, STALE_CONTACT)
+    for field, (_old, new) in changes.items():
+        setattr(contact, field, new)
     record_changes(session, contact.customer_id, actor, "contact", contact.id, changes)
     if phones is not None:
-        customer = session.get(Customer, contact.customer_id)
         phone_changes = replace_phones(session, customer, phones, contact=contact)
         record_changes(session, contact.customer_id, actor, "contact", contact.id,
                        phone_changes)

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    HiddenField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -25,13 +26,17 @@ from wtforms.validators import ValidationError as WTFormsValidationError
 
 from callcenter.core.errors import Problem
 from callcenter.core.errors import ValidationError as ServiceValidationError
+from callcenter.core.fields import is_email_address
 from callcenter.core.messages import describe
 from callcenter.customers.models import Lifecycle, Tier
 from callcenter.customers.schemas import ADDRESS_LIMITS, CONTACT_LIMITS, CUSTOMER_LIMITS
 from callcenter.customers.services import clean_phones
 
-EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter an e-mail address like "
-                                                          "name@example.com."))
+
+def EMAIL(_form, field) -> None:  # noqa: N802 - used like the validator classes
+    """The one e-mail rule (``is_email_address``), as the API and the import apply it."""
+    if field.data and field.data.strip() and not is_email_address(field.data.strip()):
+        raise WTFormsValidationError(describe(Problem("email")))
 
 
 def _positive_id(_form, field) -> None:
@@ -133,6 +138,48 @@ class CustomerForm(FlaskForm):
                                      "end user is known)"))
     notes = TextAreaField(_l("Notes"),
                           validators=[Optional(), Length(max=CUSTOMER_LIMITS["notes"])])
+    #: The version the form was filled from (optimistic locking): a stale one shows
+    #: what changed meanwhile instead of overwriting it.
+    version = HiddenField()
+
+
+#: The customer form's fields compared when it comes back stale, in the form's order.
+CONFLICT_FIELDS = ("name", "phones", "tax_id", "email", "region", "industry", "lifecycle",
+                   "tier", "responsible_id", "department_id", "is_placeholder", "ship_to_id",
+                   "bill_to_id", "payer_id", "notes")
+
+
+def _comparable(name: str, field) -> str:
+    data = field.data
+    if name == "phones":
+        return "\n".join(phone_lines(data))
+    if data is None:
+        return ""
+    if isinstance(data, bool):
+        return "1" if data else ""
+    return str(data).strip()
+
+
+def _shown(name: str, field) -> str:
+    value = _comparable(name, field)
+    if isinstance(field, BooleanField):
+        return _("yes") if value else _("no")
+    for choice in getattr(field, "choices", None) or ():
+        if str(choice.value) == value:
+            return str(choice.label)
+    return value or "—"
+
+
+def changed_meanwhile(theirs: FlaskForm, yours: FlaskForm) -> list[dict[str, str]]:
+    """The fields where the saved record (``theirs``, a form filled from it) and the
+    submitted form (``yours``) differ: label and both values as the form shows them."""
+    rows = []
+    for name in CONFLICT_FIELDS:
+        a, b = getattr(theirs, name), getattr(yours, name)
+        if _comparable(name, a) != _comparable(name, b):
+            rows.append({"field": name, "label": str(a.label.text),
+                         "theirs": _shown(name, a), "yours": _shown(name, b)})
+    return rows
 
 
 class ContactForm(FlaskForm):

@@ -26,6 +26,7 @@ from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from callcenter.core.errors import Problem, ValidationError
+from callcenter.core.versions import bumped, claim
 from callcenter.customers.history import _as_text, record_changes
 from callcenter.customers.models import (
     Address,
@@ -35,7 +36,7 @@ from callcenter.customers.models import (
     Phone,
     customer_related_users,
 )
-from callcenter.customers.services import CustomerNotFound, require, visible_to
+from callcenter.customers.services import STALE_CUSTOMER, CustomerNotFound, require, visible_to
 from callcenter.customers.signals import customers_merged
 from callcenter.products.models import InstalledProduct
 from callcenter.users.models import User
@@ -92,7 +93,8 @@ def _merge(session: Session, actor: User, survivor: Customer,
         row_ids = list(session.scalars(select(model.id).where(model.customer_id == m)
                                        .order_by(model.id)))
         if row_ids:
-            session.execute(update(model).where(model.id.in_(row_ids)).values(customer_id=s))
+            session.execute(update(model).where(model.id.in_(row_ids)).values(
+                customer_id=s, **(bumped(model) if hasattr(model, "version") else {})))
         moved[kind] = row_ids
     filled = _fill_blanks(session, survivor, merged)
     moved["related_users"] = _move_related_users(session, survivor, merged)
@@ -101,8 +103,11 @@ def _merge(session: Session, actor: User, survivor: Customer,
         select(Customer.id).where(Customer.merged_into_id == m).order_by(Customer.id)))
     if moved["merged_records"]:
         session.execute(update(Customer).where(Customer.merged_into_id == m)
-                        .values(merged_into_id=s))
+                        .values(merged_into_id=s, **bumped(Customer)))
     linked = _move_other_domains_rows(session, s, m)
+    # Both records change: a form opened on either before the merge is stale now.
+    claim(session, survivor, None, STALE_CUSTOMER)
+    claim(session, merged, None, STALE_CUSTOMER)
     merged.merged_into_id = s
     details = {"moved": moved, "linked": linked, "filled": filled, "merged_record": snapshot}
     merge = CustomerMerge(survivor_id=s, merged_id=m, user_id=actor.id,
@@ -170,7 +175,7 @@ def _repoint_partners(session: Session, s: int, m: int) -> dict[str, list[int]]:
         for target, where in ((None, Customer.id == s), (s, Customer.id != s)):
             session.execute(update(Customer)
                             .where(Customer.id.in_(row_ids), col == m, where)
-                            .values({c: target for c in columns}))
+                            .values({**{c: target for c in columns}, **bumped(Customer)}))
         repointed[field] = row_ids
     return repointed
 

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Index,
+    Integer,
     String,
     Table,
     Text,
@@ -83,6 +84,9 @@ class Customer(Base):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    #: Optimistic lock: bumped by every write (callcenter.core.versions.claim); a client
+    #: sends back the version it read, and a stale one is refused instead of overwriting.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     responsible = relationship("User", foreign_keys=[responsible_id])
     department = relationship("Department")
@@ -128,6 +132,8 @@ class Contact(Base):
     position: Mapped[str] = mapped_column(String(120), default="")
     email: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Optimistic lock, as on Customer.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     customer: Mapped[Customer] = relationship(back_populates="contacts")
     phones: Mapped[list[Phone]] = relationship(back_populates="contact", order_by="Phone.id",

@@ -14,9 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag
 
-from callcenter.core.fields import MAX_ID
 from callcenter.core.pagination import list_schema, page_schema
-from callcenter.core.schema import Schema, json_schemas, max_lengths
+from callcenter.core.schema import Id, Schema, email_field, json_schemas, max_lengths
 from callcenter.customers.models import Lifecycle, Tier
 from callcenter.openapi import register_schemas
 from callcenter.products.schemas import Product
@@ -108,11 +107,10 @@ class Phone(Schema):
 
 # --- customers ------------------------------------------------------------------------
 
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Label80 = Annotated[str, Field(max_length=80)]
 TaxId = Annotated[str, Field(max_length=40)]
-Email = Annotated[str, Field(max_length=200)]
+Email = email_field(200)
 Notes = Annotated[str, Field(max_length=10_000)]
 ExternalId = Annotated[str, Field(max_length=64)]
 
@@ -123,7 +121,7 @@ class _CustomerWritable(Schema):
     #: Shown in the customer's JSON but never written through it.
     read_only = frozenset({"merged_into_id", "created_at", "updated_at", "responsible",
                            "department", "related_users", "contacts", "addresses",
-                           "products"})
+                           "products", "version"})
 
     region: Label80 | None = None
     industry: Label80 | None = None
@@ -155,10 +153,19 @@ class CustomerCreate(_CustomerWritable):
         description="Source-system key; never changes.")] = None
 
 
+#: The version a client read, sent back with its change (optimistic locking).
+Version = Annotated[Id | None, Field(description=(
+    "The `version` you read. Optional; when given and no longer current, nothing is "
+    "changed and the answer is 409 with `current_version`."))]
+
+
 class CustomerPatch(_CustomerWritable):
     """Only the fields given change. `id` and `external_id` are the customer's identity:
     giving a different value is a 422."""
 
+    read_only = _CustomerWritable.read_only - {"version"}
+
+    version: Version = None
     name: Name | None = None
     id: Id | None = None
     external_id: ExternalId | None = None
@@ -196,6 +203,8 @@ class Customer(Schema):
     phones: list[Phone]
     created_at: datetime
     updated_at: datetime
+    version: Annotated[int, Field(description="Send it back with a PATCH (optimistic "
+                                              "locking).")]
 
 
 class Contact(Schema):
@@ -207,6 +216,7 @@ class Contact(Schema):
     email: str
     phones: list[Phone]
     created_at: datetime
+    version: int
 
 
 class CustomerDetail(Customer):
@@ -243,7 +253,7 @@ Position = Annotated[str, Field(max_length=120)]
 
 
 class ContactCreate(Schema):
-    read_only = frozenset({"id", "customer_id", "created_at"})
+    read_only = frozenset({"id", "customer_id", "created_at", "version"})
 
     name: Name
     position: Position | None = None
@@ -253,8 +263,9 @@ class ContactCreate(Schema):
 
 
 class ContactPatch(Schema):
-    read_only = ContactCreate.read_only
+    read_only = ContactCreate.read_only - {"version"}
 
+    version: Version = None
     name: Name | None = None
     position: Position | None = None
     email: Email | None = None

@@ -37,7 +37,7 @@ def _contact(contact: Contact) -> ContactSchema:
                          external_id=contact.external_id, name=contact.name,
                          position=contact.position or "", email=contact.email or "",
                          phones=[_phone(p) for p in contact.phones],
-                         created_at=contact.created_at)
+                         created_at=contact.created_at, version=contact.version)
 
 
 def contact_to_dict(contact: Contact) -> dict[str, Any]:
@@ -85,6 +85,7 @@ def _customer_fields(customer: Customer) -> dict[str, Any]:
         "phones": [_phone(p) for p in customer.phones],
         "created_at": customer.created_at,
         "updated_at": customer.updated_at,
+        "version": customer.version,
     }
 
 

@@ -7,14 +7,20 @@ always applied in SQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import Session
 
 from callcenter.core.errors import NotFound, PermissionDenied, Problem, ValidationError
-from callcenter.core.fields import MAX_ID, choice_problem, has_control_chars, text_problem
+from callcenter.core.fields import (
+    MAX_ID,
+    choice_problem,
+    has_control_chars,
+    is_email_address,
+    text_problem,
+)
+from callcenter.core.versions import check_version, claim
 from callcenter.customers.history import record_changes
 from callcenter.customers.models import (
     Contact,
@@ -25,12 +31,16 @@ from callcenter.customers.models import (
     customer_related_users,
 )
 from callcenter.customers.names import name_key
+from callcenter.customers.phone_lists import (
+    clean_phones,
+    phone_key,
+    phone_keys,
+    replace_phones,
+)
 from callcenter.customers.phones import InvalidPhone, normalise_phone, try_normalise_phone
 from callcenter.customers.schemas import (
     CONTACT_LIMITS,
     CUSTOMER_LIMITS,
-    MAX_PHONE_LABEL,
-    MAX_PHONES,
 )
 from callcenter.products.models import InstalledProduct
 from callcenter.users.models import Department, User
@@ -44,6 +54,11 @@ FIELD_LIMITS = CUSTOMER_LIMITS
 EDITABLE_FIELDS = ("name", "region", "industry", "lifecycle", "tier", "tax_id", "email",
                    "notes", "is_placeholder", "responsible_id", "department_id",
                    "ship_to_id", "bill_to_id", "payer_id")
+
+
+#: The codes of a stale ``version`` (409), per record kind.
+STALE_CUSTOMER = "customer.stale_version"
+STALE_CONTACT = "contact.stale_version"
 
 
 class CustomerNotFound(NotFound):
@@ -156,7 +171,7 @@ def find_customer_by_phone(session: Session, number: str, *,
 # --- validation -------------------------------------------------------------------
 
 def _clean(data: dict[str, Any], session: Session, *, creating: bool,
-           customer: Customer | None = None) -> dict[str, Any]:
+           customer: Customer | None = None, actor: User | None = None) -> dict[str, Any]:
     errors: dict[str, Problem] = {}
     out: dict[str, Any] = {}
     unknown = set(data) - set(EDITABLE_FIELDS) - {"phones", "external_id", "related_user_ids"}
@@ -176,6 +191,9 @@ def _clean(data: dict[str, Any], session: Session, *, creating: bool,
             continue
         if has_control_chars(value, allow_newlines=field == "notes"):
             errors[field] = Problem("control_chars")
+            continue
+        if field == "email" and value and not is_email_address(value):
+            errors[field] = Problem("email")
             continue
         out[field] = value
     if "external_id" in out and not creating:
@@ -198,7 +216,7 @@ def _clean(data: dict[str, Any], session: Session, *, creating: bool,
             errors["is_placeholder"] = Problem("not_boolean")
         else:
             out["is_placeholder"] = data["is_placeholder"]
-    _clean_references(data, session, out, errors, customer)
+    _clean_references(data, session, out, errors, customer, actor)
     if errors:
         raise ValidationError(errors)
     return out
@@ -215,7 +233,19 @@ def _as_id(value: Any) -> int | None:
     return number
 
 
-def _clean_references(data, session, out, errors, customer) -> None:
+def _partner_visible(session: Session, actor: User | None, customer_id: int) -> bool:
+    """A live customer the actor may see (any live one for the command line's None)."""
+    stmt = select(Customer.id).where(Customer.id == customer_id,
+                                     Customer.merged_into_id.is_(None))
+    if actor is not None:
+        stmt = stmt.where(visible_to(actor))
+    return session.scalar(stmt) is not None
+
+
+def _clean_references(data, session, out, errors, customer, actor) -> None:
+    """Check the ids of other records. A partner customer outside the actor's scope is
+    refused exactly like one that does not exist (same code, same words): an id is no
+    way to learn that a hidden customer exists. Keeping the current partner is allowed."""
     refs = {"responsible_id": User, "department_id": Department,
             "ship_to_id": Customer, "bill_to_id": Customer, "payer_id": Customer}
     for field, model in refs.items():
@@ -228,11 +258,14 @@ def _clean_references(data, session, out, errors, customer) -> None:
             continue
         if customer is not None and model is Customer and ref == customer.id:
             ref = None  # the sold-to itself is the default partner
-        if ref is not None:
-            row = session.get(model, ref)
-            if row is None or getattr(row, "merged_into_id", None):
-                errors[field] = Problem(f"{model.__name__.lower()}.unknown", {"id": ref})
+        unchanged = customer is not None and getattr(customer, field) == ref
+        if ref is not None and model is Customer and not unchanged:
+            if not _partner_visible(session, actor, ref):
+                errors[field] = Problem("customer.unknown", {"id": ref})
                 continue
+        elif ref is not None and model is not Customer and session.get(model, ref) is None:
+            errors[field] = Problem(f"{model.__name__.lower()}.unknown", {"id": ref})
+            continue
         out[field] = ref
     # Finance rule: payer must equal bill-to. Setting only bill-to moves the payer with it.
     if "bill_to_id" in out and "payer_id" not in data:
@@ -258,32 +291,6 @@ def _clean_references(data, session, out, errors, customer) -> None:
             out["related_user_ids"] = ids
 
 
-def clean_phones(values: Iterable[Any], region: str, field: str = "phones") -> list[dict]:
-    """Normalise phones (strings or {"number", "label"}); ValidationError names the field."""
-    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        raise ValidationError({field: Problem("phones.not_list")})
-    cleaned: list[dict] = []
-    for i, value in enumerate(values):
-        if i >= MAX_PHONES:
-            raise ValidationError({field: Problem("phones.too_many", {"max": MAX_PHONES})})
-        label = ""
-        if isinstance(value, dict):
-            label = str(value.get("label") or "")[:MAX_PHONE_LABEL]
-            value = value.get("number")
-        if not isinstance(value, str):
-            raise ValidationError({f"{field}[{i}]": Problem("phone.not_text")})
-        try:
-            number = normalise_phone(value, region)
-        except InvalidPhone as exc:
-            raise ValidationError({f"{field}[{i}]": exc.problem}) from exc
-        if any(c["e164"] == number.e164 and c["extension"] == number.extension
-               for c in cleaned):
-            continue
-        cleaned.append({"raw": value.strip(), "e164": number.e164,
-                        "extension": number.extension, "label": label})
-    return cleaned
-
-
 # --- writes -------------------------------------------------------------------------
 
 def create_customer(session: Session, actor: User, data: dict[str, Any], *,
@@ -292,7 +299,7 @@ def create_customer(session: Session, actor: User, data: dict[str, Any], *,
     country code are dialled; the edges pass the configured one (``Locality.region``)."""
     require(actor, Permission.CUSTOMER_CREATE)
     phones = clean_phones(data.get("phones") or [], region)
-    values = _clean(data, session, creating=True)
+    values = _clean(data, session, creating=True, actor=actor)
     related = values.pop("related_user_ids", None)
     if values.get("external_id") and session.scalar(
             select(Customer.id).where(Customer.external_id == values["external_id"])):
@@ -315,13 +322,20 @@ def create_customer(session: Session, actor: User, data: dict[str, Any], *,
 
 def update_customer(session: Session, actor: User, customer: Customer,
                     data: dict[str, Any], *, region: str) -> Customer:
-    """Apply ``data`` to ``customer`` (already scope-checked), recording every changed field."""
+    """Apply ``data`` to ``customer`` (already scope-checked), recording every changed field.
+
+    ``data["version"]`` (optional) is the version the client read: when it is no longer
+    current nothing changes and StaleVersion (409) says which one is. A real change bumps
+    the version (``callcenter.core.versions.claim``), also without one given."""
     require(actor, Permission.CUSTOMER_UPDATE)
+    data = dict(data)
+    version = data.pop("version", None)
+    check_version(customer, version, STALE_CUSTOMER)
     # Every check before the first change: a rejected update leaves the record as it was.
     phones: list[dict] | None = None
     errors: dict[str, Problem] = {}
     try:
-        values = _clean(data, session, creating=False, customer=customer)
+        values = _clean(data, session, creating=False, customer=customer, actor=actor)
     except ValidationError as exc:
         errors.update(exc.errors)
     if "phones" in data:
@@ -331,48 +345,31 @@ def update_customer(session: Session, actor: User, customer: Customer,
             errors.update(exc.errors)
     if errors:
         raise ValidationError(errors)
-    changes: dict[str, tuple[Any, Any]] = {}
     related = values.pop("related_user_ids", None)
     values.pop("external_id", None)
-    for field, new in values.items():
-        old = getattr(customer, field)
-        if old != new:
-            changes[field] = (old, new)
+    changes = {field: (getattr(customer, field), new) for field, new in values.items()
+               if getattr(customer, field) != new}
+    old_ids = [u.id for u in customer.related_users] if related is not None else None
+    if related is not None and old_ids != related:
+        changes["related_user_ids"] = (old_ids, related)
+    phone_change = phones is not None and phone_keys(session, customer) != \
+        [phone_key(p["e164"], p["extension"]) for p in phones]
+    if not changes and not phone_change:
+        return customer
+    claim(session, customer, version, STALE_CUSTOMER)
+    for field, (_old, new) in changes.items():
+        if field != "related_user_ids":
             setattr(customer, field, new)
     if "name" in changes:
         customer.name_key = name_key(customer.name)
-    if related is not None:
-        old_ids = [u.id for u in customer.related_users]
-        if old_ids != related:
-            changes["related_user_ids"] = (old_ids, related)
-            customer.related_users = list(
-                session.scalars(select(User).where(User.id.in_(related))))
+    if "related_user_ids" in changes:
+        customer.related_users = list(
+            session.scalars(select(User).where(User.id.in_(related))))
     if phones is not None:
         changes.update(replace_phones(session, customer, phones))
     record_changes(session, customer.id, actor, "customer", customer.id, changes)
     session.flush()
     return customer
-
-
-def replace_phones(session: Session, customer: Customer, phones: list[dict],
-                   contact: Contact | None = None) -> dict[str, tuple[Any, Any]]:
-    """Make the customer's (or contact's) phone list exactly ``phones``; returns the change."""
-    contact_id = contact.id if contact else None
-    current = list(session.scalars(select(Phone).where(
-        Phone.customer_id == customer.id,
-        Phone.contact_id == contact_id if contact_id else Phone.contact_id.is_(None))))
-    old = [p.e164 + (f" x{p.extension}" if p.extension else "") for p in current]
-    new = [p["e164"] + (f" x{p['extension']}" if p["extension"] else "") for p in phones]
-    if old == new:
-        return {}
-    for phone in current:
-        session.delete(phone)
-    session.flush()
-    for phone in phones:
-        session.add(Phone(customer_id=customer.id, contact_id=contact_id, **phone))
-    session.flush()
-    session.expire(customer, ["phones"])
-    return {"phones" if contact is None else f"contact[{contact.id}].phones": (old, new)}
 
 
 def add_contact(session: Session, actor: User, customer: Customer, data: dict[str, Any], *,
@@ -388,6 +385,8 @@ def add_contact(session: Session, actor: User, customer: Customer, data: dict[st
     values: dict[str, Any] = {}
     for field, limit in CONTACT_LIMITS.items():
         value, problem = text_problem(data.get(field), limit, required=field == "name")
+        if problem is None and field == "email" and value and not is_email_address(value):
+            problem = Problem("email")
         if problem is not None:
             errors[field] = problem
         else:

@@ -8,7 +8,7 @@ one's scope looks exactly like one that does not exist).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -27,7 +27,7 @@ from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from callcenter.auth import permission_required
-from callcenter.core.errors import Problem, ValidationError
+from callcenter.core.errors import StaleVersion, ValidationError
 from callcenter.core.pagination import Page, fetch_page
 from callcenter.customers.forms import (
     ADDRESS_PURPOSES,
@@ -38,6 +38,7 @@ from callcenter.customers.forms import (
     ContactForm,
     CustomerForm,
     apply_errors,
+    changed_meanwhile,
     phone_lines,
 )
 from callcenter.customers.history import customer_history
@@ -141,11 +142,39 @@ def search():
     return render_template("customers/search.html", q=q, result=result)
 
 
+def _through_call(customer_id: int) -> Customer:
+    """The customer in the user's scope, or outside it through the call named by
+    ``?call=`` while that call is theirs (callcenter.calls.access), audited; else 404."""
+    try:
+        return load_customer(customer_id)
+    except CustomerNotFound:
+        call_id = request.args.get("call")
+        if not call_id:
+            raise
+    from callcenter.audit.services import record
+    from callcenter.calls.access import call_opens_customer
+    from callcenter.jobs import redis_connection
+
+    settings = current_app.config["SETTINGS"]
+    dbs = db_session()
+    if not call_opens_customer(dbs, redis_connection(settings), current_user, call_id,
+                               customer_id, now=datetime.now(UTC),
+                               window_h=settings.call_access_hours):
+        raise CustomerNotFound(customer_id)
+    customer = dbs.get(Customer, customer_id)
+    if customer is None:
+        raise CustomerNotFound(customer_id)
+    record(dbs, current_user, "customer.viewed_via_call", entity="customer",
+           entity_id=customer.id, call_id=call_id, detail=request.path)
+    return customer
+
+
 @customers_bp.route("/<int:customer_id>")
 @permission_required(Permission.CUSTOMER_READ)
 def detail(customer_id: int):
-    customer = load_customer(customer_id)
-    if customer.merged_into_id:
+    customer = _through_call(customer_id)
+    via_call = request.args.get("call") if visible_or_none(customer.id) is None else None
+    if customer.merged_into_id and via_call is None:
         survivor = visible_or_none(customer.merged_into_id)
         if survivor is not None:
             flash(_("%(name)s was merged into this customer.", name=customer.name), "info")
@@ -167,7 +196,7 @@ def detail(customer_id: int):
         "customers/detail.html", customer=customer, contacts=contacts, partners=partners,
         products=products_with_state(customer, today()),
         duplicates=possible_duplicates(dbs, current_user, customer),
-        changes=changes[:5], calls=calls, tickets=tickets,
+        changes=changes[:5], calls=calls, tickets=tickets, via_call=via_call,
         open_tickets=[t for t in tickets if is_open(t)],
         timeline=merged_timeline(calls, ticket_events(tickets), changes))
 
@@ -235,8 +264,9 @@ def _as_int(value: str | None) -> int | None:
     return int(value) if value else None
 
 
-def _customer_data(form: CustomerForm) -> tuple[dict, dict[str, Problem]]:
-    """The service's input from the form, and errors for partners the user cannot see."""
+def _customer_data(form: CustomerForm) -> dict:
+    """The service's input from the form (the service refuses partners the user cannot
+    see exactly like ones that do not exist)."""
     data = {
         "name": form.name.data, "tax_id": form.tax_id.data or "",
         "email": form.email.data or "", "region": form.region.data or "",
@@ -250,27 +280,26 @@ def _customer_data(form: CustomerForm) -> tuple[dict, dict[str, Problem]]:
     }
     if form.payer_id.data is not None:
         data["payer_id"] = form.payer_id.data
-    # A partner outside the user's scope is treated as not existing (no existence probe).
-    errors = {}
-    for field in ("ship_to_id", "bill_to_id", "payer_id"):
-        ref = data.get(field)
-        if ref is not None and visible_or_none(ref) is None:
-            errors[field] = Problem("customer.unknown", {"id": ref})
-    return data, errors
+    return data
 
 
 def _save_customer(form: CustomerForm, customer: Customer | None):
-    """Create or update from a validated form; (customer, None) or (None, form-level errors)."""
-    data, errors = _customer_data(form)
+    """Create or update from a validated form; (customer, None) or (None, form-level
+    errors). An edit of a version changed meanwhile raises StaleVersion."""
+    data = _customer_data(form)
     try:
-        if errors:
-            raise ValidationError(errors)
         if customer is None:
             # Left empty on a new record: the creator and their department (the default).
             for field in ("responsible_id", "department_id"):
                 if data[field] is None:
                     del data[field]
             return create_customer(db_session(), current_user, data, region=region()), None
+        # The version the form was filled from; none sent (a form of our own always
+        # sends it): last writer wins, as with an API PATCH without one.
+        version = (form.version.data or "").strip()
+        if version:
+            data["version"] = int(version) if version.isascii() and version.isdigit() \
+                and len(version) <= 10 else 0
         return update_customer(db_session(), current_user, customer, data,
                                region=region()), None
     except ValidationError as exc:
@@ -310,13 +339,12 @@ def edit(customer_id: int):
     form = CustomerForm(obj=customer if request.method == "GET" else None)
     _choices(form)
     if request.method == "GET":
-        form.lifecycle.data = customer.lifecycle.value
-        form.tier.data = customer.tier.value
-        form.responsible_id.data = str(customer.responsible_id or "")
-        form.department_id.data = str(customer.department_id or "")
-        form.phones.data = "\n".join(p.raw for p in customer.phones)
+        _fill_from(form, customer)
     elif form.validate_on_submit():
-        saved, leftover = _save_customer(form, customer)
+        try:
+            saved, leftover = _save_customer(form, customer)
+        except StaleVersion:
+            return _changed_meanwhile(form, customer)
         if saved is not None:
             flash(_("Changes saved."), "success")
             return redirect(url_for("customers.detail", customer_id=customer.id))
@@ -324,6 +352,29 @@ def edit(customer_id: int):
     else:
         return rejected("customers/form.html", form=form, customer=customer, errors=[])
     return render_template("customers/form.html", form=form, customer=customer, errors=[])
+
+
+def _fill_from(form: CustomerForm, customer: Customer) -> None:
+    """What ``CustomerForm(obj=customer)`` cannot fill in by itself."""
+    form.lifecycle.data = customer.lifecycle.value
+    form.tier.data = customer.tier.value
+    form.responsible_id.data = str(customer.responsible_id or "")
+    form.department_id.data = str(customer.department_id or "")
+    form.phones.data = "\n".join(p.raw for p in customer.phones)
+    form.version.data = str(customer.version)
+
+
+def _changed_meanwhile(form: CustomerForm, customer: Customer):
+    """Someone saved the customer since this form was filled: nothing is overwritten. The
+    form comes back with the user's values, the fields that differ from the saved record
+    listed with both values, and the current version (saving again keeps the user's)."""
+    db_session().refresh(customer)
+    theirs = CustomerForm(formdata=None, obj=customer)
+    _choices(theirs)
+    _fill_from(theirs, customer)
+    form.version.data = str(customer.version)
+    return render_template("customers/form.html", form=form, customer=customer, errors=[],
+                           conflicts=changed_meanwhile(theirs, form)), 409
 
 
 @customers_bp.route("/<int:customer_id>/contacts/new", methods=["GET", "POST"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import os
 import sys
 from collections.abc import Callable
@@ -13,6 +12,7 @@ from sqlalchemy import select
 
 from callcenter.config import Settings
 from callcenter.core.errors import PermissionDenied, Problem
+from callcenter.core.exports import SafeCsvWriter
 from callcenter.core.messages import describer, error_message
 from callcenter.db import session_scope
 from callcenter.imports.importer import ImportFileError, ImportResult, import_csv
@@ -86,7 +86,7 @@ def write_errors_csv(result: ImportResult, path: Path,
                      words: Callable[[Problem], str]) -> None:
     """Every kept error as line, field, message (worded by ``words``) and its code."""
     with path.open("w", newline="", encoding="utf-8-sig") as fh:
-        writer = csv.writer(fh)
+        writer = SafeCsvWriter(fh)  # messages quote cells: no formula gets out
         writer.writerow(["line", "field", "message", "code"])
         writer.writerows((e.line, e.field, words(e.problem), e.code) for e in result.errors)
         if result.errors_total > len(result.errors):

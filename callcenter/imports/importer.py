@@ -31,6 +31,8 @@ Rules a user can rely on:
 - A later row with the same external id as an earlier one wins (it updates it).
 - Cells that look like spreadsheet formulas (``=...``, ``@...``, ``+cmd``) are
   rejected, so a later export cannot turn imported data into code.
+- A cell holding a NUL byte fails its row (reported like any bad row); only a file
+  whose first line holds one, or with NULs all over its start, is refused as binary.
 - Files that are not UTF-8 but decode as GB18030 (Excel in Chinese) are read as
   such; stray bytes that are not UTF-8 make only their row fail. A BOM is dropped.
   The delimiter is ``,``, ``;`` or a tab, taken from the header line.
@@ -149,6 +151,16 @@ class _CountingReader(io.RawIOBase):
         return n
 
 
+#: More NUL bytes than this share of the file's start: binary data (or UTF-16 without a
+#: BOM), not a CSV file. Fewer: a stray NUL in some cell, which fails only its row.
+BINARY_NUL_SHARE = 0.1
+
+
+def _looks_binary(sample: bytes) -> bool:
+    first_line = sample.split(b"\n", 1)[0]
+    return b"\x00" in first_line or sample.count(b"\x00") > len(sample) * BINARY_NUL_SHARE
+
+
 def _choose_encoding(sample: bytes) -> tuple[str, str | None]:
     """(codec, notice) for a file starting with ``sample``."""
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -156,7 +168,7 @@ def _choose_encoding(sample: bytes) -> tuple[str, str | None]:
     if sample.startswith(b"PK\x03\x04") or sample.startswith(b"\xd0\xcf\x11\xe0"):
         raise ImportFileError("this is a spreadsheet file, not CSV: save it as "
                               "'CSV UTF-8' and upload that")
-    if b"\x00" in sample:
+    if _looks_binary(sample):
         raise ImportFileError("this is a binary file, not CSV text")
     for codec in ("utf-8", "gb18030"):
         try:
@@ -294,6 +306,13 @@ def _records(text: IO[str], kind: str, result: ImportResult
             continue
         if not cells or not any(c.strip() for c in cells):
             continue  # blank lines are not records
+        nul = next((i for i, c in enumerate(cells) if "\x00" in c), None)
+        if nul is not None:
+            # A NUL byte fails its row (no column can hold it), never the whole file.
+            column = header[nul] if nul < width else ""
+            result.add_error(line, column, Problem("nul_char"))
+            yield line, None
+            continue
         if len(cells) < width:
             result.add_error(line, "", Problem("import.cell_count",
                                                    {"cells": len(cells), "width": width}))

@@ -98,8 +98,11 @@ def bulk_insert(session, dialect: str, table, rows: list[dict], *,
     if conflict_set is None:
         session.execute(stmt, params)
         return {}
+    set_ = {name: stmt.excluded[name] for name in conflict_set}
+    if "version" in table.c:
+        # An update by import is a write like any other: forms opened before it are stale.
+        set_["version"] = table.c.version + 1
     stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.external_id],
-        set_={name: stmt.excluded[name] for name in conflict_set},
+        index_elements=[table.c.external_id], set_=set_,
     ).returning(table.c.id, table.c.external_id)
     return {r.external_id: r.id for r in session.execute(stmt, params)}

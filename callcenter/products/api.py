@@ -97,8 +97,10 @@ def product_get(product_id: int):
 
 @api_route("PATCH", PRODUCT_ID, summary="Correct an installed product", tag="products",
            permission=Permission.PRODUCT_WRITE, body=ProductPatch, response=Product,
+           errors=(409,),
            description="Serial numbers stay unique; every change is recorded on the "
-                       "owner's history.")
+                       "owner's history. Send the `version` you read: a stale one is a "
+                       "409 carrying `current_version`.")
 def product_patch(product_id: int, body: dict[str, Any]):
     product = get_product(db_session(), api_user(), product_id)
     update_product(db_session(), api_user(), product, body)

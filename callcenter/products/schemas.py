@@ -8,12 +8,11 @@ from typing import Annotated
 
 from pydantic import Field
 
-from callcenter.core.fields import MAX_ID
-from callcenter.core.schema import Schema, max_lengths
+from callcenter.core.schema import Id, Schema, max_lengths
 from callcenter.products.models import InstalledProduct, WarrantyType
 from callcenter.products.warranty import WarrantyState, warranty_state
 
-CustomerId = Annotated[int, Field(ge=1, le=MAX_ID)]
+CustomerId = Id
 Model = Annotated[str, Field(min_length=1, max_length=120)]
 Serial = Annotated[str, Field(min_length=1, max_length=80,
                               description="Unique across all products.")]
@@ -23,7 +22,7 @@ InstalledOn = Annotated[date | None, Field(description="YYYY-MM-DD.")]
 
 
 class ProductCreate(Schema):
-    read_only = frozenset({"id", "created_at", "warranty_state"})
+    read_only = frozenset({"id", "created_at", "warranty_state", "version"})
 
     customer_id: Annotated[CustomerId, Field(description="The end user (in your scope).")]
     model: Model
@@ -37,9 +36,12 @@ class ProductCreate(Schema):
 class ProductPatch(Schema):
     """Only the fields given change; move a product with /assign."""
 
-    read_only = ProductCreate.read_only
+    read_only = ProductCreate.read_only - {"version"}
     refused = {"customer_id": "product.use_assign"}
 
+    version: Annotated[Id | None, Field(description=(
+        "The `version` you read. Optional; when given and no longer current, nothing is "
+        "changed and the answer is 409 with `current_version`."))] = None
     model: Model | None = None
     serial_number: Serial | None = None
     warranty_type: WarrantyType | None = None
@@ -68,6 +70,7 @@ class Product(Schema):
     warranty_state: WarrantyState
     installed_on: date | None
     created_at: datetime
+    version: Annotated[int, Field(description="Send it back with a PATCH.")]
 
     @classmethod
     def of(cls, product: InstalledProduct, today: date) -> Product:
@@ -76,7 +79,8 @@ class Product(Schema):
                    warranty_type=product.warranty_type or WarrantyType.NONE,
                    warranty_end=product.warranty_end,
                    warranty_state=warranty_state(product, today),
-                   installed_on=product.installed_on, created_at=product.created_at)
+                   installed_on=product.installed_on, created_at=product.created_at,
+                   version=product.version)
 
 
 #: The longest text per product field: the one definition (API, services, form, import).

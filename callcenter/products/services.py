@@ -24,6 +24,7 @@ from callcenter.core.fields import (
     clean_date,
     clean_text,
 )
+from callcenter.core.versions import check_version, claim
 from callcenter.customers.history import record_changes
 from callcenter.customers.models import Customer
 from callcenter.customers.services import CustomerNotFound, require, visible_to
@@ -44,6 +45,10 @@ MAX_WITHIN_DAYS = 3660
 PRODUCT_FIELDS = ("model", "serial_number", "warranty_type", "warranty_end", "installed_on",
                   "external_id")
 _TEXT_LIMITS = {field: LIMITS[field] for field in ("model", "serial_number", "external_id")}
+
+
+#: The code of a stale ``version`` (409).
+STALE_PRODUCT = "product.stale_version"
 
 
 class ProductNotFound(NotFound):
@@ -181,12 +186,19 @@ def register_product(session: Session, actor: User, customer: Customer,
 def update_product(session: Session, actor: User, product: InstalledProduct,
                    data: dict[str, Any]) -> InstalledProduct:
     """Correct a product's data. The serial number may be corrected (typos happen on
-    site) but stays unique; every changed field is recorded on the owner's history."""
+    site) but stays unique; every changed field is recorded on the owner's history.
+    ``data["version"]`` (optional): the version the client read; stale: StaleVersion
+    (409) and nothing changes. A real change bumps the version."""
     require(actor, Permission.PRODUCT_WRITE)
+    data = dict(data)
+    version = data.pop("version", None)
+    check_version(product, version, STALE_PRODUCT)
     values = _clean(session, data, product=product)
     changes = {field: (getattr(product, field), new) for field, new in values.items()
                if getattr(product, field) != new}
     if changes:
+        claim(session, product, version, STALE_PRODUCT)
+
         def apply() -> None:
             for field, (_old, new) in changes.items():
                 setattr(product, field, new)
@@ -211,6 +223,7 @@ def assign_product(session: Session, actor: User, product: InstalledProduct,
     old_id = product.customer_id
     if old_id == new_customer.id:
         return product
+    claim(session, product, None, STALE_PRODUCT)
     product.customer_id = new_customer.id
     session.flush()
     label = f"{product.model} {product.serial_number}"

@@ -158,3 +158,23 @@ def acked_seq(redis_client, user_id: int) -> int:
 
 def _as_str(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def agent_call(redis_client, user_id: int, call_id: str, *,
+               now: float | None = None) -> dict[str, Any] | None:
+    """The latest event of ``call_id`` among the agent's live calls (the pop the bridge
+    gave them: ringing, answered or ended and not yet wrapped up); None when the call is
+    not theirs (never rung, dismissed, wrapped up or expired)."""
+    now = time.time() if now is None else now
+    uid = int(user_id)
+    pipe = redis_client.pipeline(transaction=True)
+    pipe.hget(AGENT_CALLS_KEY.format(uid), str(call_id))
+    pipe.zscore(AGENT_CALLS_EXPIRY_KEY.format(uid), str(call_id))
+    raw, expires_at = pipe.execute()
+    if raw is None or (expires_at is not None and float(expires_at) <= now):
+        return None
+    try:
+        event = json.loads(raw)
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) else None
