@@ -11,7 +11,8 @@ from callcenter.core.fields import clean_printable
 from callcenter.users.models import User
 
 #: The actions written today, with their wording on the admin page (callcenter.audit.views).
-ACTIONS = ("customer.viewed_via_call", "call.wrapped_up_via_call")
+ACTIONS = ("customer.viewed_via_call", "call.wrapped_up_via_call",
+           "customer.popped_via_call")
 
 
 def record(session: Session, user: User, action: str, *, entity: str,

@@ -19,6 +19,8 @@ PER_PAGE = 50
 ACTION_LABELS = {
     "customer.viewed_via_call": _l("Opened a customer outside their scope, through a call"),
     "call.wrapped_up_via_call": _l("Wrapped up a call of a customer outside their scope"),
+    "customer.popped_via_call": _l("Was shown a customer outside their scope in a call's "
+                                   "screen pop"),
 }
 
 

@@ -23,6 +23,7 @@ import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from callcenter.bridge.pbx_record import AfterResync
+from callcenter.calls.access import audit_pops_outside_scope
 from callcenter.calls.recording import ensure_queue, record_call
 from callcenter.db import session_scope
 from callcenter.realtime.live import write_live_entries
@@ -44,6 +45,16 @@ class QueueSnapshot:
 class AgentSnapshot:
     interface: str
     data: dict
+
+
+@dataclass(frozen=True)
+class CustomerShown:
+    """A pop showed this agent this customer for this call: audited if out of scope
+    (docs/architecture.md; ``calls.access``)."""
+
+    user_id: int
+    customer_id: int
+    call_id: str
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,7 @@ class CallLogWriter:
         summaries: dict[str, Any] = {}
         live_queues: dict[str, dict] = {}
         live_agents: dict[str, dict] = {}
+        shown: list[tuple[int, int, str]] = []
         for item in batch:
             kind = type(item)
             if kind is CallUpdated or kind is CallFinished:
@@ -88,6 +100,8 @@ class CallLogWriter:
                 live_queues[item.queue] = item.data
             elif kind is AgentSnapshot:
                 live_agents[item.interface] = item.data
+            elif kind is CustomerShown:
+                shown.append((item.user_id, item.customer_id, item.call_id))
             elif kind is LiveReplacement:
                 # Whatever came before in this batch is superseded by the PBX's own view.
                 live_queues.clear()
@@ -101,6 +115,9 @@ class CallLogWriter:
                 self.after_resync(item)
         if summaries:
             self.write_calls(list(summaries.values()))
+        if shown:
+            with session_scope(self.session_factory) as session:
+                audit_pops_outside_scope(session, shown)
         if live_queues or live_agents:
             self.write_live(live_queues, live_agents)
 

@@ -102,6 +102,9 @@ class PopSender:
         self.directory = directory
         #: ``pop_ledger.PopLedger``: what each desk was sent (None: not kept)
         self.ledger = ledger
+        #: ``fn(user_id, customer_id, call_id)`` for each pop showing a customer: the
+        #: bridge audits, off this thread, those outside the agent's scope
+        self.on_customer_shown: Any = None
         self.region = region
         #: Dates the products' warranty state on the card (the call center's today).
         self.locality = Locality(region, timezone)
@@ -169,6 +172,9 @@ class PopSender:
             self.stats["no_user"] += 1
             return
         payload = self.payload(effect)
+        customer = payload.get("customer")
+        if kind is CallRinging and isinstance(customer, dict) and self.on_customer_shown:
+            self.on_customer_shown(user[0], customer.get("id"), payload["call_id"])
         if self.ledger is not None:
             # before the publish: a publish that fails (Redis down) is still known to be
             # on its way, and the check after the next resync settles it

@@ -38,6 +38,7 @@ from callcenter.bridge.agi_scripts import create_fastagi_server
 from callcenter.bridge.calllog import (
     AgentSnapshot,
     CallLogWriter,
+    CustomerShown,
     LiveReplacement,
     QueueSnapshot,
 )
@@ -95,6 +96,7 @@ class Bridge:
         self.pops = PopSender(session_factory, publisher, self.directory,
                               settings.default_phone_region, timezone=settings.timezone,
                               ledger=self.ledger)
+        self.pops.on_customer_shown = self._customer_shown
         self.pop_checker = PopChecker(session_factory, redis_client, publisher, self.ledger)
         #: Member name -> interface (queue_log names agents by member name); replaced,
         #: never mutated, by the loop, so the log thread may read it any time.
@@ -212,6 +214,10 @@ class Bridge:
                     self.member_names = {**self.member_names, view.name: effect.interface}
                 self.log_worker.submit(AgentSnapshot(effect.interface,
                                                      self.agent_snapshot(view)))
+
+    def _customer_shown(self, user_id: int, customer_id: Any, call_id: str) -> None:
+        if isinstance(customer_id, int):
+            self.log_worker.submit(CustomerShown(user_id, customer_id, call_id))
 
     def _between_log_batches(self) -> None:
         self.directory.refresh_if_stale()

@@ -49,6 +49,28 @@ def in_scope(session: Session, user: User, customer_id: int) -> bool:
                                                     visible_to(user))) is not None
 
 
+def audit_pops_outside_scope(session: Session, pops: list[tuple[int, int, str]]) -> int:
+    """Audit rows for screen pops that showed an agent a customer outside their scope
+    (``(user_id, customer_id, call_id)`` each, as the bridge sent them; one row per
+    user, customer and call however often it rang). Returns the rows written."""
+    from callcenter.audit.models import AuditEntry
+    from callcenter.audit.services import record
+
+    written = 0
+    for user_id, customer_id, call_id in dict.fromkeys(pops):
+        user = session.get(User, user_id)
+        if user is None or in_scope(session, user, customer_id):
+            continue
+        seen = session.scalar(select(AuditEntry.id).where(
+            AuditEntry.user_id == user_id, AuditEntry.action == "customer.popped_via_call",
+            AuditEntry.entity_id == customer_id, AuditEntry.call_id == call_id))
+        if seen is None:
+            record(session, user, "customer.popped_via_call", entity="customer",
+                   entity_id=customer_id, call_id=call_id)
+            written += 1
+    return written
+
+
 def call_is_open(call: CallRecord, now: datetime, window_h: int) -> bool:
     """Not wrapped up yet, and started less than ``window_h`` hours before ``now``."""
     return call.wrapup_at is None and call.started_at > now - timedelta(hours=window_h)
