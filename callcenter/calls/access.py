@@ -5,7 +5,8 @@ user sees, but calls are not routed by scope: a queue rings whichever agent is f
 the agent rung for a call may
 
 - see that caller's card in the screen pop, for that call (the bridge builds it,
-  ``callcenter.calls.cards``);
+  ``callcenter.calls.cards``, and audits each pop of a customer outside the agent's
+  scope: ``audit_pops_outside_scope``);
 - open that customer's page through the call (``/customers/<id>?call=<call_id>``, the
   card's ``url``);
 - save the call's wrap-up (``calls.services.save_wrapup``)
