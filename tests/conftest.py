@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from databases import POSTGRES_ADMIN_URL
 from redis_server import PrivateRedis
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
@@ -31,9 +32,6 @@ from callcenter.db import make_engine
 from callcenter.migrate import upgrade
 from callcenter.users.services import create_user, issue_api_token
 
-#: Admin connection used to create and drop the per-run test databases.
-POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL",
-                                    "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 #: Unset (the default): a private Redis server per run. Set: that server and database.
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL") or None
 

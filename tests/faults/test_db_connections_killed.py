@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from conftest import POSTGRES_ADMIN_URL
+from databases import POSTGRES_ADMIN_URL
 from serve_support import ServeProcess, serve_env
 from sqlalchemy import create_engine, text
 from stack import seed
