@@ -57,12 +57,16 @@ def create_app(settings: Settings | None = None, *, db_bind=None, testing: bool 
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(assets.TRANSLATIONS)
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from callcenter.logredact import install_redaction
+    install_redaction()  # whoever hosts the app: no secret from a URL or header in the log
 
     db.init_app(app, db_bind, **(session_options or {}))
     from callcenter.core.domains import check_domain_settings, init_domains
     init_domains()  # the domains' signal receivers and live events (once per process)
     check_domain_settings(settings)
     login_manager.init_app(app)
+    from callcenter import login_throttle
+    login_throttle.init_app(app)
     csrf.init_app(app)
     app.extensions["csrf"] = csrf
     from callcenter.i18n import stale_catalogues
@@ -93,6 +97,8 @@ def create_app(settings: Settings | None = None, *, db_bind=None, testing: bool 
     app.register_blueprint(wallboard_bp)
     from callcenter.users.views import users_bp
     app.register_blueprint(users_bp)
+    from callcenter.users.account_views import account_bp
+    app.register_blueprint(account_bp)
     from tickets.views import tickets_bp
     app.register_blueprint(tickets_bp)
     from callcenter import health
@@ -113,4 +119,10 @@ def create_app(settings: Settings | None = None, *, db_bind=None, testing: bool 
             "connect-src 'self' ws: wss:; frame-ancestors 'none'")
         return response
 
+    if settings.proxy_hops:
+        # Behind PROXY_HOPS reverse proxies: the client's address (login throttling) and
+        # scheme are what the nearest of them saw, from X-Forwarded-For / -Proto.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops,
+                                x_proto=settings.proxy_hops)
     return app
