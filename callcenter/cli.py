@@ -109,13 +109,17 @@ def users_create(username, password, role, department, interface, scope, display
 def users_unlock(username: str) -> None:
     """Let USERNAME log in again at once: clears the account's wrong-password count and
     wait, and the login throttle's counters for it from every address."""
-    from callcenter.db import session_scope
+    from callcenter.db import make_engine, make_sessionmaker, session_scope
     from callcenter.jobs import redis_connection
     from callcenter.login_throttle import clear_account
     from callcenter.users.services import unlock
     settings = _settings()
-    with session_scope(_sessionmaker(settings)) as session:
-        user = unlock(session, username)
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            user = unlock(session, username)
+    finally:
+        engine.dispose()
     counters = clear_account(redis_connection(settings), username)
     if user is None:
         raise click.ClickException(f"no user {username!r} (throttle counters cleared: "

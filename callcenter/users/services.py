@@ -148,15 +148,16 @@ def _reserve_guess(session: Session, user_id: int, now, max_failures: int,
     """Count a guess before its password is checked, in one UPDATE (atomic on SQLite and
     PostgreSQL: parallel guesses cannot read the same count), and return the count; None
     when no guess may be checked now. The first ``max_failures`` guesses in a row go
-    through; after that one at a time, once ``locked_until`` has passed, and it holds
-    ``hold_until`` while that one is checked."""
+    through; after that one at a time, once ``locked_until`` has passed. From the
+    ``max_failures``-th on, ``locked_until`` holds ``hold_until`` while the guess is
+    checked (then the wait, or nothing when it was right), so none overtakes it."""
     return session.execute(
         update(User)
         .where(User.id == user_id,
                or_(User.failed_logins < max_failures, User.locked_until.is_(None),
                    User.locked_until <= now))
         .values(failed_logins=User.failed_logins + 1,
-                locked_until=case((User.failed_logins >= max_failures, hold_until),
+                locked_until=case((User.failed_logins + 1 >= max_failures, hold_until),
                                   else_=User.locked_until))
         .returning(User.failed_logins)
         .execution_options(synchronize_session=False)).scalar_one_or_none()
