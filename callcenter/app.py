@@ -57,6 +57,8 @@ def create_app(settings: Settings | None = None, *, db_bind=None, testing: bool 
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(assets.TRANSLATIONS)
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from callcenter.logredact import install_redaction
+    install_redaction()  # whoever hosts the app: no secret from a URL or header in the log
 
     # Registered before the database's commit, so that they run after it (last-first)
     # and also mark the 503 that replaces an answer whose commit failed.
@@ -77,6 +79,8 @@ def create_app(settings: Settings | None = None, *, db_bind=None, testing: bool 
     init_domains()  # the domains' signal receivers and live events (once per process)
     check_domain_settings(settings)
     login_manager.init_app(app)
+    from callcenter import login_throttle
+    login_throttle.init_app(app)
     csrf.init_app(app)
     app.extensions["csrf"] = csrf
     from callcenter.i18n import stale_catalogues
@@ -109,6 +113,8 @@ def create_app(settings: Settings | None = None, *, db_bind=None, testing: bool 
     app.register_blueprint(users_bp)
     from callcenter.audit.views import audit_bp
     app.register_blueprint(audit_bp)
+    from callcenter.users.account_views import account_bp
+    app.register_blueprint(account_bp)
     from tickets.views import tickets_bp
     app.register_blueprint(tickets_bp)
     from callcenter import health

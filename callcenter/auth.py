@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, current_app, g, jsonify, request
-from flask_login import LoginManager, current_user
+from flask import abort, current_app, g, jsonify, request, session
+from flask_login import LoginManager, current_user, login_user
 
 from callcenter.db import db_session
 from callcenter.users.models import User
@@ -17,13 +17,38 @@ login_manager.login_view = "web.login"
 login_manager.session_protection = "strong"
 
 
+#: The session key holding the user's session generation at login.
+GENERATION_KEY = "_generation"
+
+
+def start_session(user: User) -> None:
+    """Log ``user`` in (Flask-Login) in a session that lasts until their session
+    generation changes: logout, a password change, deactivation (``end_sessions``)."""
+    login_user(user)
+    session[GENERATION_KEY] = user.session_generation
+
+
+def keep_session(user: User) -> None:
+    """Keep this session alive after ``end_sessions(user)`` ended all of them (a new
+    password of one's own: the other browsers are logged out, this one is not)."""
+    session[GENERATION_KEY] = user.session_generation
+
+
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
+    """The session's user, on every request and Socket.IO connect; None (logged out)
+    when the user is gone or inactive, or the session is of an older generation: the
+    session cookie is signed but kept by the browser, so only the server can end it.
+    Logout ends all of the user's sessions, in every browser (README "Sessions")."""
     try:
         user = db_session().get(User, int(user_id))
     except ValueError:
         return None
-    return user if user is not None and user.active else None
+    if user is None or not user.active:
+        return None
+    if session.get(GENERATION_KEY) != user.session_generation:
+        return None
+    return user
 
 
 def bearer_token() -> str | None:

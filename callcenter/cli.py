@@ -25,6 +25,8 @@ def _sessionmaker(settings):
 @click.group()
 def main() -> None:
     """Call-center and service desk for Asterisk."""
+    from callcenter.logredact import install_redaction
+    install_redaction()  # every process: no token or password from a URL in any log
 
 
 @main.group()
@@ -70,7 +72,9 @@ def users() -> None:
 
 @users.command("create")
 @click.option("--username", required=True)
-@click.option("--password", required=True, help="At least 8 characters.")
+@click.option("--password", required=True,
+              help="At least 10 characters; not a common password, not containing the "
+                   "username.")
 @click.option("--role", required=True,
               type=click.Choice(["agent", "technician", "supervisor", "admin"]))
 @click.option("--department", default=None, help='Department path, e.g. "Service/Beijing".')
@@ -98,6 +102,29 @@ def users_create(username, password, role, department, interface, scope, display
         raise click.ClickException(str(exc)) from exc
     if token:
         click.echo(token)
+
+
+@users.command("unlock")
+@click.argument("username")
+def users_unlock(username: str) -> None:
+    """Let USERNAME log in again at once: clears the account's wrong-password count and
+    wait, and the login throttle's counters for it from every address."""
+    from callcenter.db import make_engine, make_sessionmaker, session_scope
+    from callcenter.jobs import redis_connection
+    from callcenter.login_throttle import clear_account
+    from callcenter.users.services import unlock
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            user = unlock(session, username)
+    finally:
+        engine.dispose()
+    counters = clear_account(redis_connection(settings), username)
+    if user is None:
+        raise click.ClickException(f"no user {username!r} (throttle counters cleared: "
+                                   f"{counters})")
+    click.echo(f"unlocked {username} (throttle counters cleared: {counters})")
 
 
 @main.command("demo")

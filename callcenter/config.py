@@ -31,6 +31,10 @@ DEFAULT_SERVICE_HOURS = ((time(9), time(12)), (time(13), time(18)))
 #: At 80 % of a target warn the assignee; at breach escalate to the team lead (level 1);
 #: at 150 % to the next manager up the department tree (level 2).
 DEFAULT_ESCALATION_LADDER = "0.8:warn,1.0:lead,1.5:up"
+#: Attempts at one account from one address: 5 at once, then a wait that grows.
+DEFAULT_LOGIN_RATE_LIMIT = "5 per 5 minutes;10 per hour;20 per day"
+#: Failed logins from one address, whatever the accounts (one office behind one NAT).
+DEFAULT_LOGIN_ADDRESS_RATE_LIMIT = "50 per 15 minutes;200 per day"
 
 
 @dataclass(frozen=True)
@@ -54,9 +58,21 @@ class Settings:
     secret_key: str
     default_phone_region: str
     timezone: str
-    #: Failed logins before an account is locked, and for how long (seconds).
-    login_max_failures: int = 5
-    login_lockout_s: int = 900
+    #: Login throttling (callcenter.login_throttle), Flask-Limiter notation, limits
+    #: separated by ";": attempts at one account from one address (``LOGIN_RATE_LIMIT``:
+    #: every attempt counts, a successful login clears it; stacked limits make the wait
+    #: grow), and failed logins from one address at any accounts
+    #: (``LOGIN_ADDRESS_RATE_LIMIT``).
+    login_rate_limit: str = DEFAULT_LOGIN_RATE_LIMIT
+    login_address_rate_limit: str = DEFAULT_LOGIN_ADDRESS_RATE_LIMIT
+    #: Wrong passwords in a row at one account, from any addresses, after which each
+    #: further guess waits (``LOGIN_MAX_FAILURES``): ``login_backoff_s``, doubling with
+    #: each further failure, at most ``login_backoff_max_s`` (``LOGIN_BACKOFF_S``,
+    #: ``LOGIN_BACKOFF_MAX_S``). Above what one address may try, so that no single
+    #: stranger can make an account wait.
+    login_max_failures: int = 30
+    login_backoff_s: int = 60
+    login_backoff_max_s: int = 900
     #: Largest accepted upload (CSV imports), bytes.
     max_upload_bytes: int = 64 * 1024 * 1024
     #: Bearer token a Prometheus server scrapes /metrics with; None: admin API tokens only.
@@ -70,8 +86,9 @@ class Settings:
     smtp: SmtpSettings | None = None
     #: Largest ticket attachment (``TICKET_ATTACHMENT_MAX_BYTES``), bytes.
     ticket_attachment_max_bytes: int = 10 * 1024 * 1024
-    #: Proxies in front whose X-Forwarded-For/-Proto are believed (``PROXY_HOPS``);
-    #: 0: served directly, the headers are ignored (callcenter.https).
+    #: Proxies in front whose X-Forwarded-For/-Proto are believed (``PROXY_HOPS``): the
+    #: client's address (login throttling, logs) and scheme are read from there; 0:
+    #: served directly, the headers are ignored (callcenter.https).
     proxy_hops: int = 0
     #: ``SESSION_COOKIE_SECURE``: "auto" (Secure when the request came over HTTPS),
     #: "true" or "false".
@@ -97,7 +114,6 @@ class Settings:
             "TIMEZONE": self.timezone,
             "BABEL_DEFAULT_TIMEZONE": self.timezone,
             "LOGIN_MAX_FAILURES": self.login_max_failures,
-            "LOGIN_LOCKOUT_S": self.login_lockout_s,
             "MAX_CONTENT_LENGTH": self.max_upload_bytes,
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SECURE": self.session_cookie_secure == "true",
@@ -227,6 +243,19 @@ def _cookie_secure(env: dict) -> str:
     return value
 
 
+def _rate_limit(env: dict, name: str, default: str) -> str:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    from limits import parse_many
+    try:
+        parse_many(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {raw!r} is not like '5 per 5 minutes;20 per day'") \
+            from exc
+    return raw
+
+
 def load_settings(env: dict | None = None) -> Settings:
     """Read and check every setting; raises ConfigError naming the bad variable."""
     env = dict(os.environ if env is None else env)
@@ -249,4 +278,10 @@ def load_settings(env: dict | None = None) -> Settings:
         session_cookie_secure=_cookie_secure(env),
         hsts_max_age=_int(env, "HSTS_MAX_AGE", 31_536_000, minimum=0),
         call_access_hours=_int(env, "CALL_ACCESS_HOURS", 24),
+        login_rate_limit=_rate_limit(env, "LOGIN_RATE_LIMIT", DEFAULT_LOGIN_RATE_LIMIT),
+        login_address_rate_limit=_rate_limit(env, "LOGIN_ADDRESS_RATE_LIMIT",
+                                             DEFAULT_LOGIN_ADDRESS_RATE_LIMIT),
+        login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 30),
+        login_backoff_s=_int(env, "LOGIN_BACKOFF_S", 60),
+        login_backoff_max_s=_int(env, "LOGIN_BACKOFF_MAX_S", 900),
     )

@@ -44,24 +44,25 @@ class DemoLogin:
     scope: str | None = None
 
 
-#: Interfaces match the queue members of deploy/asterisk/queues.conf.
+#: Interfaces match the queue members of deploy/asterisk/queues.conf. The passwords keep
+#: the password rule (callcenter.users.passwords): none contains its username.
 LOGINS = (
-    DemoLogin("admin", "admin-demo", "admin", None, None, "系统管理员 Admin"),
-    DemoLogin("supervisor", "supervisor-demo", "supervisor", "客服中心", None, "陈静 (班长)"),
-    DemoLogin("agent1", "agent1-demo", "agent", "客服中心/北京热线",
+    DemoLogin("admin", "demo-adm-2026", "admin", None, None, "系统管理员 Admin"),
+    DemoLogin("supervisor", "demo-sup-2026", "supervisor", "客服中心", None, "陈静 (班长)"),
+    DemoLogin("agent1", "demo-agt1-2026", "agent", "客服中心/北京热线",
               "Local/agent1@agents/n", "王芳"),
-    DemoLogin("agent2", "agent2-demo", "agent", "客服中心/北京热线",
+    DemoLogin("agent2", "demo-agt2-2026", "agent", "客服中心/北京热线",
               "Local/agent2@agents/n", "Li Lei"),
-    DemoLogin("agent3", "agent3-demo", "agent", "客服中心/上海热线",
+    DemoLogin("agent3", "demo-agt3-2026", "agent", "客服中心/上海热线",
               "Local/agent3@agents/n", "赵敏"),
-    DemoLogin("agent4", "agent4-demo", "agent", "售后服务/北京维修站",
+    DemoLogin("agent4", "demo-agt4-2026", "agent", "售后服务/北京维修站",
               "Local/agent4@agents/n", "孙强", "own"),
-    DemoLogin("agent5", "agent5-demo", "agent", "售后服务/北京维修站",
+    DemoLogin("agent5", "demo-agt5-2026", "agent", "售后服务/北京维修站",
               "Local/agent5@agents/n", "Emma Zhou"),
-    DemoLogin("supervisor2", "supervisor2-demo", "supervisor", "售后服务", None,
+    DemoLogin("supervisor2", "demo-sup2-2026", "supervisor", "售后服务", None,
               "吴刚 (维修调度)"),
-    DemoLogin("tech1", "tech1-demo", "technician", "售后服务/北京维修站", None, "刘师傅"),
-    DemoLogin("tech2", "tech2-demo", "technician", "售后服务/广州维修站", None, "黄师傅"),
+    DemoLogin("tech1", "demo-tec1-2026", "technician", "售后服务/北京维修站", None, "刘师傅"),
+    DemoLogin("tech2", "demo-tec2-2026", "technician", "售后服务/广州维修站", None, "黄师傅"),
 )
 
 #: The queues of deploy/asterisk/queues.conf (and of the quick start's simulator), with

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import (
@@ -14,10 +16,10 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import format_time, get_locale
+from flask_babel import format_timedelta, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import (
     Conflict,
@@ -31,14 +33,15 @@ from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from callcenter.app import LANGUAGES
+from callcenter.auth import start_session
 from callcenter.core.errors import AppError, NotFound, PermissionDenied
 from callcenter.core.messages import error_message
-from callcenter.db import db_session, own_transaction
+from callcenter.db import db_session, own_transaction, utcnow
+from callcenter.login_throttle import login_throttle
 from callcenter.users.permissions import Permission, has_permission
-from callcenter.users.services import LoginLocked, authenticate
+from callcenter.users.services import LoginThrottled, authenticate, end_sessions
 
 web_bp = Blueprint("web", __name__)
-
 
 
 class LoginForm(FlaskForm):
@@ -84,43 +87,67 @@ def home():
     return redirect(url_for("customers.search"))
 
 
+#: The answer to a throttled login attempt (RFC 6585).
+TOO_MANY_REQUESTS = 429
+
+
+def throttled_page(form: FlaskForm, template: str, wait_s: int, **context):
+    """The page again, 429, saying how long to wait (the same words whatever was
+    throttled, and whether or not the account exists), with ``Retry-After``."""
+    error = _("Too many login attempts. Try again in %(wait)s.",
+              wait=format_timedelta(timedelta(seconds=wait_s), threshold=1.1,
+                                    add_direction=False))
+    body = render_template(template, form=form, error=error, **context)
+    return body, TOO_MANY_REQUESTS, {"Retry-After": str(wait_s)}
+
+
+def _seconds_until(until: datetime) -> int:
+    return max(1, math.ceil((until - utcnow()).total_seconds()))
+
+
 @web_bp.route("/login", methods=["GET", "POST"])
 def login():
     target = safe_next(request.values.get("next")) or url_for("web.home")
     if current_user.is_authenticated:
         return redirect(target)
     form = LoginForm(next=target)
-    error = None
-    if form.validate_on_submit():
-        dbs = db_session()
-        settings = current_app.config["SETTINGS"]
-        try:
-            user = authenticate(dbs, form.username.data.strip(), form.password.data,
-                                max_failures=settings.login_max_failures,
-                                lockout_s=settings.login_lockout_s,
-                                counter_session=own_transaction)
-        except LoginLocked as locked:
-            user = None
-            error = _("This account is locked after too many failed logins; "
-                      "try again at %(time)s.",
-                      time=format_time(locked.until, "HH:mm"))
-        else:
-            if user is None:
-                error = _("Wrong username or password.")
-        if user is None:
-            # The failed-login count is already committed in a transaction of its own.
-            return render_template("login.html", form=form, error=error)
-        login_user(user)
-        if "locale" not in session and user.locale in LANGUAGES:
-            session["locale"] = user.locale
-        return redirect(target)
-    return render_template("login.html", form=form, error=error)
+    if not form.validate_on_submit():
+        return render_template("login.html", form=form, error=None)
+    settings = current_app.config["SETTINGS"]
+    throttle = login_throttle()
+    username = form.username.data.strip()
+    address = request.remote_addr or "unknown"
+    wait = throttle.before_attempt(username, address)
+    if wait:
+        return throttled_page(form, "login.html", wait)
+    try:
+        user = authenticate(db_session(), username, form.password.data,
+                            max_failures=settings.login_max_failures,
+                            backoff_base_s=settings.login_backoff_s,
+                            backoff_max_s=settings.login_backoff_max_s,
+                            counter_session=own_transaction,
+                            unknown_name=lambda: throttle.unknown_name_wait(username))
+    except LoginThrottled as throttled:
+        return throttled_page(form, "login.html", _seconds_until(throttled.until))
+    if user is None:
+        # The failed-login count is already committed in a transaction of its own.
+        throttle.failed(address)
+        return render_template("login.html", form=form,
+                               error=_("Wrong username or password."))
+    throttle.succeeded(username, address)
+    start_session(user)
+    if "locale" not in session and user.locale in LANGUAGES:
+        session["locale"] = user.locale
+    return redirect(target)
 
 
 @web_bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    """Log out: ends every session of this user, in every browser (README "Sessions"),
+    so that a copy of the session cookie is worth nothing afterwards."""
     if PostForm().validate_on_submit():
+        end_sessions(db_session(), current_user._get_current_object())
         logout_user()
         flash(_("You have been logged out."), "info")
     return redirect(url_for("web.login"))

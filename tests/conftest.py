@@ -126,9 +126,23 @@ def settings(instance_dir, database_url, redis_url):
     })
 
 
+def clear_login_throttle(url: str) -> None:
+    """Forget the login throttle's counters (callcenter.login_throttle): every test logs
+    in from 127.0.0.1 with names other tests use too, and starts with none."""
+    from callcenter.realtime.live import LOGIN_THROTTLE_PREFIX
+    conn = redis.Redis.from_url(url)
+    try:
+        keys = list(conn.scan_iter(match=f"{LOGIN_THROTTLE_PREFIX}:*", count=1000))
+        if keys:
+            conn.delete(*keys)
+    finally:
+        conn.close()
+
+
 @pytest.fixture
 def app(settings, connection):
     """The app, bound to the test's connection (its commits become savepoint releases)."""
+    clear_login_throttle(settings.redis_url)
     # Savepoint mode: the app's commits release a savepoint inside the test's transaction.
     return create_app(settings, db_bind=connection, testing=True,
                       session_options={"join_transaction_mode": "create_savepoint"})

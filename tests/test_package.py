@@ -191,6 +191,7 @@ def _callcenter(env: dict[str, str], *args: str) -> list[str]:
 def test_the_wheel_carries_templates_static_files_catalogues_and_browser_libraries(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "callcenter/templates/login.html" in names
+    assert "callcenter/users/common_passwords.txt" in names  # the password rule's list
     assert "callcenter/_assets/static/css/app.css" in names
     assert "callcenter/_assets/node_modules/socket.io-client/dist/socket.io.min.js" in names
     assert "callcenter/translations/zh_Hans_CN/LC_MESSAGES/messages.mo" in names

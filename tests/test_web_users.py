@@ -377,7 +377,7 @@ def test_create_user_reports_every_problem(as_admin, session, make_user):
     assert response.status_code == 422
     page = text(response)
     assert "taken already exists" in field_error(page, "username")
-    assert "At least 8 characters" in field_error(page, "password")
+    assert "At least 10 characters" in field_error(page, "password")
     assert "already belongs to taken" in field_error(page, "interface")
     response = new_user(as_admin, username="bad name", interface="PJSIP/1 2")
     assert response.status_code == 422

@@ -97,6 +97,12 @@ MESSAGES: dict[str, str] = {
     # A sentence of the user service's own (``UserError``), passed on as it is.
     "user.rejected": N_("%(reason)s"),
     "password.too_short": N_("At least %(n)s characters."),
+    "password.common": N_("This password is too common: it is among the first that "
+                          "attackers try. Choose another one."),
+    "password.contains_username": N_("The password must not be or contain the username."),
+    "password.wrong_current": N_("This is not your current password."),
+    "password.unchanged": N_("The new password must differ from the current one."),
+    "password.mismatch": N_("The two new passwords differ; type the same one twice."),
     "interface.bad_char": N_("“%(char)s” cannot be part of a PBX interface: use letters, "
                              "digits and _ . - @ / : ; + # * only."),
     "interface.shape": N_("Write it as Asterisk reports it, TECHNOLOGY/resource: PJSIP/1001 "

@@ -6,9 +6,11 @@ the default ``flask-socketio`` channel: events published by the bridge
 (``callcenter.realtime.publish``) reach every server process.
 
 Connect: ``auth={"token": "<API token>"}`` or the Flask-Login session cookie; anyone
-else is refused. The user joins ``agent:<user_id>``, ``department:<id>`` and, for
-supervisors and admins, ``queue:<name>`` rooms (the rule: ``callcenter.realtime.rooms``).
-Then the server emits ``calls.snapshot`` ``{"seq", "calls"}``.
+else is refused, and so is the cookie of a session that has ended (logout, a new
+password, deactivation: ``callcenter.auth`` checks the session generation), so a
+browser whose session ended cannot reconnect. The user joins ``agent:<user_id>``,
+``department:<id>`` and, for supervisors and admins, ``queue:<name>`` rooms (the rule:
+``callcenter.realtime.rooms``). Then the server emits ``calls.snapshot`` ``{"seq", "calls"}``.
 
 Client events: ``call.ack {"seq": n}`` (the highest is kept in ``cc:ack:<user_id>``) and
 ``calls.sync`` (send me ``calls.snapshot`` again, e.g. after a gap in ``seq``). There is

@@ -16,12 +16,14 @@ from callcenter.core.errors import Problem
 from callcenter.core.fields import is_email_address
 from callcenter.core.messages import describe
 from callcenter.users.models import DEFAULT_SCOPE, Department, Role, Scope, User
+from callcenter.users.passwords import password_problem
 from callcenter.users.permissions import Permission, has_permission
 from callcenter.users.services import (
-    MIN_PASSWORD_LENGTH,
     UserError,
     create_user,
+    end_sessions,
     ensure_department,
+    set_password,
 )
 
 #: The UI languages a user may choose (callcenter.app.LANGUAGES, without importing Flask).
@@ -29,7 +31,6 @@ USER_LOCALES = ("zh_CN", "en")
 INTERFACE_MAX_LENGTH = 120
 DISPLAY_NAME_MAX_LENGTH = 120
 DEPARTMENT_NAME_MAX_LENGTH = 120
-PASSWORD_MAX_LENGTH = 200
 #: What Asterisk accepts in a queue member interface: ``TECH/resource``, e.g. ``PJSIP/1001``,
 #: ``Local/agent1@agents/n``, ``DAHDI/g1/5551234``. No spaces, commas or quotes: a comma
 #: separates dialplan application arguments, a quote or a space breaks AMI and queues.conf.
@@ -41,6 +42,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 USER_FIELDS = ("display_name", "role", "scope", "department", "interface", "active", "locale",
                "email")
+#: What ``update_user`` takes besides USER_FIELDS: a new password (empty: unchanged).
+EDIT_FIELDS = (*USER_FIELDS, "password")
 
 
 class FieldProblem:
@@ -202,16 +205,21 @@ def update_user(session: Session, actor: User, user: User, changes: dict) -> Use
     ``interface`` is what Asterisk reports as the queue member's Interface (stripped;
     empty: none; unique); ``scope`` None/"" is the role's default. An admin cannot
     deactivate or demote themselves (so there is always an active admin left).
-    Raises UserFieldError naming every rejected field; nothing is changed then.
-    The telephony bridge re-reads interfaces every 30 s (AgentDirectory), so a change
+    ``password``, when given and not empty, is a new password (the password rule,
+    ``callcenter.users.passwords``). A new password or deactivation ends every session
+    of the user. Raises UserFieldError naming every rejected field; nothing is changed
+    then. The telephony bridge re-reads interfaces every 30 s (AgentDirectory), so a change
     reaches screen pops without a restart.
     """
     _require_manager(actor)
-    unknown = sorted(set(changes) - set(USER_FIELDS))
+    unknown = sorted(set(changes) - set(EDIT_FIELDS))
     if unknown:
         raise UserFieldError([FieldProblem(name, "read_only") for name in unknown])
     problems: list[FieldProblem] = []
     clean = _clean_user_fields(session, user, changes, problems)
+    password = changes.get("password") or ""
+    if password and (problem := password_problem(password, user.username)) is not None:
+        problems.append(FieldProblem("password", problem.code, **problem.params))
     if actor.id == user.id:
         if "role" in clean and clean["role"] != user.role and \
                 not _still_manager(clean["role"]):
@@ -234,6 +242,7 @@ def update_user(session: Session, actor: User, user: User, changes: dict) -> Use
         user.scope = clean["scope"] or DEFAULT_SCOPE[role]
     if "interface" in clean:
         user.interface = clean["interface"]
+    deactivated = clean.get("active") is False and user.active
     if "active" in clean:
         user.active = clean["active"]
     if "locale" in clean:
@@ -241,6 +250,10 @@ def update_user(session: Session, actor: User, user: User, changes: dict) -> Use
     if "email" in clean:
         user.email = clean["email"]
     _flush_unique(session)
+    if password:
+        set_password(session, user, password)  # ends every session of the user
+    elif deactivated:
+        end_sessions(session, user)
     return user
 
 
@@ -279,10 +292,8 @@ def register_user(session: Session, actor: User, data: dict) -> User:
     elif session.scalar(select(User.id).where(User.username == username)):
         problems.append(FieldProblem("username", "user.username_taken", username=username))
     password = data.get("password") or ""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(FieldProblem("password", "password.too_short", n=MIN_PASSWORD_LENGTH))
-    elif len(password) > PASSWORD_MAX_LENGTH:
-        problems.append(FieldProblem("password", "too_long", max=PASSWORD_MAX_LENGTH))
+    if (problem := password_problem(password, username)) is not None:
+        problems.append(FieldProblem("password", problem.code, **problem.params))
     fields = {k: v for k, v in data.items() if k in USER_FIELDS}
     if "role" not in fields:
         problems.append(FieldProblem("role", "required"))

@@ -10,12 +10,12 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Optional
 
 from callcenter.core.messages import describe
 from callcenter.users.admin import UserFieldError
 from callcenter.users.models import Role, Scope
-from callcenter.users.services import MIN_PASSWORD_LENGTH
+from callcenter.users.passwords import MIN_PASSWORD_LENGTH, PASSWORD_MAX_LENGTH
 
 ROLE_LABELS = {Role.AGENT: _l("Agent"), Role.TECHNICIAN: _l("Technician"),
                Role.SUPERVISOR: _l("Supervisor"), Role.ADMIN: _l("Administrator")}
@@ -30,6 +30,8 @@ INTERFACE_HINT = _l(
     "Local/agent1@agents/n. Empty: this user gets no queue calls and no screen pops. "
     "The telephony bridge re-reads interfaces every 30 seconds, so a change takes effect "
     "within half a minute, without a restart.")
+PASSWORD_HINT = _l("At least %(n)s characters; not a common password and not containing "
+                   "the username.", n=MIN_PASSWORD_LENGTH)
 DEPARTMENT_HINT = _l('A path like "Service/Beijing"; departments that do not exist yet are '
                      "created. Empty: no department.")
 
@@ -64,20 +66,25 @@ class UserForm(FlaskForm):
                                        "app only."),
                         render_kw={"type": "email", "autocomplete": "off",
                                    "spellcheck": "false"})
+    password = PasswordField(_l("New password"),
+                             validators=[Optional(), Length(max=PASSWORD_MAX_LENGTH)],
+                             description=_l("Empty: unchanged. A new password logs the user "
+                                            "out everywhere."))
 
     def changes(self) -> dict:
         return {"display_name": self.display_name.data or "", "role": self.role.data,
                 "scope": self.scope.data or None, "department": self.department.data or "",
                 "interface": self.interface.data or "", "active": bool(self.active.data),
-                "locale": self.locale.data, "email": self.email.data or ""}
+                "locale": self.locale.data, "email": self.email.data or "",
+                "password": self.password.data or ""}
 
 
 class NewUserForm(UserForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)],
                            render_kw={"spellcheck": "false", "autocapitalize": "off"})
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)],
-                             description=_l("At least %(n)s characters.",
-                                            n=MIN_PASSWORD_LENGTH))
+    password = PasswordField(_l("Password"),
+                             validators=[DataRequired(), Length(max=PASSWORD_MAX_LENGTH)],
+                             description=PASSWORD_HINT)
     scope = SelectField(_l("Access scope"),
                         choices=[SelectChoice("", _l("The role's default"))]
                         + _scope_choices(),

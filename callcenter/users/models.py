@@ -76,8 +76,14 @@ class User(Base):
     #: Where ticket notices are mailed (tickets.mail); None: in-app notices only.
     email: Mapped[str | None] = mapped_column(String(254))
     active: Mapped[bool] = mapped_column(default=True)
+    #: Wrong passwords in a row (from any address); counted before the password is
+    #: checked, in one UPDATE, so parallel guesses cannot overtake it (services.authenticate).
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    #: Past ``LOGIN_MAX_FAILURES`` failures: no guess is checked before this time.
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Stored in the session at login; a session whose number is not the user's any
+    #: more is over. Raised by logout, a password change and deactivation.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: SHA-256 of the API token; the token itself is shown once, at creation.
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

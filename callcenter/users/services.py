@@ -9,18 +9,22 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from callcenter.db import utcnow
 from callcenter.users.models import DEFAULT_SCOPE, Department, Role, Scope, User
+from callcenter.users.passwords import MIN_PASSWORD_LENGTH, password_problem
+
+__all__ = ["MIN_PASSWORD_LENGTH", "LoginThrottled", "UserError", "authenticate",
+           "create_user", "end_sessions", "hash_password", "issue_api_token",
+           "set_password", "unlock", "user_for_token", "verify_password"]
 
 #: argon2id with the library's current recommended parameters (RFC 9106 low-memory profile).
 _hasher = PasswordHasher()
 #: Verified against when the username is unknown, so both cases take the same time.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
-
-MIN_PASSWORD_LENGTH = 8
 
 
 class UserError(ValueError):
@@ -29,6 +33,12 @@ class UserError(ValueError):
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+def verify_password(user: User, password: str) -> None:
+    """Raises argon2's VerificationError (or InvalidHashError) unless ``password`` is
+    ``user``'s."""
+    _hasher.verify(user.password_hash, password)
 
 
 def token_digest(token: str) -> str:
@@ -71,8 +81,10 @@ def create_user(
     username = username.strip()
     if not username or len(username) > 80:
         raise UserError("username: required, at most 80 characters")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+    problem = password_problem(password, username)
+    if problem is not None:
+        from callcenter.core.messages import describe
+        raise UserError(f"password: {describe(problem)}")
     try:
         role = Role(role)
         scope = Scope(scope) if scope else DEFAULT_SCOPE[role]
@@ -113,60 +125,157 @@ def user_for_token(session: Session, token: str) -> User | None:
     return user if user is not None and user.active else None
 
 
-def _count_failure(session: Session, user_id: int, now, max_failures: int,
-                   lockout_s: int) -> None:
-    """One more failed login, in SQL (two concurrent guesses both count); the one that
-    reaches ``max_failures`` locks the account and starts the count again."""
-    session.execute(update(User).where(User.id == user_id)
-                    .values(failed_logins=User.failed_logins + 1))
-    session.execute(update(User).where(User.id == user_id,
-                                       User.failed_logins >= max_failures)
-                    .values(locked_until=now + timedelta(seconds=lockout_s), failed_logins=0))
+class LoginThrottled(Exception):
+    """Too many wrong passwords in a row at this account: no guess is checked before
+    ``until`` (an aware UTC datetime)."""
 
-
-class LoginLocked(Exception):
     def __init__(self, until):
-        super().__init__(f"locked until {until.isoformat()}")
+        super().__init__(f"throttled until {until.isoformat()}")
         self.until = until
 
 
-def authenticate(session: Session, username: str, password: str, *, max_failures: int = 5,
-                 lockout_s: int = 900,
-                 counter_session: Callable[[], Session] | None = None) -> User | None:
-    """The user if the password is right; None otherwise. Raises LoginLocked while locked.
+def backoff_s(failures: int, max_failures: int, base_s: int, cap_s: int) -> int:
+    """The wait after the ``failures``-th wrong password in a row: none before
+    ``max_failures``, then ``base_s``, doubling with each further failure, at most
+    ``cap_s``."""
+    if failures < max_failures:
+        return 0
+    return min(cap_s, base_s * 2 ** min(failures - max_failures, 30))
 
-    After ``max_failures`` wrong passwords in a row the account is locked for
-    ``lockout_s`` seconds, so guessing is throttled without locking anyone out for good.
-    ``counter_session``: makes a session of its own in which a failure is counted and
-    committed at once, so the count survives whatever happens to ``session`` (the web
-    login passes ``callcenter.db.own_transaction``); without it the count is only
-    flushed in ``session``.
+
+def _reserve_guess(session: Session, user_id: int, now, max_failures: int,
+                   hold_until) -> int | None:
+    """Count a guess before its password is checked, in one UPDATE (atomic on SQLite and
+    PostgreSQL: parallel guesses cannot read the same count), and return the count; None
+    when no guess may be checked now. The first ``max_failures`` guesses in a row go
+    through; after that one at a time, once ``locked_until`` has passed. From the
+    ``max_failures``-th on, ``locked_until`` holds ``hold_until`` while the guess is
+    checked (then the wait, or nothing when it was right), so none overtakes it."""
+    return session.execute(
+        update(User)
+        .where(User.id == user_id,
+               or_(User.failed_logins < max_failures, User.locked_until.is_(None),
+                   User.locked_until <= now))
+        .values(failed_logins=User.failed_logins + 1,
+                locked_until=case((User.failed_logins + 1 >= max_failures, hold_until),
+                                  else_=User.locked_until))
+        .returning(User.failed_logins)
+        .execution_options(synchronize_session=False)).scalar_one_or_none()
+
+
+def _run(session: Session, counter_session: Callable[[], Session] | None, fn, *,
+         write: bool):
+    """``fn(s)`` in a session of its own (when ``counter_session`` is given: committed at
+    once, or rolled back when only reading), else in ``session`` (flushed)."""
+    if counter_session is None:
+        result = fn(session)
+        if write:
+            session.flush()
+        return result
+    with counter_session() as own:
+        result = fn(own)
+        if write:
+            own.commit()
+        else:
+            own.rollback()
+        return result
+
+
+def authenticate(session: Session, username: str, password: str, *, max_failures: int = 30,
+                 backoff_base_s: int = 60, backoff_max_s: int = 900,
+                 counter_session: Callable[[], Session] | None = None,
+                 unknown_name: Callable[[], int | None] | None = None) -> User | None:
+    """The user if the password is right; None otherwise. Raises LoginThrottled while
+    the account waits.
+
+    Every guess is counted before its password is checked (``_reserve_guess``), so
+    however many arrive at once, at most ``max_failures`` wrong passwords in a row are
+    checked; after that each further guess waits (``backoff_s``). A right password
+    clears the count. ``counter_session``: makes a session of its own in which the count
+    is written and committed at once, so it survives whatever happens to ``session`` and
+    no connection is held while the password is checked (the web login passes
+    ``callcenter.db.own_transaction``); without it the count is flushed in ``session``.
+    ``unknown_name``: called for a username that does not exist (or is inactive); the
+    seconds to wait when such a name has had too many guesses too (the web login counts
+    them in Redis), so that an unknown name is answered as an account would be.
     """
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active:
+    now = utcnow()
+    found = _run(session, counter_session, lambda s: s.execute(
+        select(User.id, User.password_hash, User.active)
+        .where(User.username == username)).first(), write=False)
+    if found is None or not found.active:
+        wait = unknown_name() if unknown_name is not None else None
+        if wait:
+            raise LoginThrottled(now + timedelta(seconds=wait))
         try:
             _hasher.verify(_DUMMY_HASH, password)
         except VerificationError:
             pass
         return None
-    now = utcnow()
-    if user.locked_until and user.locked_until > now:
-        raise LoginLocked(user.locked_until)
+    hold = now + timedelta(seconds=backoff_max_s)
+    count = _run(session, counter_session,
+                 lambda s: _reserve_guess(s, found.id, now, max_failures, hold), write=True)
+    if count is None:
+        until = _run(session, counter_session, lambda s: s.scalar(
+            select(User.locked_until).where(User.id == found.id)), write=False)
+        raise LoginThrottled(until or hold)
     try:
-        _hasher.verify(user.password_hash, password)
+        _hasher.verify(found.password_hash, password)
     except (VerificationError, InvalidHashError):
-        if counter_session is None:
-            _count_failure(session, user.id, now, max_failures, lockout_s)
-            session.flush()
-        else:
-            with counter_session() as own:
-                _count_failure(own, user.id, now, max_failures, lockout_s)
-                own.commit()
-        session.expire(user, ["failed_logins", "locked_until"])
+        wait = backoff_s(count, max_failures, backoff_base_s, backoff_max_s)
+        if wait:
+            until = utcnow() + timedelta(seconds=wait)
+            _run(session, counter_session, lambda s: s.execute(
+                update(User).where(User.id == found.id).values(locked_until=until)
+                .execution_options(synchronize_session=False)), write=True)
+        _expire_counters(session, found.id)
         return None
-    user.failed_logins = 0
-    user.locked_until = None
+    session.execute(update(User).where(User.id == found.id)
+                    .values(failed_logins=0, locked_until=None)
+                    .execution_options(synchronize_session=False))
+    _expire_counters(session, found.id)
+    user = session.get(User, found.id)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     session.flush()
+    return user
+
+
+def _expire_counters(session: Session, user_id: int) -> None:
+    """The session's copy of the user (if it has one) reads the counters again."""
+    user = session.identity_map.get(identity_key(User, user_id))
+    if user is not None:
+        session.expire(user, ["failed_logins", "locked_until"])
+
+
+def end_sessions(session: Session, user: User) -> int:
+    """End every web session of ``user`` (each carries the generation it started with,
+    checked on every request and Socket.IO connect by ``callcenter.auth``); the new
+    generation. In SQL, so two at once both count."""
+    generation = session.execute(
+        update(User).where(User.id == user.id)
+        .values(session_generation=User.session_generation + 1)
+        .returning(User.session_generation)
+        .execution_options(synchronize_session=False)).scalar_one()
+    session.expire(user, ["session_generation"])
+    return generation
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    """Give ``user`` a new password (the rule is the caller's: ``password_problem``) and
+    end all their sessions."""
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    session.flush()
+    end_sessions(session, user)
+
+
+def unlock(session: Session, username: str) -> User | None:
+    """Clear the wrong-password count and the wait of ``username``'s account."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is not None:
+        user.failed_logins = 0
+        user.locked_until = None
+        session.flush()
     return user

@@ -11,7 +11,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from callcenter.auth import permission_required
+from callcenter.auth import keep_session, permission_required
 from callcenter.core.pagination import Page, fetch_page
 from callcenter.db import db_session
 from callcenter.users.admin import (
@@ -114,6 +114,8 @@ def edit(user_id: int):
     except UserFieldError as exc:
         leftover = apply_user_errors(form, exc)
         return _form_page("users/form.html", form, user, leftover, REJECTED)
+    if user.id == current_user.id and form.password.data:
+        keep_session(user)  # a new password of one's own ends the other sessions only
     flash(_("Changes to %(name)s saved.", name=user.username), "success")
     return redirect(url_for("users.index"))
 
