@@ -123,6 +123,8 @@ def _log_in(page, base: str, username: str, target: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    # Wait for the page the login leads to: the next step must not act on the old one.
+    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def _watch(page, problems: list[str]) -> None:
