@@ -19,6 +19,7 @@ COPY pyproject.toml setup.py MANIFEST.in package.json package-lock.json ./
 COPY callcenter ./callcenter
 COPY telephony ./telephony
 COPY tickets ./tickets
+COPY repairs ./repairs
 COPY kb ./kb
 COPY static ./static
 COPY --from=frontend /src/node_modules ./node_modules

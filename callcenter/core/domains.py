@@ -22,6 +22,7 @@ DOMAINS = (
     "callcenter.wallboard",   # its live events (queue.update, agent.update to queue rooms)
     "callcenter.realtime",    # a saved wrap-up closes the agent's pop
     "tickets",                # receivers (open tickets, ticket status, merges), live events
+    "repairs",                # repair orders, stations, stock: live events
 )
 
 _lock = threading.Lock()

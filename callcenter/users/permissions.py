@@ -29,6 +29,22 @@ class Permission(enum.StrEnum):
     TICKET_WRITE = "ticket.write"
     TICKET_ASSIGN = "ticket.assign"
     TICKET_MERGE = "ticket.merge"
+    #: Repair orders (repairs/): read those in scope; raise one from a ticket and work it
+    #: (diagnose, record findings and parts, move it along); dispatch to a technician;
+    #: inspect; settle; override the warranty decision (with a reason).
+    REPAIR_READ = "repair.read"
+    REPAIR_WRITE = "repair.write"
+    REPAIR_DISPATCH = "repair.dispatch"
+    REPAIR_INSPECT = "repair.inspect"
+    REPAIR_SETTLE = "repair.settle"
+    WARRANTY_OVERRIDE = "warranty.override"
+    #: Service stations' master data and the parts catalogue (after-sales finance).
+    STATION_MANAGE = "station.manage"
+    PART_MANAGE = "part.manage"
+    #: Stations' stock: read it; receive, transfer and adjust it (issues to a repair order
+    #: and returns from one need REPAIR_WRITE on the order).
+    STOCK_READ = "stock.read"
+    STOCK_MOVE = "stock.move"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -36,18 +52,26 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AGENT: frozenset({Permission.CUSTOMER_READ, Permission.CUSTOMER_CREATE,
                           Permission.CUSTOMER_UPDATE, Permission.PRODUCT_WRITE,
                           Permission.TICKET_READ, Permission.TICKET_WRITE,
-                          Permission.TICKET_ASSIGN}),
+                          Permission.TICKET_ASSIGN, Permission.REPAIR_READ,
+                          Permission.REPAIR_WRITE}),
     # Technicians read the customer and record which equipment they found at whose site.
     # They work the tickets assigned to them (and may take one), but do not hand out work.
+    # They work their repair orders and draw parts from their station's stock for them.
     Role.TECHNICIAN: frozenset({Permission.CUSTOMER_READ, Permission.PRODUCT_WRITE,
-                               Permission.TICKET_READ, Permission.TICKET_WRITE}),
+                               Permission.TICKET_READ, Permission.TICKET_WRITE,
+                               Permission.REPAIR_READ, Permission.REPAIR_WRITE,
+                               Permission.STOCK_READ}),
     Role.SUPERVISOR: frozenset({Permission.CUSTOMER_READ, Permission.CUSTOMER_CREATE,
                                Permission.CUSTOMER_UPDATE, Permission.CUSTOMER_MERGE,
                                Permission.CUSTOMER_IMPORT, Permission.CUSTOMER_REASSIGN,
                                Permission.PRODUCT_WRITE, Permission.WALLBOARD_VIEW,
                                Permission.SLA_MANAGE, Permission.TICKET_TYPE_MANAGE,
                                Permission.TICKET_READ, Permission.TICKET_WRITE,
-                               Permission.TICKET_ASSIGN, Permission.TICKET_MERGE}),
+                               Permission.TICKET_ASSIGN, Permission.TICKET_MERGE,
+                               Permission.REPAIR_READ, Permission.REPAIR_WRITE,
+                               Permission.REPAIR_DISPATCH, Permission.REPAIR_INSPECT,
+                               Permission.REPAIR_SETTLE, Permission.WARRANTY_OVERRIDE,
+                               Permission.STOCK_READ, Permission.STOCK_MOVE}),
     Role.ADMIN: frozenset(Permission),
 }
 

@@ -1,0 +1,11 @@
+"""Repair orders, service stations and spare parts, and the technician's phone.
+
+A sibling of ``tickets`` (a repair order is raised from a service request) on the
+installed base of ``callcenter.products``; it meets the other domains only through
+their public functions and signals (docs/architecture.md).
+"""
+
+
+def init_app() -> None:
+    """Connect the repairs domain's receivers and register its live events (called once
+    per process by ``callcenter.core.domains.init_domains``)."""
