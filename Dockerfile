@@ -30,6 +30,11 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     CALLCENTER_INSTANCE=/var/lib/callcenter
+# The dispatch sheet's PDF (WeasyPrint): pango, and a CJK font for the Chinese text.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+        fonts-noto-cjk \
+    && rm -rf /var/lib/apt/lists/*
 # The pinned dependencies first, so that a code change does not reinstall them.
 # The lock stays in the image: it says what the image was built from.
 COPY requirements/base.txt /opt/callcenter/requirements.txt

@@ -59,6 +59,16 @@ compile_catalogues() {
     "$VENV/bin/python" -m callcenter.i18n
 }
 
+# The system libraries the dispatch sheet's PDF needs (WeasyPrint: pango; the Chinese
+# text: a CJK font), as apt package names, for those missing (none on a ready machine).
+missing_pdf_packages() {
+    local pkgs=()
+    ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' || pkgs+=(libpango-1.0-0)
+    ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so' || pkgs+=(libpangoft2-1.0-0)
+    fc-list 2>/dev/null | grep -q 'Noto Sans CJK' || pkgs+=(fonts-noto-cjk)
+    echo "${pkgs[@]}"
+}
+
 # npm ci when package-lock.json changed since the last install.
 install_node() {
     local stamp="$ROOT/node_modules/.installed" want

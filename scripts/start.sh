@@ -6,6 +6,14 @@
 set -euo pipefail
 source "$(dirname "$0")/_common.sh"
 
+read -r -a pdf_missing <<< "$(missing_pdf_packages)"
+if [ ${#pdf_missing[@]} -gt 0 ]; then
+    say "installing system packages for the dispatch sheet's PDF: ${pdf_missing[*]}"
+    as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+    as_root apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        "${pdf_missing[@]}"
+fi
 install_python ""
 install_node
 export PATH="$VENV/bin:$PATH"

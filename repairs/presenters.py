@@ -1,0 +1,115 @@
+"""How the repair pages show an order: labels, names, the history in words.
+Presentation only: what may be done and what it does is the services' business."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from callcenter.customers.models import Customer
+from callcenter.products.models import InstalledProduct
+from callcenter.users.models import User
+from repairs.models import RepairOrder, RepairOrderHistory, RepairStatus, Station
+
+STATUS_LABELS = {
+    RepairStatus.DIAGNOSIS: _l("Diagnosis"), RepairStatus.DISPATCHED: _l("Dispatched"),
+    RepairStatus.REPAIRING: _l("Repairing"), RepairStatus.INSPECTION: _l("Inspection"),
+    RepairStatus.SETTLEMENT: _l("Settlement"), RepairStatus.CLOSED: _l("Closed"),
+    RepairStatus.CANCELLED: _l("Cancelled"),
+}
+STATUS_BADGES = {
+    RepairStatus.DIAGNOSIS: "info", RepairStatus.DISPATCHED: "info",
+    RepairStatus.REPAIRING: "warn", RepairStatus.INSPECTION: "warn",
+    RepairStatus.SETTLEMENT: "ok", RepairStatus.CLOSED: "muted",
+    RepairStatus.CANCELLED: "muted",
+}
+#: The buttons of the moves an order may make (the target state's verb).
+TRANSITION_LABELS = {
+    RepairStatus.DISPATCHED: _l("Dispatch"), RepairStatus.REPAIRING: _l("Start repair"),
+    RepairStatus.INSPECTION: _l("Send to inspection"),
+    RepairStatus.SETTLEMENT: _l("Settle"), RepairStatus.CLOSED: _l("Close"),
+    RepairStatus.CANCELLED: _l("Cancel"),
+}
+HISTORY_FIELDS = {
+    "created": _l("Raised"), "status": _l("Status"), "technician_id": _l("Technician"),
+    "station_id": _l("Station"), "scheduled_at": _l("Scheduled"),
+    "diagnosis": _l("Diagnosis"), "defect_code": _l("Defect code"),
+    "findings": _l("Findings"), "inspection_result": _l("Inspection"),
+    "inspection_note": _l("Inspection note"), "part_issued": _l("Part issued"),
+    "part_returned": _l("Part returned"), "warranty_override": _l("Warranty override"),
+    "in_warranty": _l("In warranty"), "settlement": _l("Settlement"),
+    "cancel_reason": _l("Cancelled"), "signature": _l("Signature"),
+    "repeat_of_id": _l("Repeat repair"), "inspector_id": _l("Inspector"),
+}
+RULE_LABELS = {
+    "within_warranty": _l("The warranty had not ended on the reference date"),
+    "expired": _l("The warranty had ended before the reference date"),
+    "no_warranty": _l("The product has no warranty"),
+    "no_end_date": _l("The warranty has no end date"),
+    "override": _l("Overridden by hand"),
+}
+HISTORY_TEXT = 160
+
+
+def status_label(status: RepairStatus | str) -> str:
+    try:
+        return str(STATUS_LABELS[RepairStatus(status)])
+    except ValueError:
+        return str(status)
+
+
+def user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return {u.id: u.display_name or u.username
+            for u in session.scalars(select(User).where(User.id.in_(ids)))}
+
+
+def customer_names(session: Session, ids: set[int | None]) -> dict[int, str]:
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return dict(session.execute(select(Customer.id, Customer.name)
+                                .where(Customer.id.in_(ids))).tuples())
+
+
+def products(session: Session, ids: set[int | None]) -> dict[int, InstalledProduct]:
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return {p.id: p for p in session.scalars(
+        select(InstalledProduct).where(InstalledProduct.id.in_(ids)))}
+
+
+def station_names(session: Session) -> dict[int, str]:
+    return dict(session.execute(select(Station.id, Station.name)).tuples())
+
+
+def history(session: Session, order: RepairOrder) -> list[dict[str, Any]]:
+    """The order's history, newest first, in words."""
+    rows = session.scalars(select(RepairOrderHistory)
+                           .where(RepairOrderHistory.order_id == order.id)
+                           .order_by(RepairOrderHistory.changed_at.desc(),
+                                     RepairOrderHistory.id.desc())).all()
+    names = user_names(session, {r.user_id for r in rows})
+    stations = station_names(session) if any(r.field == "station_id" for r in rows) else {}
+
+    def word(field: str, value: str | None) -> str:
+        if value in (None, ""):
+            return "—"
+        if field == "status":
+            return status_label(value)
+        if field in ("technician_id", "inspector_id") and value.isdigit():
+            return user_names(session, {int(value)}).get(int(value), value)
+        if field == "station_id" and value.isdigit():
+            return stations.get(int(value), value)
+        return value if len(value) <= HISTORY_TEXT else value[:HISTORY_TEXT] + "…"
+
+    return [{"when": r.changed_at, "who": names.get(r.user_id, ""),
+             "what": str(HISTORY_FIELDS.get(r.field, r.field)),
+             "old": word(r.field, r.old_value) if r.old_value is not None else None,
+             "new": word(r.field, r.new_value), "note": r.note} for r in rows]
