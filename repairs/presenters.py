@@ -74,7 +74,7 @@ def customer_names(session: Session, ids: set[int | None]) -> dict[int, str]:
     if not ids:
         return {}
     return dict(session.execute(select(Customer.id, Customer.name)
-                                .where(Customer.id.in_(ids))).tuples())
+                                .where(Customer.id.in_(ids))).all())
 
 
 def products(session: Session, ids: set[int | None]) -> dict[int, InstalledProduct]:
@@ -86,7 +86,7 @@ def products(session: Session, ids: set[int | None]) -> dict[int, InstalledProdu
 
 
 def station_names(session: Session) -> dict[int, str]:
-    return dict(session.execute(select(Station.id, Station.name)).tuples())
+    return dict(session.execute(select(Station.id, Station.name)).all())
 
 
 def history(session: Session, order: RepairOrder) -> list[dict[str, Any]]:
