@@ -44,13 +44,15 @@ HISTORY_FIELDS = {
     "cancel_reason": _l("Cancelled"), "signature": _l("Signature"),
     "repeat_of_id": _l("Repeat repair"), "inspector_id": _l("Inspector"),
 }
+#: The warranty decision's outcome (``repairs.warranty.decide``: basis["outcome"]).
 RULE_LABELS = {
-    "within_warranty": _l("The warranty had not ended on the reference date"),
+    "covered": _l("The warranty had not ended on the reference date"),
     "expired": _l("The warranty had ended before the reference date"),
     "no_warranty": _l("The product has no warranty"),
     "no_end_date": _l("The warranty has no end date"),
-    "override": _l("Overridden by hand"),
 }
+WARRANTY_LABELS = {"none": _l("No warranty"), "standard": _l("Standard warranty"),
+                   "extended": _l("Extended warranty"), "contract": _l("Service contract")}
 HISTORY_TEXT = 160
 
 

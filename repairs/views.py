@@ -107,7 +107,7 @@ def detail_context(order_id: int) -> dict:
                                        order.created_by_id,
                                        (order.warranty_basis or {}).get("overridden_by")}),
         "parts": issued_parts(dbs, order.id), "history": show.history(dbs, order),
-        "rule_labels": show.RULE_LABELS,
+        "rule_labels": show.RULE_LABELS, "warranty_labels": show.WARRANTY_LABELS,
         "repeat_of": (dbs.get(RepairOrder, order.repeat_of_id)
                       if order.repeat_of_id else None),
         **action_forms(dbs, order),

@@ -74,7 +74,7 @@ def action_forms(session: Session, order: RepairOrder) -> dict:
             "parts": session.execute(select(Part.id, Part.sku, Part.name)
                                      .where(Part.active.is_(True))
                                      .order_by(Part.sku)).all()}
-    return {"actions": actions}
+    return {"actions": {name: form for name, form in actions.items() if form}}
 
 
 def _version() -> int:

@@ -19,6 +19,7 @@ from callcenter.auth import permission_required
 from callcenter.db import db_session
 from callcenter.users.permissions import Permission
 from repairs.pdf import html_to_pdf
+from repairs.presenters import WARRANTY_LABELS
 from repairs.sheet import dispatch_sheet
 from repairs.views import repairs_bp
 
@@ -26,8 +27,6 @@ LANGS = ("zh_CN", "en")
 #: What every technician takes along; the order's parts are listed above it.
 TOOLS = (_l("Standard tool kit"), _l("Multimeter"), _l("Diagnostic laptop and cable"),
          _l("Shoe covers and cleaning cloth"))
-WARRANTY_LABELS = {"none": _l("No warranty"), "standard": _l("Standard warranty"),
-                   "extended": _l("Extended warranty"), "contract": _l("Service contract")}
 
 
 def _lang() -> str:

@@ -68,7 +68,7 @@ def seed_order(session: Session, actor: User, technician: User, *, settings) -> 
         warranty_basis={"warranty_type": "standard",
                         "warranty_end": product.warranty_end.isoformat(),
                         "reference_date": date.today().isoformat(),
-                        "rule": "within_warranty"})
+                        "rule": "reported_on <= warranty_end", "outcome": "covered"})
     session.add(order)
     session.flush()
     session.add(StockMovement(station_id=station.id, part_id=belt.id, kind=MovementKind.ISSUE,

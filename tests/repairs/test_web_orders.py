@@ -49,3 +49,18 @@ def test_outside_the_scope_the_order_is_not_found(client, seeded):
 def test_tampered_filters_are_dropped(client, seeded):
     assert login(client, "lead").status_code == 302
     assert client.get("/repairs/?view=x&status=bogus&technician=abc&page=-3").status_code == 200
+
+
+def test_the_customer_page_shows_the_products_repair_history(client, session, seeded):
+    from repairs.models import RepairOrder
+    first = session.get(RepairOrder, seeded["order"])
+    session.add(RepairOrder(ticket_id=first.ticket_id, product_id=first.product_id,
+                            customer_id=first.customer_id, fault_description="又不制冷",
+                            reported_on=first.reported_on, repeat_of_id=first.id))
+    session.flush()
+    assert login(client, "lead").status_code == 302
+    page = text(client.get(f"/customers/{seeded['customer']}"))
+    assert "Repair history" in page and f"RO-{seeded['order']:06d}" in page
+    assert "2 repairs" in page and "1 repeat repair" in page
+    ticket = text(client.get(f"/tickets/{seeded['ticket']}"))
+    assert f"RO-{seeded['order']:06d}" in ticket and "Repeat repair" in ticket
