@@ -103,8 +103,12 @@ def history(session: Session, order: RepairOrder) -> list[dict[str, Any]]:
     def word(field: str, value: str | None) -> str:
         if value in (None, ""):
             return "—"
-        if field == "status":
+        if field in ("status", "created"):
             return status_label(value)
+        if field == "in_warranty":
+            return str(_l("In warranty") if value in ("True", "true", "1") else _l("Paid repair"))
+        if field == "inspection_result":
+            return str(_l("Passed") if value == "pass" else _l("Failed"))
         if field in ("technician_id", "inspector_id") and value.isdigit():
             return user_names(session, {int(value)}).get(int(value), value)
         if field == "station_id" and value.isdigit():

@@ -86,8 +86,13 @@ def _shown(value: Any) -> str:
 
 def _edit(kind: str, record, *, save, fields, title: str, back: str, extra=None):
     """GET: the form; POST: save through ``save(data)`` or show what was wrong."""
-    departments = db_session().execute(select(Department.id, Department.path)
-                                       .order_by(Department.path)).all()
+    rows = db_session().execute(select(Department.id, Department.name, Department.path)).all()
+    names = {did: name for did, name, _path in rows}
+
+    def spelled(path: str) -> str:  # "/1/2/" -> "Service / Stations"
+        return " / ".join(names.get(int(i), i) for i in path.strip("/").split("/") if i.isdigit())
+    departments = sorted(((did, spelled(path) or name) for did, name, path in rows),
+                         key=lambda d: d[1])
     context = {"kind": kind, "record": record, "fields": fields, "title": title,
                "back": back, "departments": departments, "errors": {}, "stale": None,
                "problem": None}
