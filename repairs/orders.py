@@ -89,7 +89,8 @@ def parse_hours(value: Any) -> Decimal | None:
     if isinstance(value, bool) or isinstance(value, float):
         raise ValidationError({"labour_hours": Problem("decimal_text")})
     try:
-        hours = Decimal(str(value).strip()) if isinstance(value, (str, int)) else None
+        text = str(value).strip() if isinstance(value, (str, int)) else ""
+        hours = Decimal(text) if text.isascii() and len(text) <= 20 else None
     except InvalidOperation:
         hours = None
     if hours is None or not hours.is_finite() or hours < 0 or hours > MAX_HOURS or \
