@@ -18,6 +18,7 @@ from callcenter.api import PAGE_PARAMS, api_bp, api_route, arg, created, int_arg
 from callcenter.auth import api_error, api_user
 from callcenter.core.errors import Problem, ValidationError
 from callcenter.core.messages import error_message
+from callcenter.customers.services import require
 from callcenter.db import db_session
 from callcenter.openapi import Param
 from callcenter.users.permissions import Permission
@@ -99,6 +100,7 @@ def stock_movement_create(body: dict[str, Any]):
             to_station_id=body["to_station_id"], reason=body.get("reason", ""),
             settings=settings, **common)
     else:
+        require(actor, Permission.REPAIR_WRITE)  # before the order is looked up
         order = _order(session, body)
         if kind == "issue":
             movement = stock.issue_to_order(session, actor, order, settings=settings,
