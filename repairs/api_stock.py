@@ -25,6 +25,7 @@ from callcenter.users.permissions import Permission
 from repairs import schemas_stock as schemas
 from repairs import stock
 from repairs.models import MovementKind
+from repairs.parts import get_part
 from repairs.queries import RepairOrderNotFound, get_order
 from repairs.serializers_stock import movement_to_dict, stock_line_to_dict
 from repairs.stations import get_station
@@ -127,10 +128,10 @@ def station_stock_list(station_id: int):
                        "quantity below it, the station's department hears `stock.low`. "
                        "0: never.")
 def station_stock_threshold(station_id: int, part_id: int, body: dict[str, Any]):
-    station = get_station(db_session(), station_id)
+    station, part = get_station(db_session(), station_id), get_part(db_session(), part_id)
     stock.set_low_threshold(db_session(), api_user(), station_id=station.id,
-                            part_id=part_id, low_threshold=body["low_threshold"])
-    line = next(x for x in station_stock(db_session(), station.id) if x.part_id == part_id)
+                            part_id=part.id, low_threshold=body["low_threshold"])
+    line = next(x for x in station_stock(db_session(), station.id) if x.part_id == part.id)
     return jsonify(stock_line_to_dict(line))
 
 

@@ -304,3 +304,14 @@ def test_low_stock_event_reaches_the_department_room_after_the_request(
                          body["data"][0]["sku"]))
     pubsub.close()
     assert seen == [("stock.low", f"department:{dept.id}", 1, "FLT-100")]
+
+
+def test_threshold_of_an_unknown_part_or_station_is_404(client, admin):
+    part, station = new_part(client, admin), new_station(client, admin)
+    for url in (f"/api/v1/stations/{station['id']}/stock/999999",
+                f"/api/v1/stations/999999/stock/{part['id']}"):
+        assert call(client, "PATCH", url, admin, {"low_threshold": 1}).status_code == 404
+    r = call(client, "PATCH", f"/api/v1/stations/{station['id']}/stock/{part['id']}", admin,
+             {"low_threshold": -1})
+    assert assert_error(r, 422, "low_threshold")["error"]["problems"]["low_threshold"][
+        "code"] == "whole_number"
