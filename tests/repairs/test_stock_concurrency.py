@@ -142,3 +142,24 @@ def test_a_key_for_the_last_units_is_not_refused_when_sent_twice_at_once(stack, 
     results = in_parallel(issue, 6)
     assert [r.status_code for r in results] == [201] * 6, [r.text for r in results]
     assert stock_of(stack, depot) == 0 and issues(depot) == 1
+
+
+def test_concurrent_returns_never_give_back_more_than_was_issued(stack, depot):
+    r = call(stack, "POST", "/stock-movements", json={
+        "station_id": depot["station"], "part_id": depot["part"], "kind": "issue",
+        "quantity": 3, "repair_order_id": depot["order"]})
+    assert r.status_code == 201, r.text
+
+    def give_back(i):
+        return call(stack, "POST", "/stock-movements", json={
+            "station_id": depot["station"], "part_id": depot["part"], "kind": "return",
+            "quantity": 1, "repair_order_id": depot["order"]})
+
+    results = in_parallel(give_back, 10)
+    assert all(isinstance(r, requests.Response) for r in results), results
+    assert Counter(r.status_code for r in results) == {201: 3, 422: 7}, \
+        [r.text for r in results]
+    for r in results:
+        if r.status_code == 422:
+            assert r.json()["error"]["problems"]["quantity"]["code"] == "stock.return_exceeds"
+    assert stock_of(stack, depot) == STOCK
