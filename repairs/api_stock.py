@@ -18,12 +18,14 @@ from callcenter.api import PAGE_PARAMS, api_bp, api_route, arg, created, int_arg
 from callcenter.auth import api_error, api_user
 from callcenter.core.errors import Problem, ValidationError
 from callcenter.core.messages import error_message
+from callcenter.customers.services import require
 from callcenter.db import db_session
 from callcenter.openapi import Param
 from callcenter.users.permissions import Permission
 from repairs import schemas_stock as schemas
 from repairs import stock
 from repairs.models import MovementKind
+from repairs.parts import get_part
 from repairs.queries import RepairOrderNotFound, get_order
 from repairs.serializers_stock import movement_to_dict, stock_line_to_dict
 from repairs.stations import get_station
@@ -99,6 +101,7 @@ def stock_movement_create(body: dict[str, Any]):
             to_station_id=body["to_station_id"], reason=body.get("reason", ""),
             settings=settings, **common)
     else:
+        require(actor, Permission.REPAIR_WRITE)  # before the order is looked up
         order = _order(session, body)
         if kind == "issue":
             movement = stock.issue_to_order(session, actor, order, settings=settings,
@@ -125,10 +128,10 @@ def station_stock_list(station_id: int):
                        "quantity below it, the station's department hears `stock.low`. "
                        "0: never.")
 def station_stock_threshold(station_id: int, part_id: int, body: dict[str, Any]):
-    station = get_station(db_session(), station_id)
+    station, part = get_station(db_session(), station_id), get_part(db_session(), part_id)
     stock.set_low_threshold(db_session(), api_user(), station_id=station.id,
-                            part_id=part_id, low_threshold=body["low_threshold"])
-    line = next(x for x in station_stock(db_session(), station.id) if x.part_id == part_id)
+                            part_id=part.id, low_threshold=body["low_threshold"])
+    line = next(x for x in station_stock(db_session(), station.id) if x.part_id == part.id)
     return jsonify(stock_line_to_dict(line))
 
 

@@ -70,19 +70,24 @@ def _clean(session: Session, actor: User, data: dict[str, Any],
         raise ValidationError(errors)
     if "department_id" in data:
         dept = data["department_id"]
-        if dept is not None and (as_id(dept) is None or session.get(Department, dept) is None):
+        if dept is not None and (as_id(dept) is None
+                                 or session.get(Department, as_id(dept)) is None):
             raise ValidationError({"department_id": Problem("department.unknown",
                                                             {"id": dept})})
-        values["department_id"] = dept
+        values["department_id"] = None if dept is None else as_id(dept)
     if "customer_id" in data:
         customer_id = data["customer_id"]
+        customer = None
         if customer_id is not None:
             try:
-                get_customer(session, actor, as_id(customer_id) or 0)
+                customer = get_customer(session, actor, as_id(customer_id) or 0)
             except CustomerNotFound:
                 raise ValidationError({"customer_id": Problem(
                     "customer.unknown", {"id": customer_id})}) from None
-        values["customer_id"] = customer_id
+            if customer.merged_into_id is not None:
+                raise ValidationError({"customer_id": Problem(
+                    "customer.merged", {"id": customer.id, "into": customer.merged_into_id})})
+        values["customer_id"] = customer.id if customer is not None else None
     name = values.get("name")
     if name is not None and session.scalar(select(Station.id).where(
             Station.name == name, Station.id != (station.id if station else 0))):

@@ -274,3 +274,44 @@ def test_not_json_and_broken_json(client, admin):
     r = client.post("/api/v1/parts", data='{"sku": "A", "sku": "B"}',
                     headers={**bearer(admin), "Content-Type": "application/json"})
     assert_error(r, 422, "sku")
+
+
+def test_low_stock_event_reaches_the_department_room_after_the_request(
+        client, admin, session, redis_conn, redis_url):
+    import json
+
+    from callcenter.realtime.live import channel_for
+    from callcenter.users.services import ensure_department
+    dept = ensure_department(session, "Aftersales/North")
+    part, station = new_part(client, admin), new_station(client, admin, department_id=dept.id)
+    order = make_order(session, admin)
+    move(client, admin, station_id=station["id"], part_id=part["id"], kind="receipt",
+         quantity=3)
+    call(client, "PATCH", f"/api/v1/stations/{station['id']}/stock/{part['id']}", admin,
+         {"low_threshold": 2})
+    pubsub = redis_conn.pubsub()
+    pubsub.subscribe(channel_for(redis_url))
+    pubsub.get_message(timeout=1)
+    for quantity in (1, 1):  # 3 -> 2 (not below), 2 -> 1 (below: one event)
+        r = move(client, admin, station_id=station["id"], part_id=part["id"], kind="issue",
+                 quantity=quantity, repair_order_id=order.id)
+        assert r.status_code == 201, r.get_json()
+    seen = []
+    while (message := pubsub.get_message(timeout=1)) is not None:
+        if message["type"] == "message":
+            body = json.loads(message["data"])
+            seen.append((body["event"], body["room"], body["data"][0]["quantity"],
+                         body["data"][0]["sku"]))
+    pubsub.close()
+    assert seen == [("stock.low", f"department:{dept.id}", 1, "FLT-100")]
+
+
+def test_threshold_of_an_unknown_part_or_station_is_404(client, admin):
+    part, station = new_part(client, admin), new_station(client, admin)
+    for url in (f"/api/v1/stations/{station['id']}/stock/999999",
+                f"/api/v1/stations/999999/stock/{part['id']}"):
+        assert call(client, "PATCH", url, admin, {"low_threshold": 1}).status_code == 404
+    r = call(client, "PATCH", f"/api/v1/stations/{station['id']}/stock/{part['id']}", admin,
+             {"low_threshold": -1})
+    assert assert_error(r, 422, "low_threshold")["error"]["problems"]["low_threshold"][
+        "code"] == "whole_number"
