@@ -108,6 +108,9 @@ def detail_context(order_id: int) -> dict:
     """What the order's page shows (also under a refused or stale form)."""
     dbs = db_session()
     order = get_order(dbs, current_user, order_id)
+    from flask import current_app
+
+    from repairs.settlement import summary
     from repairs.views_actions import action_forms
     product = show.products(dbs, {order.product_id}).get(order.product_id)
     return {
@@ -117,6 +120,7 @@ def detail_context(order_id: int) -> dict:
                                        order.created_by_id,
                                        (order.warranty_basis or {}).get("overridden_by")}),
         "parts": issued_parts(dbs, order.id), "history": show.history(dbs, order),
+        "charges": summary(dbs, order, current_app.config["SETTINGS"]),
         "rule_labels": show.RULE_LABELS, "warranty_labels": show.WARRANTY_LABELS,
         "repeat_of": (dbs.get(RepairOrder, order.repeat_of_id)
                       if order.repeat_of_id else None),
