@@ -9,3 +9,6 @@ their public functions and signals (docs/architecture.md).
 def init_app() -> None:
     """Connect the repairs domain's receivers and register its live events (called once
     per process by ``callcenter.core.domains.init_domains``)."""
+    from repairs.stock_notices import register_events as register_stock_events
+
+    register_stock_events()

@@ -196,6 +196,35 @@ MESSAGES: dict[str, str] = {
                                               "resolution: give at most as many minutes."),
     "sla.calendar_day_taken": N_("%(day)s is already set apart in the calendar; delete that "
                                  "entry first."),
+    # --- service stations, the parts catalogue, stock (repairs.stations, .parts, .stock) ---
+    "stock.insufficient": N_("Only %(available)s in stock; %(requested)s requested."),
+    "stock.adjustment_quantity": N_("Must be a whole number from %(min)s to %(max)s, not 0."),
+    "stock.too_much": N_("A station can hold at most %(max)s of one part."),
+    "stock.return_exceeds": N_("Only %(issued)s of this part are on the repair order "
+                               "(issued, net of returns); %(requested)s cannot be returned."),
+    "stock.same_station": N_("Transfer to another station, not to the same one."),
+    "stock.key_reused": N_("This idempotency key was already used for a different stock "
+                           "movement."),
+    "stock.idempotency_key": N_("Use 1 to 64 letters, digits and . _ : - (starting with a "
+                                "letter or a digit)."),
+    "stock.order_finished": N_("Repair order no. %(id)s is %(status)s: parts can no longer "
+                               "be issued to it or returned from it."),
+    "stock.only_for_transfer": N_("Only for a transfer."),
+    "stock.only_for_order": N_("Only for an issue to or a return from a repair order."),
+    "stock.kind_order_only": N_("Issues and returns are made on a repair order: give "
+                                "repair_order_id."),
+    "station.unknown": N_("There is no service station number %(id)s."),
+    "station.inactive": N_("Service station no. %(id)s is deactivated."),
+    "station.name_taken": N_("There is already a service station named %(name)s."),
+    "station.stale_version": N_("Someone else changed this service station meanwhile (it is "
+                                "now at version %(current_version)s); reload it and try "
+                                "again."),
+    "part.unknown": N_("There is no part number %(id)s."),
+    "part.sku_taken": N_("There is already a part with the SKU %(sku)s."),
+    "part.price": N_("Enter a price such as 12.50: at least 0, at most %(max)s, "
+                     "with at most 2 decimals."),
+    "part.stale_version": N_("Someone else changed this part meanwhile (it is now at "
+                             "version %(current_version)s); reload it and try again."),
 }
 
 
