@@ -16,10 +16,12 @@ the phone retries; ``version`` is the order's version the change was made on. Ki
 ``version`` is a conflict (409) carrying both values; parts, photos and signatures only
 add, so they are applied whatever the version.
 
-Idempotency: the ``SyncedChange`` row for the key is inserted *first*, in a savepoint,
-and the answer written into it in the same transaction as the change's effect. A second
-request with the key (a retry; or a concurrent one, which waits on the unique key until
-the first commits) finds the row and gets the stored answer: one effect, same answer.
+Idempotency: the ``SyncedChange`` row for the key is inserted *first* (``INSERT ... ON
+CONFLICT DO NOTHING``), and the answer written into it in the same transaction as the
+change's effect, which runs in a savepoint (an error undoes the effect, and the refusal
+is the stored answer). A second request with the key (a retry; or a concurrent one,
+which waits on the unique key until the first commits) finds the row and gets the stored
+answer: one effect, same answer.
 Only the technician the order is dispatched to, or a supervisor, may sync changes to it;
 for anyone else the order is not found.
 """
@@ -29,11 +31,13 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from callcenter.config import Settings
@@ -43,13 +47,15 @@ from callcenter.db import utcnow
 from callcenter.users.models import Role, User
 from repairs.models import RepairOrder, RepairOrderHistory, SyncedChange
 from repairs.queries import RepairOrderNotFound, get_order
+from repairs.stock import KEY_PATTERN, issue_to_order
 
 KINDS = ("findings", "move", "part", "photo", "signature")
 #: Kinds that overwrite a value the office may also change: checked against ``version``.
 VERSIONED = ("findings", "move")
 #: States a technician moves an order to from the phone.
 TECH_MOVES = ("repairing", "inspection")
-MAX_KEY = 80
+#: Keys as the stock movements take them (the key of a ``part`` change is its movement's).
+_KEY = re.compile(KEY_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -72,8 +78,8 @@ def may_sync(actor: User, order: RepairOrder) -> bool:
 def _check(change: dict[str, Any]) -> None:
     errors: dict[str, Problem] = {}
     key = change.get("key")
-    if not isinstance(key, str) or not 8 <= len(key) <= MAX_KEY or not key.isprintable():
-        errors["key"] = Problem("tech.bad_key", {"max": MAX_KEY})
+    if not isinstance(key, str) or len(key) < 8 or not _KEY.match(key):
+        errors["key"] = Problem("tech.bad_key")
     if change.get("kind") not in KINDS:
         errors["kind"] = Problem("tech.bad_kind", {"kinds": ", ".join(KINDS)})
     version = change.get("version")
@@ -93,23 +99,24 @@ def sync_change(session: Session, actor: User, change: dict[str, Any], *,
     stored = session.get(SyncedChange, key)
     if stored is not None:
         return _replay(stored, actor)
-    try:
-        with session.begin_nested():
-            row = SyncedChange(key=key, user_id=actor.id, order_id=None, status_code=0,
-                               response={}, created_at=utcnow())
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        # A concurrent request with the same key committed first: its answer stands.
-        session.expire_all()
-        stored = session.get(SyncedChange, key)
-        if stored is None:
-            raise
+    # The key is claimed first (INSERT ... ON CONFLICT DO NOTHING): a concurrent request
+    # with it waits for this one's commit (PostgreSQL's unique index, SQLite's write
+    # lock), then inserts nothing and answers what this one stored.
+    table = SyncedChange.__table__
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    claimed = session.execute(
+        insert.values(key=key, user_id=actor.id, order_id=None, status_code=0, response={},
+                      created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=[table.c.key]).returning(table.c.key)
+    ).scalar()
+    if claimed is None:
+        stored = session.get(SyncedChange, key, populate_existing=True)
         return _replay(stored, actor)
     answer = _apply(session, actor, change, settings)
-    row.order_id = answer.body.get("order", {}).get("id")
-    row.status_code, row.response = answer.status, answer.body
-    session.flush()
+    session.execute(update(table).where(table.c.key == key).values(
+        order_id=answer.body.get("order", {}).get("id"), status_code=answer.status,
+        response=answer.body))
     return answer
 
 
@@ -197,7 +204,6 @@ def _move(session, actor, order, change, settings) -> None:
 
 
 def _part(session, actor, order, change, settings) -> None:
-    from repairs.stock import issue_to_order
     data = change["data"]
     part_id, quantity = data.get("part_id"), data.get("quantity")
     if type(part_id) is not int or part_id < 1:

@@ -22,15 +22,14 @@ from callcenter.products.models import InstalledProduct
 from callcenter.products.warranty import warranty_state
 from callcenter.users.models import User
 from repairs.models import (
-    MovementKind,
     Part,
     RepairOrder,
     RepairOrderHistory,
     RepairStatus,
     StationStock,
-    StockMovement,
 )
 from repairs.queries import visible_orders
+from repairs.stock_reads import parts_on_order
 
 #: Open states a job stays on the phone in, also when scheduled on an earlier day.
 OPEN = (RepairStatus.DISPATCHED, RepairStatus.REPAIRING)
@@ -146,15 +145,9 @@ def repair_history(session: Session, actor: User, order: RepairOrder) -> list[di
 
 def parts_used(session: Session, order: RepairOrder) -> list[dict]:
     """Parts issued to the order less those returned, per part."""
-    net = func.sum(-StockMovement.quantity)
-    rows = session.execute(
-        select(Part.id, Part.sku, Part.name, Part.unit, net)
-        .join(StockMovement, StockMovement.part_id == Part.id)
-        .where(StockMovement.repair_order_id == order.id,
-               StockMovement.kind.in_((MovementKind.ISSUE, MovementKind.RETURN)))
-        .group_by(Part.id, Part.sku, Part.name, Part.unit).order_by(Part.sku))
-    return [{"part_id": pid, "sku": sku, "name": name, "unit": unit, "quantity": int(qty)}
-            for pid, sku, name, unit, qty in rows if qty]
+    return [{"part_id": line.part_id, "sku": line.sku, "name": line.name,
+             "unit": line.unit, "quantity": line.quantity}
+            for line in parts_on_order(session, order.id)]
 
 
 def station_stock(session: Session, station_id: int) -> list[dict]:

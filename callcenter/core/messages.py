@@ -169,7 +169,7 @@ MESSAGES: dict[str, str] = {
     # --- the technician's phone (repairs.sync) ---
     "tech.changed_meanwhile": N_("Changed in the office meanwhile (the order is now at "
                                  "version %(current_version)s): keep yours or take theirs."),
-    "tech.bad_key": N_("Send a key of 8 to %(max)s printable characters, made on the "
+    "tech.bad_key": N_("Send a key of 8 to 64 letters, digits and . _ : -, made on the "
                        "phone for this change."),
     "tech.bad_kind": N_("Unknown kind of change; use one of %(kinds)s."),
     "tech.key_reused": N_("This key was used for another change; make a new one."),
