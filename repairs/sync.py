@@ -45,7 +45,7 @@ from callcenter.core.errors import AppError, Problem, StaleVersion, ValidationEr
 from callcenter.core.messages import error_message
 from callcenter.db import utcnow
 from callcenter.users.models import Role, User
-from repairs.models import RepairOrder, RepairOrderHistory, SyncedChange
+from repairs.models import Part, RepairOrder, RepairOrderHistory, SyncedChange
 from repairs.queries import RepairOrderNotFound, get_order
 from repairs.stock import KEY_PATTERN, issue_to_order
 
@@ -212,8 +212,12 @@ def _part(session, actor, order, change, settings) -> None:
         raise ValidationError({"quantity": Problem("whole_number", {"min": 1, "max": 1000})})
     if order.station_id is None:
         raise ValidationError({"station_id": Problem("tech.no_station")})
-    issue_to_order(session, actor, order, station_id=order.station_id, part_id=part_id,
-                   quantity=quantity, idempotency_key=change["key"])
+    movement = issue_to_order(session, actor, order, station_id=order.station_id,
+                              part_id=part_id, quantity=quantity,
+                              idempotency_key=change["key"], settings=settings)
+    part = session.get(Part, part_id)
+    _history(session, actor, order, "part_issued", None,
+             f"{part.sku} × {-movement.quantity}")
 
 
 def _image(data: dict[str, Any]) -> bytes:

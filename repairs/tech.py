@@ -61,8 +61,9 @@ def todays_jobs(session: Session, actor: User, locality: Locality, *,
     jobs = [job_json(session, actor, order, locality) for order in orders]
     stations = {o.station_id for o in orders if o.station_id is not None}
     stock = {str(sid): station_stock(session, sid) for sid in sorted(stations)}
-    return {"day": today.isoformat(), "timezone": locality.timezone, "jobs": jobs,
-            "stock": stock}
+    made = (now or datetime.now(locality.zone)).astimezone(locality.zone)
+    return {"day": today.isoformat(), "timezone": locality.timezone,
+            "generated_at": made.strftime("%Y-%m-%d %H:%M"), "jobs": jobs, "stock": stock}
 
 
 def job_json(session: Session, actor: User, order: RepairOrder,
@@ -107,9 +108,19 @@ def _address(session: Session, customer_id: int) -> str:
         next((a for a in rows if a.purpose == "main"), None) or (rows[0] if rows else None)
     if best is None:
         return ""
-    return "".join(part for part in (best.province, best.city, best.line) if part) \
-        if best.country == "CN" else ", ".join(p for p in (best.line, best.city,
-                                                           best.province) if p)
+    if best.country != "CN":
+        return ", ".join(p for p in (best.line, best.city, best.province) if p)
+    # Chinese order, largest first; 北京 + 北京市 (a municipality) is written once.
+    parts: list[str] = []
+    for part in (best.province, best.city, best.line):
+        part = (part or "").strip()
+        if not part:
+            continue
+        if parts and part.startswith(parts[-1]):
+            parts[-1] = part
+        elif not (parts and parts[-1].startswith(part)):
+            parts.append(part)
+    return "".join(parts)
 
 
 def _contact(session: Session, order: RepairOrder) -> str:

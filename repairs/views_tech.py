@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import pgettext
 from flask_login import login_required
 
 from callcenter import assets
@@ -42,7 +43,7 @@ def service_worker():
 @tech_bp.route("/manifest.webmanifest")
 def manifest():
     response = jsonify({
-        "name": _("Service Desk: my jobs"), "short_name": _("My jobs"),
+        "name": _("Service Desk: my jobs"), "short_name": pgettext("tech", "My jobs"),
         "start_url": url_for("tech.index"), "scope": SCOPE, "display": "standalone",
         "background_color": "#ffffff", "theme_color": "#1d4ed8",
         "icons": [{"src": url_for("static", filename="img/favicon.svg"),

@@ -14,7 +14,7 @@ let doc = null;          // the server's jobs document (plus what it answered to
 let pending = [];        // the queue, oldest first
 const failed = {};       // order id -> messages of changes refused for good
 let token = (document.querySelector("input[name=csrf_token]") || {}).value || "";
-let cachedAt = null;
+let fromCopy = false;    // shown from the phone's copy (no network when it was asked)
 
 function problem(message) {
   const box = root.querySelector("[data-problem]");
@@ -27,8 +27,10 @@ function showNet() {
   bar.dataset.state = online ? "online" : "offline";
   root.querySelector("[data-net]").textContent = online ? texts.online : texts.offline;
   const count = pending.length;
-  root.querySelector("[data-queue]").textContent = count
-    ? fill(texts.queued, { n: count }) : (doc ? texts.synced : "");
+  let text = doc ? texts.synced : "";
+  if (!online) { text = count ? fill(texts.queued_offline, { n: count }) : texts.offline_empty; }
+  else if (count) { text = fill(texts.queued, { n: count }); }
+  root.querySelector("[data-queue]").textContent = text;
   root.querySelector("[data-queue]").dataset.count = String(count);
 }
 
@@ -65,6 +67,10 @@ function render() {
   jobView.hidden = !job;
   if (!job) {
     renderList(root, view, pending, texts);
+    if (fromCopy) {
+      const day = root.querySelector("[data-day]");
+      day.textContent += " · " + fill(texts.cached, { at: doc.generated_at });
+    }
     return;
   }
   const focused = document.activeElement && document.activeElement.id;
@@ -119,10 +125,6 @@ async function change(job, kind, data) {
   pending = await queued();
   render();
   await sync();
-  if (pending.some((c) => c.order_id === job.id && !c.conflict)) {
-    root.querySelector("[data-queue]").textContent = texts.queued_one + " "
-      + fill(texts.queued, { n: pending.length });
-  }
 }
 
 async function resolve(button, keepMine) {
@@ -190,11 +192,11 @@ async function loadJobs() {
     if (!response.ok) { return; }
     const fresh = await response.json();
     token = fresh.csrf_token || token;
-    cachedAt = response.headers.get("X-Tech-Cached");
+    fromCopy = Boolean(response.headers.get("X-Tech-Cached"));
     doc = fresh;
-    if (!cachedAt) { await saveState("jobs", doc); }
+    if (!fromCopy) { await saveState("jobs", doc); }
   } catch (err) {
-    // Offline: the copy on the phone stands.
+    fromCopy = doc !== null;  // offline: the copy on the phone stands
   }
 }
 
@@ -203,11 +205,8 @@ async function start() {
   pending = await queued();
   doc = await loadState("jobs");
   render();
-  if (navigator.onLine) { await loadJobs(); }
-  if (!doc) { problem(texts.no_jobs_offline); } else if (cachedAt || !navigator.onLine) {
-    problem("");
-    root.querySelector("[data-day]").dataset.cached = "1";
-  }
+  if (navigator.onLine) { await loadJobs(); } else { fromCopy = doc !== null; }
+  if (!doc) { problem(texts.no_jobs_offline); }
   render();
   await sync();
   if ("serviceWorker" in navigator) {

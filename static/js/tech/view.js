@@ -63,8 +63,12 @@ export function renderJob(doc, job, pending, failed, texts) {
   setLink(field(view, "call"), job.customer.phone ? "tel:" + job.customer.phone : "");
   field(view, "model").textContent = job.product.model;
   field(view, "serial").textContent = job.product.serial_number;
-  field(view, "warranty").textContent = (job.in_warranty ? texts.warranty_in : texts.warranty_out)
-    + (job.product.warranty_end ? " · " + job.product.warranty_end : "");
+  const warranty = field(view, "warranty");
+  warranty.textContent = job.in_warranty ? texts.warranty_in : texts.warranty_out;
+  if (job.product.warranty_end) {
+    warranty.append(" · ", el("span", "nowrap",
+                              fill(texts.warranty_end, { date: job.product.warranty_end })));
+  }
   field(view, "fault").textContent = job.fault || texts.none;
   field(view, "diagnosis").textContent = [job.defect_code, job.diagnosis].filter(Boolean)
     .join(" · ") || texts.none;
