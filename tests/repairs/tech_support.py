@@ -17,7 +17,6 @@ from werkzeug.serving import make_server
 
 from callcenter.app import create_app
 from callcenter.config import load_settings
-
 from callcenter.customers.models import Address, Customer, Phone
 from callcenter.products.models import InstalledProduct
 from repairs.models import Part, RepairOrder, RepairStatus, Station, StationStock
