@@ -388,6 +388,7 @@ from callcenter.calls import api as _calls_api  # noqa: E402,F401
 from callcenter.customers import api as _customers_api  # noqa: E402,F401
 from callcenter.products import api as _products_api  # noqa: E402,F401
 from callcenter.wallboard import api as _wallboard_api  # noqa: E402,F401
+from repairs import api as _repairs_api  # noqa: E402,F401
 from repairs import api_tech as _repairs_tech_api  # noqa: E402,F401
 from tickets import api as _tickets_api  # noqa: E402,F401
 from tickets import api_notices as _notices_api  # noqa: E402,F401

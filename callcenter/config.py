@@ -11,6 +11,7 @@ import secrets
 import zoneinfo
 from dataclasses import dataclass
 from datetime import time
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -35,6 +36,12 @@ DEFAULT_ESCALATION_LADDER = "0.8:warn,1.0:lead,1.5:up"
 DEFAULT_LOGIN_RATE_LIMIT = "5 per 5 minutes;10 per hour;20 per day"
 #: Failed logins from one address, whatever the accounts (one office behind one NAT).
 DEFAULT_LOGIN_ADDRESS_RATE_LIMIT = "50 per 15 minutes;200 per day"
+#: Repair orders: labour per hour (yuan), and the days after a repair closed within which
+#: another repair of the same serial is a repeat repair (返修).
+DEFAULT_REPAIR_LABOUR_RATE = Decimal("100.00")
+DEFAULT_REPAIR_REPEAT_DAYS = 30
+#: The largest amount a repair setting may name (Numeric(12, 2) holds 10 digits).
+MAX_REPAIR_AMOUNT = Decimal("99999999.99")
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,13 @@ class Settings:
     #: save its wrap-up though the customer is outside their scope (``CALL_ACCESS_HOURS``;
     #: callcenter.calls.access), hours.
     call_access_hours: int = 24
+    #: Repair orders (repairs.settlement, repairs.orders): labour per hour
+    #: (``REPAIR_LABOUR_RATE``), flat labour fees per service type (``REPAIR_FLAT_FEES``,
+    #: "type:amount,...": a service type listed here is charged its fee instead of hours
+    #: x rate), and the repeat-repair window in days (``REPAIR_REPEAT_DAYS``).
+    repair_labour_rate: Decimal = DEFAULT_REPAIR_LABOUR_RATE
+    repair_flat_fees: tuple[tuple[str, Decimal], ...] = ()
+    repair_repeat_days: int = DEFAULT_REPAIR_REPEAT_DAYS
 
     @property
     def locality(self) -> Locality:
@@ -256,6 +270,43 @@ def _rate_limit(env: dict, name: str, default: str) -> str:
     return raw
 
 
+def _amount(name: str, raw: str) -> Decimal:
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation as exc:
+        raise ConfigError(f"{name}: {raw!r} is not an amount like 80.00") from exc
+    if not value.is_finite() or value < 0 or value > MAX_REPAIR_AMOUNT \
+            or value != value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP):
+        raise ConfigError(f"{name}: {raw!r}: an amount from 0 to {MAX_REPAIR_AMOUNT} with "
+                          "at most two decimals")
+    return value.quantize(Decimal("0.01"))
+
+
+def _labour_rate(env: dict) -> Decimal:
+    raw = (env.get("REPAIR_LABOUR_RATE") or "").strip()
+    return _amount("REPAIR_LABOUR_RATE", raw) if raw else DEFAULT_REPAIR_LABOUR_RATE
+
+
+def _flat_fees(env: dict) -> tuple[tuple[str, Decimal], ...]:
+    """``REPAIR_FLAT_FEES``: "onsite:150,replace_board:300.50" -> ((type, amount), ...)."""
+    raw = (env.get("REPAIR_FLAT_FEES") or "").strip()
+    if not raw:
+        return ()
+    fees: dict[str, Decimal] = {}
+    for part in raw.split(","):
+        code, sep, amount = part.strip().partition(":")
+        code = code.strip()
+        if not sep or not code or len(code) > 40 or \
+                not all(c.isascii() and (c.isalnum() or c == "_") for c in code) or \
+                code != code.lower():
+            raise ConfigError(f"REPAIR_FLAT_FEES: {part.strip()!r} is not like "
+                              "onsite:150.00 (a service type of a-z, 0-9 and _)")
+        if code in fees:
+            raise ConfigError(f"REPAIR_FLAT_FEES: {code!r} is given twice")
+        fees[code] = _amount("REPAIR_FLAT_FEES", amount)
+    return tuple(fees.items())
+
+
 def load_settings(env: dict | None = None) -> Settings:
     """Read and check every setting; raises ConfigError naming the bad variable."""
     env = dict(os.environ if env is None else env)
@@ -284,4 +335,8 @@ def load_settings(env: dict | None = None) -> Settings:
         login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 30),
         login_backoff_s=_int(env, "LOGIN_BACKOFF_S", 60),
         login_backoff_max_s=_int(env, "LOGIN_BACKOFF_MAX_S", 900),
+        repair_labour_rate=_labour_rate(env),
+        repair_flat_fees=_flat_fees(env),
+        repair_repeat_days=_int(env, "REPAIR_REPEAT_DAYS", DEFAULT_REPAIR_REPEAT_DAYS,
+                                minimum=0),
     )

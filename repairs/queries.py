@@ -55,7 +55,8 @@ def get_order(session: Session, user: User, order_id: Any, *,
         raise RepairOrderNotFound(order_id)
     stmt = select(RepairOrder).where(RepairOrder.id == oid, visible_orders(user))
     if for_update:
-        stmt = stmt.with_for_update(of=RepairOrder)
+        # Read the row as the lock found it (a loaded copy would keep stale values).
+        stmt = stmt.with_for_update(of=RepairOrder).execution_options(populate_existing=True)
     order = session.scalar(stmt)
     if order is None:
         raise RepairOrderNotFound(order_id)

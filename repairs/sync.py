@@ -43,17 +43,23 @@ from sqlalchemy.orm import Session
 from callcenter.config import Settings
 from callcenter.core.errors import AppError, Problem, StaleVersion, ValidationError
 from callcenter.core.messages import error_message
+from callcenter.core.versions import claim
 from callcenter.db import utcnow
 from callcenter.users.models import Role, User
-from repairs.models import Part, RepairOrder, RepairOrderHistory, SyncedChange
+from repairs import history
+from repairs.models import Part, RepairOrder, RepairStatus, SyncedChange
+from repairs.orders import STALE, record_work
 from repairs.queries import RepairOrderNotFound, get_order
 from repairs.stock import KEY_PATTERN, issue_to_order
+from repairs.transitions import move_order
 
 KINDS = ("findings", "move", "part", "photo", "signature")
 #: Kinds that overwrite a value the office may also change: checked against ``version``.
 VERSIONED = ("findings", "move")
 #: States a technician moves an order to from the phone.
 TECH_MOVES = ("repairing", "inspection")
+#: Parts are drawn while the repair is under way (as the repair-order API has it).
+PARTS_STATES = (RepairStatus.DIAGNOSIS, RepairStatus.DISPATCHED, RepairStatus.REPAIRING)
 #: Keys as the stock movements take them (the key of a ``part`` change is its movement's).
 _KEY = re.compile(KEY_PATTERN)
 
@@ -188,19 +194,17 @@ def _text(data: dict[str, Any], name: str, limit: int) -> str:
 
 
 def _findings(session, actor, order, change, settings) -> None:
-    from repairs.orders import record_work
     record_work(session, actor, order, version=change["version"],
                 findings=_text(change["data"], "findings", 10_000))
 
 
 def _move(session, actor, order, change, settings) -> None:
-    from repairs.transitions import move_order
     to = change["data"].get("to")
     if to not in TECH_MOVES:
         raise ValidationError({"to": Problem("tech.bad_move", {"to": str(to)[:40]})})
     note = change["data"].get("note") or ""
     move_order(session, actor, order, to=to, version=change["version"],
-               note=_text({"note": note}, "note", 2000))
+               note=_text({"note": note}, "note", 2000), settings=settings)
 
 
 def _part(session, actor, order, change, settings) -> None:
@@ -212,6 +216,9 @@ def _part(session, actor, order, change, settings) -> None:
         raise ValidationError({"quantity": Problem("whole_number", {"min": 1, "max": 1000})})
     if order.station_id is None:
         raise ValidationError({"station_id": Problem("tech.no_station")})
+    if order.status not in PARTS_STATES:  # as the repair-order API has it
+        raise ValidationError({"status": Problem("repair.parts_closed",
+                                                 {"status": order.status.value})})
     movement = issue_to_order(session, actor, order, station_id=order.station_id,
                               part_id=part_id, quantity=quantity,
                               idempotency_key=change["key"], settings=settings)
@@ -240,8 +247,7 @@ def _attach(session, actor, order, filename: str, raw: bytes, settings):
 
 
 def _history(session, actor, order, field: str, old, new) -> None:
-    session.add(RepairOrderHistory(order_id=order.id, user_id=actor.id, field=field,
-                                   old_value=old, new_value=new, changed_at=utcnow()))
+    history.record(session, order.id, actor, field, old, new)
 
 
 def _photo(session, actor, order, change, settings) -> None:
@@ -258,7 +264,7 @@ def _signature(session, actor, order, change, settings) -> None:
     row = _attach(session, actor, order, f"signature-{order.id}.png", raw, settings)
     old = order.signature_path
     order.signature_path = f"attachments/{row.stored_name}"
-    order.version += 1
+    claim(session, order, None, STALE)  # not compared: a signature overwrites nothing
     order.updated_at = utcnow()
     _history(session, actor, order, "signature", old, row.filename)
 

@@ -16,6 +16,7 @@ from urllib.parse import quote_plus
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from callcenter.core.errors import NotFound
 from callcenter.core.locality import Locality
 from callcenter.customers.models import Address, Contact, Customer, Phone
 from callcenter.products.models import InstalledProduct
@@ -28,6 +29,7 @@ from repairs.models import (
     RepairStatus,
     StationStock,
 )
+from repairs.orders import repair_history_of_product
 from repairs.queries import visible_orders
 from repairs.stock_reads import parts_on_order
 
@@ -142,12 +144,18 @@ def _phone(session: Session, order: RepairOrder) -> str:
 
 
 def repair_history(session: Session, actor: User, order: RepairOrder) -> list[dict]:
-    """The equipment's other repair orders the actor may see, newest first."""
-    rows = session.scalars(
-        select(RepairOrder).where(RepairOrder.product_id == order.product_id,
-                                  RepairOrder.id != order.id, visible_orders(actor))
-        .order_by(RepairOrder.created_at.desc(), RepairOrder.id.desc())
-        .limit(HISTORY_LIMIT))
+    """The equipment's other repair orders, newest first: the product's repair history
+    (``repairs.orders``) when the actor may see the product, else the orders of it the
+    actor may see."""
+    try:
+        rows = [o for o in repair_history_of_product(session, actor, order.product_id)
+                if o.id != order.id][::-1][:HISTORY_LIMIT]
+    except NotFound:
+        rows = list(session.scalars(
+            select(RepairOrder).where(RepairOrder.product_id == order.product_id,
+                                      RepairOrder.id != order.id, visible_orders(actor))
+            .order_by(RepairOrder.created_at.desc(), RepairOrder.id.desc())
+            .limit(HISTORY_LIMIT)))
     return [{"id": o.id, "status": o.status.value,
              "date": (o.closed_at or o.created_at).date().isoformat(),
              "fault": o.fault_description, "findings": o.findings or o.diagnosis or ""}

@@ -166,6 +166,33 @@ MESSAGES: dict[str, str] = {
     "ticket.attachment_type": N_("This kind of file is not accepted (images, PDF, text "
                                  "and office documents are)."),
     "ticket.attachment_missing": N_("Send the file as the form field “file”."),
+    # --- repair orders (repairs/) ---
+    "decimal_text": N_('Send a decimal as text, such as "1.50" (or a whole number), not as a '
+                       'floating-point number.'),
+    "repair.stale_version": N_("Someone else changed this repair order meanwhile (it is now at "
+                               "version %(current_version)s); reload it and try again."),
+    "repair.transition_refused": N_("A repair order cannot go from %(from)s to %(to)s."),
+    "repair.product_unknown": N_("There is no installed product number %(id)s that you can see."),
+    "repair.product_not_tickets": N_("Product no. %(id)s is neither the product of ticket no. "
+                                     "%(ticket)s nor installed at its customer."),
+    "repair.contact_unknown": N_("Contact no. %(id)s is not a contact of this customer."),
+    "repair.code_chars": N_("Use letters, digits and . _ - only."),
+    "repair.hours": N_('Must be a number of hours from 0 to %(max)s with at most two decimals, '
+                       'such as "1.5".'),
+    "repair.not_workable": N_("The repair order is %(status)s: its work can no longer be "
+                              "changed."),
+    "repair.warranty_settled": N_("The repair order is %(status)s: the warranty decision can "
+                                  "only be overridden before settlement."),
+    "repair.warranty_unchanged": N_("The warranty decision is already so."),
+    "repair.technician_unknown": N_("User no. %(id)s is not an active technician."),
+    "repair.station_unknown": N_("There is no active service station number %(id)s."),
+    "repair.only_when_dispatching": N_("Given only when dispatching."),
+    "repair.reason_required": N_("Give the reason for cancelling in the note."),
+    "repair.note_required": N_("Say in the note why the inspection failed."),
+    "repair.use_transition": N_("Change the status and the technician with a transition."),
+    "repair.use_warranty": N_("Override the warranty decision with “warranty”, giving a reason."),
+    "repair.parts_closed": N_("The repair order is %(status)s: parts are issued only during "
+                              "diagnosis, dispatch and repair."),
     # --- the technician's phone (repairs.sync) ---
     "tech.changed_meanwhile": N_("Changed in the office meanwhile (the order is now at "
                                  "version %(current_version)s): keep yours or take theirs."),

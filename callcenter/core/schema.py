@@ -106,6 +106,10 @@ _CODES = {
     "list_type": "not_list",
     "extra_forbidden": "unknown_field",
     "email": "email",
+    "decimal_text": "decimal_text",
+    "datetime_type": "not_datetime",
+    "datetime_parsing": "not_datetime",
+    "datetime_from_date_parsing": "not_datetime",
 }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -99,7 +100,9 @@ def _phone(browser, base: str, problems: list[str], locale: str = "en-US", viewp
 
 
 def _sign(page) -> None:
-    box = page.locator("canvas.tech-sign").bounding_box()
+    pad = page.locator("canvas.tech-sign")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
     page.mouse.move(box["x"] + 30, box["y"] + 80)
     page.mouse.down()
     for i in range(1, 12):
@@ -145,7 +148,7 @@ def test_a_technician_takes_a_job_records_parts_and_closes_it(site, browser, tmp
     expect(cards).to_have_count(2)
     expect(cards.first).to_contain_text("北京华通汽车运输有限公司")  # the earlier one first
     expect(cards.first.get_by_role("link", name="Map")).to_have_attribute(
-        "href", lambda href: href.startswith("https://www.openstreetmap.org/search?query="))
+        "href", re.compile(r"^https://www\.openstreetmap\.org/search\?query=.+"))
     cards.first.locator(".tech-job__link").click()
     job = page.locator('[data-view="job"]')
     expect(job).to_contain_text("更换起动继电器")  # the equipment's repair history
@@ -153,6 +156,7 @@ def test_a_technician_takes_a_job_records_parts_and_closes_it(site, browser, tmp
     expect(job.locator(".badge").first).to_have_text("Repairing", timeout=WAIT_MS)
     page.get_by_label("Findings").fill("起动继电器烧坏, relay burnt out")
     page.get_by_role("button", name="Save findings").click()
+    expect(page.locator("[data-queue]")).to_have_text("All changes sent.", timeout=WAIT_MS)
     page.get_by_label("Quantity").fill("2")
     page.get_by_role("button", name="Add part").click()
     expect(job.locator(".tech-parts")).to_contain_text("2 pcs", timeout=WAIT_MS)
@@ -203,7 +207,8 @@ def test_the_network_cut_in_the_middle_the_change_syncs_later_exactly_once(site,
     assert _count(db, RepairOrderHistory, RepairOrderHistory.order_id == ids["order"],
                   RepairOrderHistory.field == "part_issued") == 1
     assert _count(db, SyncedChange) == 1
-    assert problems == [] or all("ERR_INTERNET_DISCONNECTED" in p for p in problems), problems
+    # Offline, the browser logs the requests that could not go out; nothing else.
+    assert not [p for p in problems if "net::ERR_" not in p], problems
     context.close()
 
 
@@ -249,7 +254,8 @@ def test_screenshots_of_every_screen(site, browser, tmp_path, lang):
         context.close()
     if importlib.util.find_spec("repairs.orders") is not None:
         assert _order(ids["db"], ids["order"]).findings == "起动继电器烧坏"
-    assert not [p for p in problems if "ERR_INTERNET_DISCONNECTED" not in p], problems
+    # Offline requests that could not go out, and the conflict's 409: nothing else.
+    assert not [p for p in problems if "net::ERR_" not in p and "409" not in p], problems
 
 
 def _office_findings(url: str, order_id: int, text: str) -> None:

@@ -174,9 +174,11 @@ def test_a_move_on_an_old_version_is_a_conflict(client, session, tech, day):
                         headers=bearer(tech))
     assert fresh.status_code == 200, fresh.get_json()
     assert fresh.get_json()["order"]["status"] == "repairing"
+    session.refresh(order)
     refused = client.post(SYNC, json=change(order, "move", {"to": "closed"}),
                           headers=bearer(tech))
     assert refused.status_code == 422
+    assert refused.get_json()["error"]["problems"]["to"]["code"] == "tech.bad_move"
 
 
 def test_jobs_today_in_order_with_address_map_history_and_stock(client, session, make_user,

@@ -54,6 +54,9 @@ function shown() {
   return copy;
 }
 
+let drawn = "";  // what the page shows now: a redraw only when it changes (a tap on a
+                // button that a redraw replaced between press and release is lost)
+
 function render() {
   showNet();
   root.querySelector("[data-loading]").hidden = doc !== null;
@@ -65,6 +68,10 @@ function render() {
   const jobView = root.querySelector('[data-view="job"]');
   listView.hidden = Boolean(job);
   jobView.hidden = !job;
+  const key = JSON.stringify([location.hash, job || view, fromCopy, pending.map((c) =>
+    [c.seq, c.order_id, c.kind, Boolean(c.conflict)]), failed]);
+  if (key === drawn) { return; }
+  drawn = key;
   if (!job) {
     renderList(root, view, pending, texts);
     if (fromCopy) {
@@ -73,20 +80,32 @@ function render() {
     }
     return;
   }
+  // Drawn again on every change: what is being typed or signed carries over.
   const focused = document.activeElement && document.activeElement.id;
-  const draft = jobView.querySelector("#tech-findings");
-  const typed = draft && jobView.dataset.job === String(job.id) && draft.value !== job.findings
-    ? draft.value : null;
+  const same = jobView.dataset.job === String(job.id);
+  const before = (selector) => (same ? jobView.querySelector(selector) : null);
+  const draft = before("#tech-findings");
+  const typed = draft && draft.value !== draft.defaultValue ? draft.value : null;
+  const qty = before("#tech-qty");
+  const part = before("#tech-part");
+  const canvas = before("canvas.tech-sign");
   const page = renderJob(view, job, pending, failed, texts);
+  if (typed !== null) { page.querySelector("#tech-findings").value = typed; }
+  if (qty) { page.querySelector("#tech-qty").value = qty.value; }
+  if (part && page.querySelector("#tech-part")) { page.querySelector("#tech-part").value = part.value; }
+  if (canvas) { page.querySelector("canvas.tech-sign").replaceWith(canvas); }
   jobView.replaceChildren(page);
   jobView.dataset.job = String(job.id);
-  if (typed !== null) { page.querySelector("#tech-findings").value = typed; }
   if (focused && document.getElementById(focused)) { document.getElementById(focused).focus(); }
   wire(page, job);
 }
 
+const pads = new WeakMap();  // canvas -> its pad (a canvas outlives a redraw)
+
 function wire(page, job) {
-  const pad = signaturePad(page.querySelector('[data-f="canvas"]'));
+  const canvas = page.querySelector("canvas.tech-sign");
+  if (!pads.has(canvas)) { pads.set(canvas, signaturePad(canvas)); }
+  const pad = pads.get(canvas);
   page.querySelector('[data-f="back"]').addEventListener("click", (event) => {
     event.preventDefault();
     location.hash = "";

@@ -14,6 +14,7 @@ export function newKey() {
 }
 
 let running = null;
+let again = false;  // a change was queued while a run was under way
 
 /**
  * Send what is queued. hooks: token(), refreshToken(), applied(body), conflict(item),
@@ -21,9 +22,18 @@ let running = null;
  * "login" or "later". Never runs twice at once.
  */
 export function syncQueue(url, hooks) {
-  if (!running) {
-    running = sendAll(url, hooks).finally(() => { running = null; });
+  if (running) {
+    again = true;
+    return running;
   }
+  running = (async () => {
+    let result;
+    do {
+      again = false;
+      result = await sendAll(url, hooks);
+    } while (again && result === "done");
+    return result;
+  })().finally(() => { running = null; });
   return running;
 }
 
@@ -38,9 +48,11 @@ async function post(url, hooks, item) {
 }
 
 async function sendAll(url, hooks) {
-  const items = await queued();
-  for (let i = 0; i < items.length; i += 1) {
-    const item = items[i];
+  // The head of the queue, read afresh each time: changes queued meanwhile are sent in
+  // the same run, and see the versions the ones before them produced.
+  for (;;) {
+    const item = (await queued())[0];
+    if (!item) { return "done"; }
     if (item.conflict) { return "conflict"; }  // waits for the technician's choice
     let response;
     try {
@@ -56,13 +68,14 @@ async function sendAll(url, hooks) {
     const body = await response.json().catch(() => ({}));
     if (response.status === 200) {
       await dequeue(item.seq);
-      for (const later of items.slice(i + 1)) {
-        if (later.order_id === item.order_id && later.version === body.version_before) {
+      hooks.applied(body, item);  // new changes are made on the new version from now on
+      for (const later of await queued()) {
+        if (later.order_id === item.order_id && later.version === body.version_before
+            && !later.conflict) {
           later.version = body.order.version;
           await update(later);
         }
       }
-      hooks.applied(body, item);
     } else if (response.status === 409 && body.conflict) {
       item.conflict = body;
       await update(item);
@@ -80,5 +93,4 @@ async function sendAll(url, hooks) {
       hooks.failed(item, message);
     }
   }
-  return "done";
 }

@@ -78,7 +78,7 @@ export function renderJob(doc, job, pending, failed, texts) {
       + ` · ${old.fault}${old.findings ? " → " + old.findings : ""}`));
   }
   if (!job.history.length) { history.append(el("li", "muted", texts.no_history)); }
-  field(view, "findings").value = job.findings;
+  field(view, "findings").defaultValue = job.findings;
 
   const parts = field(view, "parts");
   for (const part of job.parts) {
