@@ -64,7 +64,7 @@ def todays_jobs(session: Session, actor: User, locality: Locality, *,
     stations = {o.station_id for o in orders if o.station_id is not None}
     stock = {str(sid): station_stock(session, sid) for sid in sorted(stations)}
     made = (now or datetime.now(locality.zone)).astimezone(locality.zone)
-    return {"day": today.isoformat(), "timezone": locality.timezone,
+    return {"user_id": actor.id, "day": today.isoformat(), "timezone": locality.timezone,
             "generated_at": made.strftime("%Y-%m-%d %H:%M"), "jobs": jobs, "stock": stock}
 
 

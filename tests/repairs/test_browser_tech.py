@@ -110,6 +110,11 @@ def _sign(page) -> None:
     page.mouse.up()
 
 
+def _jpeg(path: Path) -> None:
+    from PIL import Image
+    Image.new("RGB", (2400, 1600), (200, 60, 40)).save(path, "JPEG")
+
+
 def _count(url: str, model, *where) -> int:
     engine = make_engine(url)
     try:
@@ -160,6 +165,10 @@ def test_a_technician_takes_a_job_records_parts_and_closes_it(site, browser, tmp
     page.get_by_label("Quantity").fill("2")
     page.get_by_role("button", name="Add part").click()
     expect(job.locator(".tech-parts")).to_contain_text("2 pcs", timeout=WAIT_MS)
+    photo = tmp_path / "fault.jpg"
+    _jpeg(photo)
+    page.locator('input[type="file"]').set_input_files(str(photo))
+    expect(job).to_contain_text("1 photo(s) added.", timeout=WAIT_MS)
     _sign(page)
     page.get_by_role("button", name="Save signature").click()
     expect(job).to_contain_text("Signed.", timeout=WAIT_MS)
@@ -171,6 +180,8 @@ def test_a_technician_takes_a_job_records_parts_and_closes_it(site, browser, tmp
     assert order.status.value == "inspection" and order.signature_path
     assert order.findings == "起动继电器烧坏, relay burnt out"
     assert _count(db, StockMovement, StockMovement.repair_order_id == ids["order"]) == 1
+    assert _count(db, RepairOrderHistory, RepairOrderHistory.order_id == ids["order"],
+                  RepairOrderHistory.field == "photo") == 1
     # The office inspects and settles; the job is closed.
     _office(base, ids["lead_token"], ids["order"], "settlement", "OK")
     _office(base, ids["lead_token"], ids["order"], "closed")

@@ -210,6 +210,8 @@ async function loadJobs() {
     if (response.status === 401 || response.redirected) { problem(texts.login); return; }
     if (!response.ok) { return; }
     const fresh = await response.json();
+    // A shared phone: the worker's copy may be another technician's day.
+    if (String(fresh.user_id) !== root.dataset.user) { fromCopy = doc !== null; return; }
     token = fresh.csrf_token || token;
     fromCopy = Boolean(response.headers.get("X-Tech-Cached"));
     doc = fresh;
