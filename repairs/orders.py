@@ -30,9 +30,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from callcenter.config import Settings
+from callcenter.config import DEFAULT_REPAIR_REPEAT_DAYS, Settings
 from callcenter.core.errors import Problem, ValidationError
 from callcenter.core.fields import text_problem
+from callcenter.core.locality import Locality
 from callcenter.core.versions import check_version, claim
 from callcenter.customers.models import Contact
 from callcenter.customers.services import require
@@ -122,12 +123,22 @@ def find_repeat_of(session: Session, product_id: int, at: datetime,
 
 def raise_repair_order(session: Session, actor: User, *, ticket_id: Any, product_id: Any,
                        fault_description: Any, reporter_contact_id: Any = None,
-                       settings: Settings, now: datetime | None = None) -> RepairOrder:
+                       locality: Locality | None = None,
+                       repeat_days: int = DEFAULT_REPAIR_REPEAT_DAYS,
+                       settings: Settings | None = None,
+                       now: datetime | None = None) -> RepairOrder:
     """A new order in ``diagnosis`` from a service request (``ticket_id``) for an
     installed product (``product_id``). Both must be visible to the actor (else refused
     exactly like missing ones) and belong together: the product is the ticket's
     customer's, or the ticket's installed product. The order's customer is the product's
-    end user; the warranty is decided at once (``repairs.warranty.decide``)."""
+    end user; the warranty is decided at once (``repairs.warranty.decide``).
+
+    ``settings`` gives the time zone and the repeat window (``REPAIR_REPEAT_DAYS``);
+    without it, ``locality`` and ``repeat_days``."""
+    if settings is not None:
+        locality, repeat_days = settings.locality, settings.repair_repeat_days
+    if locality is None:
+        raise TypeError("raise_repair_order needs settings or a locality")
     require(actor, Permission.REPAIR_WRITE)
     now = now or utcnow()
     errors: dict[str, Problem] = {}
@@ -160,9 +171,9 @@ def raise_repair_order(session: Session, actor: User, *, ticket_id: Any, product
         raise ValidationError(errors)
     if contact_id is None:
         contact_id = ticket.contact_id if reporter_contact_id is None else None
-    reported_on = ticket.created_at.astimezone(settings.locality.zone).date()
+    reported_on = ticket.created_at.astimezone(locality.zone).date()
     in_warranty, basis = decide(product, reported_on)
-    repeat = find_repeat_of(session, product.id, now, settings.repair_repeat_days)
+    repeat = find_repeat_of(session, product.id, now, repeat_days)
     order = RepairOrder(status=RepairStatus.DIAGNOSIS, ticket_id=ticket.id,
                         product_id=product.id, customer_id=product.customer_id,
                         reporter_contact_id=contact_id, fault_description=fault,

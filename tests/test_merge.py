@@ -179,7 +179,7 @@ def test_other_domains_move_their_rows_on_customers_merged(session, world):
         customers_merged.connect(tickets)   # connecting twice is harmless
         merge = merge_customers(session, world["sup"], world["survivor"], world["merged"])
     assert calls == [(session, world["survivor"].id, world["merged"].id)]
-    assert merge_details(merge)["linked"] == {"tickets": 3, "calls": 0}
+    assert merge_details(merge)["linked"] == {"tickets": 3, "calls": 0, "repair_orders": 0}
 
 
 @pytest.mark.parametrize("failure", ["raises", "bad_result"])

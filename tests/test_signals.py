@@ -27,9 +27,10 @@ from callcenter.realtime.agent_calls import read_snapshot, record_agent_event
 RECEIVERS = {"calls.wrapped-up": ["drop_wrapped_up_pop"],
              "calls.open-tickets-asked": ["answer_open_tickets"],
              "calls.ticket-status-asked": ["answer_ticket_status"],
-             "customers.merged": ["move_calls_to_survivor", "move_tickets_to_survivor"]}
+             "customers.merged": ["move_calls_to_survivor", "move_orders_to_survivor",
+                                  "move_tickets_to_survivor"]}
 LIVE_EVENTS = ["agent.update", "call.answered", "call.dismissed", "call.ended",
-               "call.ringing", "queue.update", "ticket.changed", "ticket.escalated",
+               "call.ringing", "queue.update", "stock.low", "ticket.changed", "ticket.escalated",
                "ticket.notice"]
 
 

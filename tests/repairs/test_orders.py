@@ -296,3 +296,26 @@ def test_parse_hours_accepts_text_and_whole_numbers():
     assert orders.parse_hours("2") == Decimal("2.00")
     assert orders.parse_hours(3) == Decimal("3.00")
     assert orders.parse_hours(" 0.25 ") == Decimal("0.25")
+
+
+def test_a_customer_merge_moves_the_orders(session, admin, settings):
+    from repairs.receivers import move_orders_to_survivor
+    order = raise_for(session, admin, settings)
+    merged, survivor = order.customer_id, make_customer(session, admin)
+    assert move_orders_to_survivor(survivor.id, merged_id=merged, session=session) == {
+        "repair_orders": 1}
+    assert order.customer_id == survivor.id and order.version == 2
+    row = order_history(session, order.id)[-1]
+    assert (row.field, row.old_value, row.new_value, row.user_id) == (
+        "customer_id", str(merged), str(survivor.id), None)
+
+
+def test_the_reference_day_is_taken_in_the_given_time_zone(session, admin):
+    from callcenter.core.locality import Locality
+    customer = make_customer(session, admin)
+    product = make_product(session, customer)
+    ticket = make_ticket(session, customer, admin,
+                         created_at=datetime(2026, 11, 30, 16, 30, tzinfo=UTC))
+    order = raise_repair_order(session, admin, ticket_id=ticket.id, product_id=product.id,
+                               fault_description="x", locality=Locality("CN", "UTC"))
+    assert order.reported_on == date(2026, 11, 30)
