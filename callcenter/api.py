@@ -389,6 +389,8 @@ from callcenter.customers import api as _customers_api  # noqa: E402,F401
 from callcenter.products import api as _products_api  # noqa: E402,F401
 from callcenter.wallboard import api as _wallboard_api  # noqa: E402,F401
 from repairs import api as _repairs_api  # noqa: E402,F401
+from repairs import api_catalogue as _repairs_catalogue_api  # noqa: E402,F401
+from repairs import api_stock as _repairs_stock_api  # noqa: E402,F401
 from repairs import api_tech as _repairs_tech_api  # noqa: E402,F401
 from tickets import api as _tickets_api  # noqa: E402,F401
 from tickets import api_notices as _notices_api  # noqa: E402,F401

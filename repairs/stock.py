@@ -33,7 +33,6 @@ flushes: the request (job, command) commits.
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -57,10 +56,10 @@ from repairs.models import (
     StockMovement,
 )
 from repairs.stock_notices import announce_low
-from repairs.stock_reads import PartLine, issued_net, parts_on_order
+from repairs.stock_reads import PartLine, available, issued_net, money, parts_on_order
 
-__all__ = ["InsufficientStock", "PartLine", "adjust", "issue_to_order", "parts_on_order",
-           "receive", "return_from_order", "set_low_threshold", "transfer"]
+__all__ = ["InsufficientStock", "PartLine", "adjust", "available", "issue_to_order", "money",
+           "parts_on_order", "receive", "return_from_order", "set_low_threshold", "transfer"]
 
 #: Most units one movement may move (a larger number is a typing error, 422).
 MAX_QUANTITY = 1_000_000
@@ -74,6 +73,8 @@ KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 _KEY = re.compile(KEY_PATTERN)
 #: Orders that take no more parts and give none back (their parts are settled).
 FINISHED = frozenset({RepairStatus.SETTLEMENT, RepairStatus.CLOSED, RepairStatus.CANCELLED})
+#: How often a decrease is tried when a receipt lands between its refusal and its read.
+_DECREASE_ATTEMPTS = 3
 
 _STOCK = StationStock.__table__
 _MOVES = StockMovement.__table__
@@ -183,20 +184,41 @@ def _claim(session: Session, actor: User, key: str | None, **values: Any) -> int
     return session.execute(stmt.returning(_MOVES.c.id)).scalar()
 
 
-def _decrease(session: Session, station_id: int, part_id: int, n: int) -> tuple[int, int]:
-    """Take ``n`` off in one conditional UPDATE: (quantity after, low threshold), or
-    InsufficientStock (nothing changed)."""
-    row = session.execute(
-        update(_STOCK)
-        .where(_STOCK.c.station_id == station_id, _STOCK.c.part_id == part_id,
-               _STOCK.c.quantity >= n)
-        .values(quantity=_STOCK.c.quantity - n, updated_at=utcnow())
-        .returning(_STOCK.c.quantity, _STOCK.c.low_threshold)).first()
-    if row is None:
+def _take(session: Session, station_id: int, part_id: int, n: int, movement_id: int):
+    """The conditional UPDATE; on PostgreSQL the movement's balance is written and the
+    movement loaded by the same statement (a CTE), so the stock row's lock is held for
+    one round trip less. (movement, low threshold), or None when too few."""
+    taken = (update(_STOCK)
+             .where(_STOCK.c.station_id == station_id, _STOCK.c.part_id == part_id,
+                    _STOCK.c.quantity >= n)
+             .values(quantity=_STOCK.c.quantity - n, updated_at=utcnow())
+             .returning(_STOCK.c.quantity, _STOCK.c.low_threshold, _STOCK.c.part_id))
+    if session.get_bind().dialect.name == "postgresql":
+        cte = taken.cte("taken")
+        return session.execute(
+            update(StockMovement)
+            .where(StockMovement.id == movement_id, StockMovement.part_id == cte.c.part_id)
+            .values(balance_after=cte.c.quantity).returning(StockMovement, cte.c.low_threshold),
+            execution_options={"synchronize_session": False}).first()
+    row = session.execute(taken).first()
+    return None if row is None else (_settle(session, movement_id, row[0]), row[1])
+
+
+def _decrease(session: Session, station_id: int, part_id: int, n: int,
+              movement_id: int) -> tuple[StockMovement, int]:
+    """Take ``n`` off in one conditional UPDATE: (the movement with its balance, the low
+    threshold), or InsufficientStock (nothing changed) carrying the quantity read after
+    the refusal. Should that read find enough (a receipt committed in between), the
+    UPDATE is tried again: a refusal reports a shortage that was there when answered."""
+    for _attempt in range(_DECREASE_ATTEMPTS):
+        row = _take(session, station_id, part_id, n, movement_id)
+        if row is not None:
+            return row[0], row[1]
         available = session.scalar(select(_STOCK.c.quantity).where(
             _STOCK.c.station_id == station_id, _STOCK.c.part_id == part_id)) or 0
-        raise InsufficientStock(available=available, requested=n)
-    return row[0], row[1]
+        if available < n:
+            break
+    raise InsufficientStock(available=available, requested=n)
 
 
 def _increase(session: Session, station_id: int, part_id: int, n: int) -> int:
@@ -215,11 +237,12 @@ def _increase(session: Session, station_id: int, part_id: int, n: int) -> int:
 
 
 def _settle(session: Session, movement_id: int, balance: int) -> StockMovement:
-    session.execute(update(_MOVES).where(_MOVES.c.id == movement_id)
-                    .values(balance_after=balance))
-    movement = session.get(StockMovement, movement_id)
-    session.refresh(movement)
-    return movement
+    # One round trip: the balance written and the movement loaded (the stock row is
+    # locked until the commit on PostgreSQL, so nothing more happens in between).
+    return session.scalars(
+        update(StockMovement).where(StockMovement.id == movement_id)
+        .values(balance_after=balance).returning(StockMovement),
+        execution_options={"synchronize_session": False}).one()
 
 
 def _move(session: Session, actor: User, key: str | None, *, station: Station, part: Part,
@@ -239,14 +262,15 @@ def _move(session: Session, actor: User, key: str | None, *, station: Station, p
         return _settle(session, movement_id, _increase(session, station.id, part.id,
                                                        quantity))
     try:
-        after, threshold = _decrease(session, station.id, part.id, -quantity)
+        movement, threshold = _decrease(session, station.id, part.id, -quantity, movement_id)
     except InsufficientStock:
         session.execute(delete(_MOVES).where(_MOVES.c.id == movement_id))
         raise
+    after = movement.balance_after
     if threshold > 0 and after < threshold <= after - quantity:
         announce_low(session, settings, station=station, part=part, quantity=after,
                      threshold=threshold)
-    return _settle(session, movement_id, after)
+    return movement
 
 
 # --- the services ---------------------------------------------------------------------
@@ -369,13 +393,3 @@ def set_low_threshold(session: Session, actor: User, *, station_id: int, part_id
     session.refresh(row)
     return row
 
-
-def available(session: Session, station_id: int, part_id: int) -> int:
-    """The station's quantity of the part now (0 when it never had any)."""
-    return session.scalar(select(StationStock.quantity).where(
-        StationStock.station_id == station_id, StationStock.part_id == part_id)) or 0
-
-
-def money(value: Decimal | None) -> str | None:
-    """A decimal amount as the API writes it ("12.50")."""
-    return None if value is None else str(Decimal(value).quantize(Decimal("0.01")))

@@ -127,3 +127,14 @@ def movements_query(station_id: int, *, part_id: int | None = None,
     if kind is not None:
         stmt = stmt.where(StockMovement.kind == kind)
     return stmt
+
+
+def available(session: Session, station_id: int, part_id: int) -> int:
+    """The station's quantity of the part now (0 when it never had any)."""
+    return session.scalar(select(StationStock.quantity).where(
+        StationStock.station_id == station_id, StationStock.part_id == part_id)) or 0
+
+
+def money(value: Decimal | None) -> str | None:
+    """A decimal amount as the API writes it ("12.50")."""
+    return None if value is None else str(Decimal(value).quantize(Decimal("0.01")))

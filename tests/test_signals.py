@@ -30,8 +30,8 @@ RECEIVERS = {"calls.wrapped-up": ["drop_wrapped_up_pop"],
              "customers.merged": ["move_calls_to_survivor", "move_orders_to_survivor",
                                   "move_tickets_to_survivor"]}
 LIVE_EVENTS = ["agent.update", "call.answered", "call.dismissed", "call.ended",
-               "call.ringing", "queue.update", "stock.low", "ticket.changed", "ticket.escalated",
-               "ticket.notice"]
+               "call.ringing", "queue.update", "stock.low", "ticket.changed",
+               "ticket.escalated", "ticket.notice"]
 
 
 def receivers() -> dict[str, list[str]]:

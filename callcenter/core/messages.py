@@ -248,8 +248,9 @@ MESSAGES: dict[str, str] = {
                                 "again."),
     "part.unknown": N_("There is no part number %(id)s."),
     "part.sku_taken": N_("There is already a part with the SKU %(sku)s."),
-    "part.price": N_("Enter a price such as 12.50: at least 0, at most %(max)s, "
-                     "with at most 2 decimals."),
+    "part.price": N_("Enter a price such as 12.50: from 0 to 9999999999.99, with at most "
+                     "2 decimals."),
+    "stock.order_unknown": N_("There is no repair order number %(id)s that you can see."),
     "part.stale_version": N_("Someone else changed this part meanwhile (it is now at "
                              "version %(current_version)s); reload it and try again."),
 }

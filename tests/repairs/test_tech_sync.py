@@ -212,3 +212,21 @@ def test_the_shell_the_worker_and_the_manifest(client, tech):
     assert (data["start_url"], data["scope"], data["display"]) == ("/tech", "/tech",
                                                                    "standalone")
     assert data["icons"][0]["src"].startswith("/static/img/")
+
+
+@pytest.mark.parametrize(("role", "scope", "own", "status"), [
+    ("technician", "own", True, 200),         # the order's technician
+    ("technician", "all", False, 404),        # sees it, but it is someone else's job
+    ("agent", "all", False, 404),             # may write repair orders, not sync them
+    ("supervisor", "department", False, 200),
+    ("admin", "all", False, 200),
+])
+def test_who_may_sync_a_change_to_an_order(client, session, make_user, role, scope, own,
+                                           status):
+    caller = make_user(role, scope=scope, department="Aftersales/East", token=True)
+    technician = caller if own else make_user("technician", department="Aftersales/East")
+    day = make_day(session, technician)
+    body = change(day["order"], "part", {"part_id": day["part"].id, "quantity": 1})
+    assert client.post(SYNC, json=body, headers=bearer(caller)).status_code == status
+    assert client.post(SYNC, json=body).status_code == 401
+    assert client.get("/api/v1/tech/jobs").status_code == 401
