@@ -391,6 +391,7 @@ from callcenter.wallboard import api as _wallboard_api  # noqa: E402,F401
 from repairs import api as _repairs_api  # noqa: E402,F401
 from repairs import api_catalogue as _repairs_catalogue_api  # noqa: E402,F401
 from repairs import api_stock as _repairs_stock_api  # noqa: E402,F401
+from repairs import api_tech as _repairs_tech_api  # noqa: E402,F401
 from tickets import api as _tickets_api  # noqa: E402,F401
 from tickets import api_notices as _notices_api  # noqa: E402,F401
 from tickets import api_panel as _tickets_panel_api  # noqa: E402,F401

@@ -119,6 +119,8 @@ def create_app(settings: Settings | None = None, *, db_bind=None, testing: bool 
     app.register_blueprint(tickets_bp)
     from repairs.views_pages import repairs_bp
     app.register_blueprint(repairs_bp)
+    from repairs.views_tech import tech_bp
+    app.register_blueprint(tech_bp)
     from callcenter import health
     health.init_app(app)   # /healthz (probes, no login) and /metrics (Prometheus)
 

@@ -268,9 +268,10 @@ def test_unauthenticated_callers_get_401_everywhere_but_the_document(client, ses
 #: tickets (tests/test_access_matrix_tickets.py: the same method, the ticket scopes;
 #: ticket types: tests/test_api_ticket_types.py, roles only; a user's own notices:
 #: tests/test_escalation_notices.py); repair orders (tests/repairs/test_access_matrix_repairs.py);
-#: stations, parts and stock (tests/repairs/test_access_matrix_stock.py).
+#: stations, parts and stock (tests/repairs/test_access_matrix_stock.py); the technician's
+#: phone (tests/repairs/test_tech_sync.py: roles x the order's technician).
 OTHER_MATRICES = ("/api/v1/calls", "/api/v1/wallboard", "/api/v1/sla-policies",
-                  "/api/v1/repair-orders",
+                  "/api/v1/repair-orders", "/api/v1/tech/",
                   "/api/v1/calendar-days", "/api/v1/tickets", "/api/v1/ticket-types",
                   "/api/v1/notices",
                   "/api/v1/parts", "/api/v1/stations", "/api/v1/stock-movements")

@@ -193,6 +193,16 @@ MESSAGES: dict[str, str] = {
     "repair.use_warranty": N_("Override the warranty decision with “warranty”, giving a reason."),
     "repair.parts_closed": N_("The repair order is %(status)s: parts are issued only during "
                               "diagnosis, dispatch and repair."),
+    # --- the technician's phone (repairs.sync) ---
+    "tech.changed_meanwhile": N_("Changed in the office meanwhile (the order is now at "
+                                 "version %(current_version)s): keep yours or take theirs."),
+    "tech.bad_key": N_("Send a key of 8 to 64 letters, digits and . _ : -, made on the "
+                       "phone for this change."),
+    "tech.bad_kind": N_("Unknown kind of change; use one of %(kinds)s."),
+    "tech.key_reused": N_("This key was used for another change; make a new one."),
+    "tech.bad_move": N_("A technician cannot move the job to %(to)s from the phone."),
+    "tech.no_station": N_("The job has no service station to draw parts from."),
+    "tech.not_an_image": N_("Send the image as a data URL (a PNG for a signature)."),
     # --- whole requests ---
     "invalid": N_("Some fields are not valid: %(fields)s"),
     "not_found": N_("Not found."),
