@@ -21,7 +21,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)  # tests/test_proxy.py runs the deployed proxy config
 # The dispatch sheet's PDF (pango, CJK font), and poppler's pdftotext/pdffonts/pdftoppm,
-# which tests/repairs/test_dispatch_sheet.py reads the PDF with.
+# which tests/repair_orders/test_dispatch_sheet.py reads the PDF with.
 read -r -a pdf_missing <<< "$(missing_pdf_packages)"
 missing+=("${pdf_missing[@]}")
 command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
