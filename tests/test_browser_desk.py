@@ -236,7 +236,10 @@ def test_status_control_shows_the_bridge_not_answering(desk_server, browser, tmp
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("button", name="中文").click()
     expect(page.get_by_role("heading", name="坐席工作台")).to_be_visible()
-    # Sound off is remembered (localStorage) across page loads.
+    # Sound off is remembered (localStorage) across page loads. The modules bind the
+    # settings before the live link goes up: once live, a change is stored (under load a
+    # click that came earlier was lost).
+    expect(page.locator("[data-live-indicator]")).to_have_text("实时")
     page.get_by_label("播放提示音").uncheck()
     page.reload()
     expect(page.get_by_label("播放提示音")).not_to_be_checked()
