@@ -267,9 +267,10 @@ def test_unauthenticated_callers_get_401_everywhere_but_the_document(client, ses
 #: and calendar days (tests/test_api_sla_policies.py: no records in scope, roles only) and
 #: tickets (tests/test_access_matrix_tickets.py: the same method, the ticket scopes;
 #: ticket types: tests/test_api_ticket_types.py, roles only; a user's own notices:
-#: tests/test_escalation_notices.py); repair orders (tests/repair_orders/test_access_matrix_repairs.py);
-#: stations, parts and stock (tests/repair_orders/test_access_matrix_stock.py); the technician's
-#: phone (tests/repair_orders/test_tech_sync.py: roles x the order's technician).
+#: tests/test_escalation_notices.py); repair orders
+#: (tests/repair_orders/test_access_matrix_repairs.py); stations, parts and stock
+#: (tests/repair_orders/test_access_matrix_stock.py); the technician's phone
+#: (tests/repair_orders/test_tech_sync.py: roles x the order's technician).
 OTHER_MATRICES = ("/api/v1/calls", "/api/v1/wallboard", "/api/v1/sla-policies",
                   "/api/v1/repair-orders", "/api/v1/tech/",
                   "/api/v1/calendar-days", "/api/v1/tickets", "/api/v1/ticket-types",
