@@ -41,6 +41,7 @@ from callcenter.openapi import (
     register_operation,
     register_schemas,
 )
+from callcenter.users.models import Role, Scope
 from callcenter.users.permissions import ROLE_PERMISSIONS, Permission
 
 PREFIX = "/api/v1"
@@ -345,8 +346,8 @@ register_schemas({
             "id": {"type": "integer"},
             "username": {"type": "string"},
             "display_name": {"type": "string"},
-            "role": {"enum": ["agent", "technician", "supervisor", "admin"]},
-            "scope": {"enum": ["own", "related", "department", "all"],
+            "role": {"enum": [role.value for role in Role]},
+            "scope": {"enum": [scope.value for scope in Scope],
                       "description": "Which customers the caller sees."},
             "department": {"type": ["object", "null"], "properties": {
                 "id": {"type": "integer"}, "name": {"type": "string"},

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from callcenter.config import ConfigError, load_settings
+from callcenter.users.models import Role, Scope
 
 
 def _settings():
@@ -76,11 +77,11 @@ def users() -> None:
               help="At least 10 characters; not a common password, not containing the "
                    "username.")
 @click.option("--role", required=True,
-              type=click.Choice(["agent", "technician", "supervisor", "admin"]))
+              type=click.Choice([role.value for role in Role]))
 @click.option("--department", default=None, help='Department path, e.g. "Service/Beijing".')
 @click.option("--interface", default=None, help="PBX member interface, e.g. PJSIP/1001.")
 @click.option("--scope", default=None,
-              type=click.Choice(["own", "related", "department", "all"]),
+              type=click.Choice([scope.value for scope in Scope]),
               help="Access scope (default depends on the role).")
 @click.option("--display-name", default="")
 @click.option("--print-token", is_flag=True, help="Print a new API token as the last line.")

@@ -63,6 +63,8 @@ LOGINS = (
               "吴刚 (维修调度)"),
     DemoLogin("tech1", "demo-tec1-2026", "technician", "售后服务/北京维修站", None, "刘师傅"),
     DemoLogin("tech2", "demo-tec2-2026", "technician", "售后服务/广州维修站", None, "黄师傅"),
+    DemoLogin("finance", "demo-fin-2026", "finance", "售后服务/售后财务", None,
+              "钱丽 (售后财务)"),
 )
 
 #: The queues of deploy/asterisk/queues.conf (and of the quick start's simulator), with

@@ -38,6 +38,7 @@ from callcenter.core.errors import AppError, NotFound, PermissionDenied
 from callcenter.core.messages import error_message
 from callcenter.db import db_session, own_transaction, utcnow
 from callcenter.login_throttle import login_throttle
+from callcenter.users.models import Role
 from callcenter.users.permissions import Permission, has_permission
 from callcenter.users.services import LoginThrottled, authenticate, end_sessions
 
@@ -84,6 +85,9 @@ def _layout_context() -> dict:
 @web_bp.route("/")
 @login_required
 def home():
+    # Finance's day starts with the repair orders waiting to be settled.
+    if current_user.role == Role.FINANCE and "repairs.index" in current_app.view_functions:
+        return redirect(url_for("repairs.index", view="all", status="settlement"))
     return redirect(url_for("customers.search"))
 
 

@@ -20,6 +20,7 @@ from callcenter.api import PAGE_PARAMS, api_route, arg, created, int_arg, pagina
 from callcenter.auth import api_user
 from callcenter.core.errors import Problem, ValidationError
 from callcenter.core.fields import choice_problem
+from callcenter.customers.services import require
 from callcenter.db import db_session
 from callcenter.openapi import Param
 from callcenter.users.permissions import Permission
@@ -38,7 +39,7 @@ from repairs.schemas import (
 )
 from repairs.schemas import RepairOrder as RepairOrderOut
 from repairs.serializers import movement_to_dict, order_to_dict
-from repairs.transitions import move_order
+from repairs.transitions import move_order, move_permission
 from repairs.warranty import override_warranty
 from tickets.serializers import history_to_dicts
 
@@ -142,15 +143,18 @@ def repair_order_patch(order_id: int, body: dict[str, Any]):
 
 
 @api_route("POST", ORDER_ID + "/transitions", summary="Move a repair order",
-           tag="repairs", permission=Permission.REPAIR_WRITE, body=RepairTransition,
+           tag="repairs", permission=Permission.REPAIR_READ, body=RepairTransition,
            response=RepairOrderOut, errors=(409,),
            description="diagnosis → dispatched (repair.dispatch; `technician_id` "
                        "required) → repairing → inspection → settlement (passed; "
-                       "repair.inspect) → closed (repair.settle); inspection → repairing "
-                       "(failed; repair.inspect; a `note` required); → cancelled from any "
-                       "state before settlement (the reason in `note`). A refused move is "
-                       "a 422 `repair.transition_refused`, a stale `version` a 409.")
+                       "repair.inspect) → closed (repair.settle alone); inspection → "
+                       "repairing (failed; repair.inspect; a `note` required); dispatched "
+                       "or repairing → dispatched (re-dispatch; repair.dispatch); → "
+                       "cancelled from any state before settlement (the reason in `note`). "
+                       "Every move but closing needs repair.write. A refused move is a 422 "
+                       "`repair.transition_refused`, a stale `version` a 409.")
 def repair_order_transition(order_id: int, body: dict[str, Any]):
+    require(api_user(), move_permission(body["to"]))
     order = get_order(db_session(), api_user(), order_id, for_update=True)
     move_order(db_session(), api_user(), order, to=body["to"], version=body["version"],
                technician_id=body.get("technician_id"), station_id=body.get("station_id"),

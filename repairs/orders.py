@@ -23,11 +23,11 @@ count as repairs.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callcenter.config import DEFAULT_REPAIR_REPEAT_DAYS, Settings
@@ -38,13 +38,11 @@ from callcenter.core.versions import check_version, claim
 from callcenter.customers.models import Contact
 from callcenter.customers.services import require
 from callcenter.db import utcnow
-from callcenter.products.models import InstalledProduct
 from callcenter.products.services import ProductNotFound, get_product
 from callcenter.users.models import User
 from callcenter.users.permissions import Permission
 from repairs import history
 from repairs.models import RepairOrder, RepairStatus
-from repairs.queries import visible_orders
 from repairs.warranty import decide
 from tickets.queries import TicketNotFound, get_ticket
 
@@ -234,52 +232,7 @@ def record_work(session: Session, actor: User, order: RepairOrder, *, version: i
     return order
 
 
-# --- reading: repeat repairs and a product's history -----------------------------------
-
-def _window(stmt, since: date | datetime | None, until: date | datetime | None):
-    if since is not None:
-        stmt = stmt.where(RepairOrder.created_at >= since)
-    if until is not None:
-        stmt = stmt.where(RepairOrder.created_at < until)
-    return stmt
-
-
-def repeat_repair_count(session: Session, actor: User | None = None, *,
-                        product_id: int | None = None, model: str | None = None,
-                        since: datetime | None = None,
-                        until: datetime | None = None) -> int:
-    """How many repair orders were repeat repairs (returned within the window after the
-    same serial's last closed repair), optionally of one product or model, raised in
-    [since, until); with ``actor``, only orders in their scope."""
-    stmt = select(func.count(RepairOrder.id)).where(RepairOrder.repeat_of_id.is_not(None))
-    if product_id is not None:
-        stmt = stmt.where(RepairOrder.product_id == product_id)
-    if model is not None:
-        stmt = stmt.join(InstalledProduct, InstalledProduct.id == RepairOrder.product_id) \
-            .where(InstalledProduct.model == model)
-    if actor is not None:
-        stmt = stmt.where(visible_orders(actor))
-    return session.scalar(_window(stmt, since, until)) or 0
-
-
-def repeat_repairs_by_model(session: Session, actor: User | None = None, *,
-                            since: datetime | None = None,
-                            until: datetime | None = None) -> list[dict[str, Any]]:
-    """Per product model: repair orders (not cancelled), repeat repairs among them and
-    the repeat rate (Decimal, 4 places), most repeats first."""
-    stmt = (select(InstalledProduct.model, func.count(RepairOrder.id),
-                   func.count(RepairOrder.repeat_of_id))
-            .join(InstalledProduct, InstalledProduct.id == RepairOrder.product_id)
-            .where(RepairOrder.status != RepairStatus.CANCELLED)
-            .group_by(InstalledProduct.model))
-    if actor is not None:
-        stmt = stmt.where(visible_orders(actor))
-    rows = session.execute(_window(stmt, since, until)).all()
-    out = [{"model": m, "orders": int(n), "repeats": int(r or 0),
-            "rate": (Decimal(int(r or 0)) / n).quantize(Decimal("0.0001")) if n else
-            Decimal(0)} for m, n, r in rows]
-    return sorted(out, key=lambda row: (-row["repeats"], row["model"]))
-
+# --- reading: a product's history ------------------------------------------------------
 
 def repair_history_of_product(session: Session, actor: User,
                               product_id: Any) -> list[RepairOrder]:

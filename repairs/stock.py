@@ -111,6 +111,14 @@ def _part(session: Session, part_id: Any) -> Part:
     return part
 
 
+def _usable(part: Part) -> None:
+    """A part withdrawn from the catalogue (``active`` off: superseded, recalled) is no
+    longer received nor fitted; what a station still holds can be transferred, returned
+    or written off by an adjustment."""
+    if not part.active:
+        raise ValidationError({"part_id": Problem("part.inactive", {"sku": part.sku})})
+
+
 def _quantity(value: Any, *, signed: bool = False) -> int:
     """A whole number from 1 to MAX_QUANTITY (``signed``: also down to -MAX_QUANTITY, not 0)."""
     ok = isinstance(value, int) and not isinstance(value, bool) and (
@@ -281,6 +289,7 @@ def receive(session: Session, actor: User, *, station_id: int, part_id: int, qua
     require(actor, Permission.STOCK_MOVE)
     quantity, reason, key = _quantity(quantity), _reason(reason), _key(idempotency_key)
     station, part = _station(session, station_id), _part(session, part_id)
+    _usable(part)
     return _move(session, actor, key, station=station, part=part,
                  kind=MovementKind.RECEIPT, quantity=quantity, reason=reason)
 
@@ -336,6 +345,7 @@ def issue_to_order(session: Session, actor: User, order: RepairOrder, *, station
     if existing is not None:
         return existing
     _open_order(order)
+    _usable(part)
     return _move(session, actor, key, station=station, part=part, kind=MovementKind.ISSUE,
                  quantity=-quantity, repair_order_id=order.id, unit_price=part.unit_price,
                  settings=settings)

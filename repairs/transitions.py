@@ -4,11 +4,16 @@
     inspection → repairing        (inspection failed: a note is required)
     any state before settlement → cancelled   (a reason, in ``note``, is required)
 
-Who may: every move needs ``repair.write``; dispatching ``repair.dispatch`` (and a
-``technician_id``: an active user with the technician role; a station and a scheduled
-time are optional); the inspection's result (inspection → settlement: passed,
-inspection → repairing: failed) ``repair.inspect``; closing ``repair.settle``. Entering
-settlement freezes the charges, bill-to and payer (``repairs.settlement.freeze``).
+    dispatched, repairing → dispatched   (re-dispatch: another technician or time)
+
+Who may: every move needs ``repair.write``, except closing a settled order, which is
+after-sales finance's act and needs ``repair.settle`` alone (``move_permission``);
+dispatching and re-dispatching ``repair.dispatch`` as well (and a ``technician_id``: an
+active user with the technician role; a station and a scheduled time are optional); the
+inspection's result (inspection → settlement: passed, inspection → repairing: failed)
+``repair.inspect``. Entering settlement freezes the charges, bill-to and payer
+(``repairs.settlement.freeze``). A re-dispatch keeps the parts issued and the findings
+recorded; the job leaves the first technician's phone at its next sync.
 
 Each move is a compare-and-swap on the version (``repair.stale_version``, 409) and the
 caller holds the order's row lock (``repairs.queries.get_order(for_update=True)``), so of
@@ -40,11 +45,13 @@ S = RepairStatus
 #: Allowed moves: from -> {to: the permission it needs besides repair.write}.
 MOVES: dict[RepairStatus, dict[RepairStatus, Permission | None]] = {
     S.DIAGNOSIS: {S.DISPATCHED: Permission.REPAIR_DISPATCH, S.CANCELLED: None},
-    S.DISPATCHED: {S.REPAIRING: None, S.CANCELLED: None},
-    S.REPAIRING: {S.INSPECTION: None, S.CANCELLED: None},
+    S.DISPATCHED: {S.REPAIRING: None, S.DISPATCHED: Permission.REPAIR_DISPATCH,
+                   S.CANCELLED: None},
+    S.REPAIRING: {S.INSPECTION: None, S.DISPATCHED: Permission.REPAIR_DISPATCH,
+                  S.CANCELLED: None},
     S.INSPECTION: {S.SETTLEMENT: Permission.REPAIR_INSPECT,
                    S.REPAIRING: Permission.REPAIR_INSPECT, S.CANCELLED: None},
-    S.SETTLEMENT: {S.CLOSED: Permission.REPAIR_SETTLE},
+    S.SETTLEMENT: {S.CLOSED: None},
     S.CLOSED: {},
     S.CANCELLED: {},
 }
@@ -58,6 +65,12 @@ class TransitionRefused(ValidationError):
 
 def can_move(old: RepairStatus, to: RepairStatus) -> bool:
     return to in MOVES.get(old, {})
+
+
+def move_permission(to: Any) -> Permission:
+    """What any move to ``to`` needs first (before the order is even looked up): closing
+    is finance's (``repair.settle``), everything else is working the order."""
+    return Permission.REPAIR_SETTLE if to == S.CLOSED.value else Permission.REPAIR_WRITE
 
 
 def _technician(session: Session, technician_id: Any) -> User:
@@ -91,7 +104,7 @@ def move_order(session: Session, actor: User, order: RepairOrder, *, to: Any, ve
     """Move ``order`` to ``to``; ``order`` is locked by the caller (get_order with
     ``for_update``). TransitionRefused, StaleVersion or ValidationError otherwise, with
     nothing changed."""
-    require(actor, Permission.REPAIR_WRITE)
+    require(actor, move_permission(to))
     now = now or utcnow()
     try:
         to = RepairStatus(to)

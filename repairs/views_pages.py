@@ -5,6 +5,7 @@ from repairs import (  # noqa: F401  (their routes and template globals on repai
     views_actions,
     views_catalogue,
     views_hooks,
+    views_repeats,
     views_sheet,
     views_stock,
 )

@@ -46,8 +46,15 @@ def manifest():
         "name": _("Service Desk: my jobs"), "short_name": pgettext("tech", "My jobs"),
         "start_url": url_for("tech.index"), "scope": SCOPE, "display": "standalone",
         "background_color": "#ffffff", "theme_color": "#1d4ed8",
+        # PNGs of 192 and 512 pixels make it installable (scripts/make_icons.py).
         "icons": [{"src": url_for("static", filename="img/favicon.svg"),
-                   "sizes": "any", "type": "image/svg+xml", "purpose": "any"}],
+                   "sizes": "any", "type": "image/svg+xml", "purpose": "any"},
+                  {"src": url_for("static", filename="img/icon-192.png"),
+                   "sizes": "192x192", "type": "image/png", "purpose": "any"},
+                  {"src": url_for("static", filename="img/icon-512.png"),
+                   "sizes": "512x512", "type": "image/png", "purpose": "any"},
+                  {"src": url_for("static", filename="img/icon-maskable-512.png"),
+                   "sizes": "512x512", "type": "image/png", "purpose": "maskable"}],
     })
     response.mimetype = "application/manifest+json"
     response.headers["Cache-Control"] = "no-cache"

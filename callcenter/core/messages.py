@@ -224,6 +224,9 @@ MESSAGES: dict[str, str] = {
     "sla.calendar_day_taken": N_("%(day)s is already set apart in the calendar; delete that "
                                  "entry first."),
     # --- service stations, the parts catalogue, stock (repairs.stations, .parts, .stock) ---
+    "part.inactive": N_("Part %(sku)s is withdrawn from the catalogue: it is no longer "
+                        "received nor fitted (what a station holds can still be "
+                        "transferred, returned or adjusted)."),
     "stock.insufficient": N_("Only %(available)s in stock; %(requested)s requested."),
     "stock.adjustment_quantity": N_("Must be a whole number from %(min)s to %(max)s, not 0."),
     "stock.too_much": N_("A station can hold at most %(max)s of one part."),

@@ -18,7 +18,8 @@ from callcenter.users.models import Role, Scope
 from callcenter.users.passwords import MIN_PASSWORD_LENGTH, PASSWORD_MAX_LENGTH
 
 ROLE_LABELS = {Role.AGENT: _l("Agent"), Role.TECHNICIAN: _l("Technician"),
-               Role.SUPERVISOR: _l("Supervisor"), Role.ADMIN: _l("Administrator")}
+               Role.SUPERVISOR: _l("Supervisor"), Role.FINANCE: _l("After-sales finance"),
+               Role.ADMIN: _l("Administrator")}
 SCOPE_LABELS = {Scope.OWN: _l("Own customers"),
                 Scope.RELATED: _l("Own and related customers"),
                 Scope.DEPARTMENT: _l("Own, related and the department's customers"),

@@ -13,6 +13,9 @@ class Role(enum.StrEnum):
     AGENT = "agent"
     TECHNICIAN = "technician"
     SUPERVISOR = "supervisor"
+    #: After-sales finance: keeps the service stations' and parts' master data and
+    #: settles repair orders (domain.md section 4).
+    FINANCE = "finance"
     ADMIN = "admin"
 
 
@@ -30,6 +33,8 @@ DEFAULT_SCOPE = {
     Role.AGENT: Scope.DEPARTMENT,
     Role.TECHNICIAN: Scope.RELATED,
     Role.SUPERVISOR: Scope.DEPARTMENT,
+    # Finance settles with every dealer and bills every customer.
+    Role.FINANCE: Scope.ALL,
     Role.ADMIN: Scope.ALL,
 }
 

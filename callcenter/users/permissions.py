@@ -72,6 +72,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                                Permission.REPAIR_DISPATCH, Permission.REPAIR_INSPECT,
                                Permission.REPAIR_SETTLE, Permission.WARRANTY_OVERRIDE,
                                Permission.STOCK_READ, Permission.STOCK_MOVE}),
+    # After-sales finance keeps the stations' master data (each station is a customer
+    # record: the dealer after-sales settles with) and the parts catalogue with its
+    # prices, reads stock and repair orders, and settles them. It does not work orders,
+    # dispatch, inspect or move stock.
+    Role.FINANCE: frozenset({Permission.CUSTOMER_READ, Permission.CUSTOMER_CREATE,
+                            Permission.CUSTOMER_UPDATE, Permission.TICKET_READ,
+                            Permission.REPAIR_READ, Permission.REPAIR_SETTLE,
+                            Permission.STATION_MANAGE, Permission.PART_MANAGE,
+                            Permission.STOCK_READ}),
     Role.ADMIN: frozenset(Permission),
 }
 

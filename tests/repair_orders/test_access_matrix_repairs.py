@@ -104,6 +104,11 @@ CASES = [
     Case("transition", "POST", ORDER + "/transitions", WRITE,
          lambda w, r: f"/api/v1/repair-orders/{oid(w, r)}/transitions",
          lambda w, r: {"to": "cancelled", "version": 1, "note": "duplicate"}),
+    # Closing is finance's: repair.settle alone. The orders are in diagnosis, so where
+    # the caller may close and see the order, the state machine refuses (422).
+    Case("close", "POST", ORDER + "/transitions", Permission.REPAIR_SETTLE,
+         lambda w, r: f"/api/v1/repair-orders/{oid(w, r)}/transitions",
+         lambda w, r: {"to": "closed", "version": 1}, ok=422),
     Case("parts", "POST", ORDER + "/parts", WRITE,
          lambda w, r: f"/api/v1/repair-orders/{oid(w, r)}/parts",
          lambda w, r: {"part_id": w.part.id, "station_id": w.station.id, "quantity": 1},

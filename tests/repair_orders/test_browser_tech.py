@@ -286,3 +286,62 @@ def _office_findings(url: str, order_id: int, text: str) -> None:
             session.commit()
     finally:
         engine.dispose()
+
+
+_STORE_COUNTS = """async (id) => {
+  const db = await new Promise((ok, fail) => {
+    const r = indexedDB.open("tech-" + id); r.onsuccess = () => ok(r.result);
+    r.onerror = () => fail(r.error); });
+  const count = (name) => new Promise((ok) => {
+    const q = db.transaction(name).objectStore(name).count(); q.onsuccess = () => ok(q.result); });
+  const out = { queue: await count("queue"), state: await count("state") };
+  db.close();
+  return out;
+}"""
+_TECH_CACHES = "caches.keys().then((keys) => keys.filter((k) => k.startsWith('tech-')))"
+
+
+def _log_out(page, answer: str) -> None:
+    button = page.locator("form[data-logout] button")
+    if not button.is_visible():   # phone width: behind the menu button
+        page.locator("[data-nav-toggle]").click()
+    page.once("dialog", lambda dialog: getattr(dialog, answer)())
+    button.click()
+
+
+def test_logging_out_leaves_no_jobs_on_the_phone_but_keeps_unsent_work(site, browser):
+    """A shared phone: after logout neither the service worker's cache nor IndexedDB
+    holds today's jobs (customers' names and addresses); a change not yet sent is not
+    lost: the technician is asked first, and it is sent at their next login, once."""
+    from playwright.sync_api import expect
+    base, ids = site
+    problems: list[str] = []
+    context, page = _phone(browser, base, problems)
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.reload()   # now through the service worker, which keeps today's jobs
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_selector(".tech-job", timeout=WAIT_MS)
+    assert page.evaluate(_TECH_CACHES) == ["tech-v2"]
+    assert page.evaluate(_STORE_COUNTS, ids["tech"])["state"] >= 1
+    # The sync cannot get through (as on a dead spot): the part waits on the phone.
+    page.route("**/api/v1/tech/sync", lambda route: route.abort())
+    page.locator(".tech-job__link").first.click()
+    page.get_by_label("Quantity").fill("1")
+    page.get_by_role("button", name="Add part").click()
+    expect(page.locator("[data-queue]")).to_contain_text("1 change(s)", timeout=WAIT_MS)
+    # Asked first: "stay" keeps everything as it was.
+    _log_out(page, "dismiss")
+    page.wait_for_timeout(300)
+    assert "/tech" in page.url and page.evaluate(_TECH_CACHES) == ["tech-v2"]
+    _log_out(page, "accept")
+    page.wait_for_url(lambda url: "/login" in url, timeout=WAIT_MS)
+    assert page.evaluate(_TECH_CACHES) == []
+    assert page.evaluate(_STORE_COUNTS, ids["tech"]) == {"queue": 1, "state": 0}
+    assert _count(ids["db"], StockMovement) == 0
+    # Back at work: the waiting part goes out, once.
+    page.unroute("**/api/v1/tech/sync")
+    _log_in(page, base)
+    expect(page.locator("[data-queue]")).to_have_text("All changes sent.", timeout=WAIT_MS)
+    assert _count(ids["db"], StockMovement, StockMovement.repair_order_id == ids["order"]) == 1
+    assert not [p for p in problems if "net::ERR_" not in p], problems
+    context.close()

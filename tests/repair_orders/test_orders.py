@@ -22,9 +22,8 @@ from repairs.orders import (
     raise_repair_order,
     record_work,
     repair_history_of_product,
-    repeat_repair_count,
-    repeat_repairs_by_model,
 )
+from repairs.repeats import repeat_repair_count, repeat_repairs, repeat_repairs_by_model
 from repairs.warranty import decide, override_warranty
 
 
@@ -248,6 +247,15 @@ def test_a_repair_within_the_window_after_the_last_closed_one_is_a_repeat(
     figures = {row["model"]: row for row in repeat_repairs_by_model(session)}
     assert (figures["R-1"]["orders"], figures["R-1"]["repeats"]) == (2, 1)
     assert figures["R-1"]["rate"] == Decimal("0.5000")
+    (listed,) = repeat_repairs(session)
+    assert (listed.order.id, listed.earlier.id, listed.product.id) == \
+        (second.id, first.id, product.id)
+    assert listed.days_after == 29
+    # A cancelled repeat was no repair: counted neither way.
+    put_in(session, second, RepairStatus.CANCELLED)
+    assert repeat_repair_count(session, model="R-1") == 0
+    assert repeat_repairs(session) == []
+    assert repeat_repairs_by_model(session)[0]["orders"] == 1
 
 
 def test_after_the_window_or_without_a_closed_repair_it_is_no_repeat(session, admin,

@@ -271,3 +271,36 @@ def test_the_stock_row_refuses_a_negative_quantity_itself(session, world, admin)
                   part_id=world["part"].id, quantity=1)
     with pytest.raises(IntegrityError), session.begin_nested():
         session.execute(update(StationStock).values(quantity=-1))
+
+
+def test_a_withdrawn_part_is_neither_received_nor_fitted_but_can_leave(session, admin,
+                                                                      world):
+    """A part taken out of the catalogue (superseded, recalled) is not received or issued
+    any more; what a station still holds can be returned, transferred or written off."""
+    s, other, p, order = world["station"], world["other"], world["part"], world["order"]
+    stock.receive(session, admin, station_id=s.id, part_id=p.id, quantity=4)
+    stock.issue_to_order(session, admin, order, station_id=s.id, part_id=p.id, quantity=2,
+                         idempotency_key="fit-before-withdrawal")
+    p.active = False
+    session.flush()
+    before = moves(session)
+    for attempt in (
+            lambda: stock.receive(session, admin, station_id=s.id, part_id=p.id, quantity=1),
+            lambda: stock.issue_to_order(session, admin, order, station_id=s.id,
+                                         part_id=p.id, quantity=1)):
+        with pytest.raises(ValidationError) as exc:
+            attempt()
+        assert exc.value.errors["part_id"].code == "part.inactive"
+        assert dict(exc.value.errors["part_id"].params) == {"sku": p.sku}
+    assert moves(session) == before and qty(session, s, p) == 2
+    # The issue made before, sent again with its key, is still the same one (no 422).
+    again = stock.issue_to_order(session, admin, order, station_id=s.id, part_id=p.id,
+                                 quantity=2, idempotency_key="fit-before-withdrawal")
+    assert again.quantity == -2 and moves(session) == before
+    stock.return_from_order(session, admin, order, station_id=s.id, part_id=p.id,
+                            quantity=1)
+    stock.transfer(session, admin, from_station_id=s.id, to_station_id=other.id,
+                   part_id=p.id, quantity=1)
+    stock.adjust(session, admin, station_id=s.id, part_id=p.id, quantity=-2,
+                 reason="recalled batch scrapped")
+    assert (qty(session, s, p), qty(session, other, p)) == (0, 1)

@@ -211,7 +211,19 @@ def test_the_shell_the_worker_and_the_manifest(client, tech):
     data = manifest.get_json()
     assert (data["start_url"], data["scope"], data["display"]) == ("/tech", "/tech",
                                                                    "standalone")
-    assert data["icons"][0]["src"].startswith("/static/img/")
+    # Installable: PNG icons of 192 and 512 pixels that exist and are what they say.
+    sizes = {}
+    for icon in data["icons"]:
+        served = client.get(icon["src"])
+        assert served.status_code == 200, icon["src"]
+        if icon["type"] == "image/png":
+            png = served.data
+            assert png[:8] == b"\x89PNG\r\n\x1a\n"
+            width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+            assert icon["sizes"] == f"{width}x{height}"
+            sizes.setdefault(icon["purpose"], set()).add(width)
+        served.close()
+    assert {192, 512} <= sizes["any"] and 512 in sizes["maskable"]
 
 
 @pytest.mark.parametrize(("role", "scope", "own", "status"), [

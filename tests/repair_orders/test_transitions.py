@@ -19,7 +19,8 @@ ALLOWED = {(S.DIAGNOSIS, S.DISPATCHED), (S.DISPATCHED, S.REPAIRING),
            (S.REPAIRING, S.INSPECTION), (S.INSPECTION, S.SETTLEMENT),
            (S.INSPECTION, S.REPAIRING), (S.SETTLEMENT, S.CLOSED),
            (S.DIAGNOSIS, S.CANCELLED), (S.DISPATCHED, S.CANCELLED),
-           (S.REPAIRING, S.CANCELLED), (S.INSPECTION, S.CANCELLED)}
+           (S.REPAIRING, S.CANCELLED), (S.INSPECTION, S.CANCELLED),
+           (S.DISPATCHED, S.DISPATCHED), (S.REPAIRING, S.DISPATCHED)}  # re-dispatch
 
 
 @pytest.fixture
@@ -49,6 +50,8 @@ def _extra(old, to, tech):
 def test_every_jump(session, admin, tech, settings, old, to):
     order = put_in(session, raise_for(session, admin, settings), old)
     if (old, to) in ALLOWED:
+        if old == to == S.DISPATCHED:   # a re-dispatch to the same technician: a new time
+            order.technician_id = tech.id
         move_order(session, admin, order, to=to, version=1, settings=settings,
                    **_extra(old, to, tech))
         assert order.status == to and order.version == 2
@@ -127,6 +130,55 @@ def test_inspection_and_closing_need_their_permissions(session, admin, tech, mak
     with pytest.raises(PermissionDenied):
         move_order(session, tech, order, to=S.CLOSED, version=1, settings=settings)
     move_order(session, admin, order, to=S.CLOSED, version=1, settings=settings)
+
+
+def test_finance_closes_settled_orders_and_does_nothing_else(session, admin, tech,
+                                                            make_user, settings):
+    """After-sales finance (repair.settle without repair.write) closes a settled order,
+    and no other move: not cancelling, dispatching, inspecting nor working one."""
+    finance = make_user("finance", scope="all")
+    order = raise_for(session, admin, settings)
+    for to, extra in ((S.CANCELLED, {"note": "no"}),
+                      (S.DISPATCHED, {"technician_id": tech.id})):
+        with pytest.raises(PermissionDenied):
+            move_order(session, finance, order, to=to, version=1, settings=settings,
+                       **extra)
+    put_in(session, order, S.INSPECTION)
+    with pytest.raises(PermissionDenied):
+        move_order(session, finance, order, to=S.SETTLEMENT, version=1, settings=settings)
+    put_in(session, order, S.SETTLEMENT)
+    move_order(session, finance, order, to=S.CLOSED, version=1, settings=settings)
+    assert order.status == S.CLOSED and order.closed_at is not None
+    row = [h for h in order_history(session, order.id) if h.field == "status"][-1]
+    assert (row.user_id, row.new_value) == (finance.id, "closed")
+
+
+def test_re_dispatch_hands_the_job_on_and_keeps_its_work(session, admin, tech, make_user,
+                                                         settings):
+    other = make_user("technician", scope="own")
+    order = raise_for(session, admin, settings)
+    move_order(session, admin, order, to=S.DISPATCHED, version=1, technician_id=tech.id,
+               settings=settings)
+    move_order(session, tech, order, to=S.REPAIRING, version=2, settings=settings)
+    order.findings = "Pump seized"
+    session.flush()
+    # The technician who has it may not hand it on: dispatching is the dispatcher's.
+    with pytest.raises(PermissionDenied):
+        move_order(session, tech, order, to=S.DISPATCHED, version=3,
+                   technician_id=other.id, settings=settings)
+    with pytest.raises(ValidationError) as exc:
+        move_order(session, admin, order, to=S.DISPATCHED, version=3, settings=settings)
+    assert exc.value.errors["technician_id"].code == "required"
+    move_order(session, admin, order, to=S.DISPATCHED, version=3, technician_id=other.id,
+               note="Liu is ill", settings=settings)
+    assert (order.status, order.technician_id, order.findings) == \
+        (S.DISPATCHED, other.id, "Pump seized")
+    rows = order_history(session, order.id)
+    handed = [h for h in rows if h.field == "technician_id"][-1]
+    assert (handed.old_value, handed.new_value) == (str(tech.id), str(other.id))
+    status = [h for h in rows if h.field == "status"][-1]
+    assert (status.old_value, status.new_value, status.note) == \
+        ("repairing", "dispatched", "Liu is ill")
 
 
 def test_a_failed_inspection_needs_a_note_and_cancel_a_reason(session, admin, settings):

@@ -2,19 +2,21 @@
 // and its files come from the cache when the network is away, and today's jobs are
 // fetched network-first with the last good answer kept for when it fails. Changes are
 // never cached or replayed here: the page queues them (IndexedDB) and sends them itself.
-const CACHE = "tech-v1";
+const CACHE = "tech-v2";
 const SHELL = [
   "/tech",
   "/tech/manifest.webmanifest",
   "/static/css/app.css",
   "/static/js/app.js",
   "/static/js/dom.js",
+  "/static/js/logout.js",
   "/static/js/tech/app.js",
   "/static/js/tech/media.js",
   "/static/js/tech/store.js",
   "/static/js/tech/sync.js",
   "/static/js/tech/view.js",
   "/static/img/favicon.svg",
+  "/static/img/icon-192.png",
 ];
 const JOBS = "/api/v1/tech/jobs";
 
