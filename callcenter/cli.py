@@ -134,17 +134,19 @@ def demo_cmd() -> None:
     from callcenter.db import session_scope
     from callcenter.demo import demo_caller_ids, format_logins, load_demo
     from callcenter.run import demo_callers_file
+    from repairs.demo import load_demo_repairs
     from tickets.demo import load_demo_tickets
     settings = _settings()
     with session_scope(_sessionmaker(settings)) as session:
         result = load_demo(session)
         tickets = load_demo_tickets(session, settings)
+        repairs = load_demo_repairs(session, settings)
         callers = demo_caller_ids(session)
     # The quick start's PBX simulator calls in as these (callcenter run passes the file).
     demo_callers_file(settings).write_text("\n".join(callers) + "\n", encoding="utf-8")
     click.echo(f"demo data: {result.users_created} users, {result.customers_created} "
-               f"customers, {result.products_created} installed products, {tickets} tickets "
-               f"added "
+               f"customers, {result.products_created} installed products, {tickets} tickets, "
+               f"{repairs} repair orders added "
                f"({result.customers_total} demo customers in all)")
     click.echo("demo logins:")
     click.echo(format_logins())

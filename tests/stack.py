@@ -19,14 +19,13 @@ from pathlib import Path
 
 import requests
 import socketio
+from live_server import live_settings, start_live_app
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
-from callcenter.app import create_app
 from callcenter.bridge.main import run_bridge
 from callcenter.bridge.settings import BridgeSettings
 from callcenter.calls.models import PbxQueue
-from callcenter.config import Settings, load_settings
+from callcenter.config import Settings
 from callcenter.db import make_engine
 from callcenter.users.services import create_user, ensure_department, issue_api_token
 
@@ -85,21 +84,10 @@ def seed(url: str) -> tuple[dict[str, int], dict[str, str]]:
 def start_stack(database_url: str, redis_url: str, instance: Path):
     """(Stack, stop) with a live web server on a free port."""
     ids, tokens = seed(database_url)
-    settings = load_settings({"CALLCENTER_INSTANCE": str(instance),
-                              "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-                              "SECRET_KEY": "stack-test-secret-key", "TIMEZONE": "Asia/Shanghai"})
-    app = create_app(settings)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-web", daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        app.extensions["db_engine"].dispose()
-
-    return Stack(f"http://127.0.0.1:{server.server_port}", settings, ids, tokens, app), stop
+    live, stop = start_live_app(live_settings(instance, database_url, redis_url,
+                                              secret="stack-test-secret-key",
+                                              TIMEZONE="Asia/Shanghai"))
+    return Stack(live.base, live.settings, ids, tokens, live.app), stop
 
 
 class BridgeThread:

@@ -7,15 +7,12 @@ committed data, on each backend.
 
 from __future__ import annotations
 
-import threading
 from datetime import date, timedelta
 
 import pytest
+from live_server import live_app, live_settings
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
-from callcenter.app import create_app
-from callcenter.config import load_settings
 from callcenter.customers.services import add_contact, create_customer
 from callcenter.db import make_engine
 from callcenter.products.models import InstalledProduct
@@ -53,20 +50,9 @@ def _seed(url: str) -> int:
 def live_server(backend, fresh_database, tmp_path, redis_url):
     url = fresh_database.create(backend)
     customer_id = _seed(url)
-    settings = load_settings({"CALLCENTER_INSTANCE": str(tmp_path / "instance"),
-                              "DATABASE_URL": url, "REDIS_URL": redis_url,
-                              "SECRET_KEY": "browser-test-secret-key"})
-    app = create_app(settings)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", customer_id
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        app.extensions["db_engine"].dispose()
+    with live_app(live_settings(tmp_path / "instance", url, redis_url,
+                                secret="browser-test-secret-key")) as live:
+        yield live.base, customer_id
 
 
 def test_login_search_by_phone_open_360_and_switch_language(live_server, browser, tmp_path,

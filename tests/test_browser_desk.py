@@ -7,18 +7,15 @@ calls again (the snapshot).
 from __future__ import annotations
 
 import json
-import threading
 import time
 from datetime import date, timedelta
 
 import pytest
 import redis
+from live_server import live_app, live_settings
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
-from callcenter.app import create_app
 from callcenter.calls.models import PbxQueue
-from callcenter.config import load_settings
 from callcenter.customers.services import add_contact, create_customer
 from callcenter.db import make_engine
 from callcenter.products.models import InstalledProduct
@@ -60,20 +57,9 @@ def desk_server(backend, fresh_database, tmp_path, redis_url):
     redis.Redis.from_url(redis_url).flushdb()
     url = fresh_database.create(backend)
     user_id, customer_id = _seed(url)
-    settings = load_settings({"CALLCENTER_INSTANCE": str(tmp_path / "instance"),
-                              "DATABASE_URL": url, "REDIS_URL": redis_url,
-                              "SECRET_KEY": "browser-desk-secret-key"})
-    app = create_app(settings)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", user_id, customer_id, app
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        app.extensions["db_engine"].dispose()
+    with live_app(live_settings(tmp_path / "instance", url, redis_url,
+                                secret="browser-desk-secret-key")) as live:
+        yield live.base, user_id, customer_id, live.app
 
 
 def _known_caller(customer_id: int) -> dict:

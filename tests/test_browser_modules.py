@@ -7,16 +7,13 @@ module got as far as the live link.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from live_server import live_app, live_settings
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
-from callcenter.app import create_app
-from callcenter.config import load_settings
 from callcenter.db import make_engine
 from callcenter.users.services import create_user
 
@@ -50,20 +47,9 @@ def modules_server(fresh_database, tmp_path, redis_url):
             session.commit()
     finally:
         engine.dispose()
-    settings = load_settings({"CALLCENTER_INSTANCE": str(tmp_path / "instance"),
-                              "DATABASE_URL": url, "REDIS_URL": redis_url,
-                              "SECRET_KEY": "browser-modules-secret-key"})
-    app = create_app(settings)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        app.extensions["db_engine"].dispose()
+    with live_app(live_settings(tmp_path / "instance", url, redis_url,
+                                secret="browser-modules-secret-key")) as live:
+        yield live.base
 
 
 @pytest.mark.parametrize(("entry", "username", "live_selector", "live_attr"), [

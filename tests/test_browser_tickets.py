@@ -11,18 +11,16 @@ $TICKET_SHOTS (default: the test's tmp dir).
 from __future__ import annotations
 
 import os
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import redis
+from live_server import live_app, live_settings
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
-from callcenter.app import create_app
 from callcenter.calls.models import CallRecord, Outcome, PbxQueue
 from callcenter.config import load_settings
 from callcenter.customers.services import add_contact, create_customer
@@ -85,20 +83,9 @@ def server(backend, fresh_database, tmp_path, redis_url):
     redis.Redis.from_url(redis_url).flushdb()
     url = fresh_database.create(backend)
     ids = _seed(url)
-    settings = load_settings({"CALLCENTER_INSTANCE": str(tmp_path / "instance"),
-                              "DATABASE_URL": url, "REDIS_URL": redis_url,
-                              "SECRET_KEY": "browser-tickets-secret-key"})
-    app = create_app(settings)
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{http.server_port}", ids, url
-    finally:
-        http.shutdown()
-        thread.join(timeout=10)
-        http.server_close()
-        app.extensions["db_engine"].dispose()
+    with live_app(live_settings(tmp_path / "instance", url, redis_url,
+                                secret="browser-tickets-secret-key")) as live:
+        yield live.base, ids, url
 
 
 def _ringing(ids: dict) -> dict:

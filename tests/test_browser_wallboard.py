@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from live_server import live_app, live_settings
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
-from callcenter.app import create_app
 from callcenter.calls.models import CallRecord, Outcome, PbxQueue
-from callcenter.config import load_settings
 from callcenter.db import make_engine
 from callcenter.realtime.live import AGENTS_KEY, QUEUES_KEY
 from callcenter.users.services import create_user, ensure_department
@@ -75,20 +72,9 @@ def live_server(backend, fresh_database, tmp_path, redis_url, redis_conn):
     url = fresh_database.create(backend)
     _seed(url)
     _live_state(redis_conn)
-    settings = load_settings({"CALLCENTER_INSTANCE": str(tmp_path / "instance"),
-                              "DATABASE_URL": url, "REDIS_URL": redis_url,
-                              "SECRET_KEY": "browser-test-secret-key"})
-    app = create_app(settings)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        app.extensions["db_engine"].dispose()
+    with live_app(live_settings(tmp_path / "instance", url, redis_url,
+                                secret="browser-test-secret-key")) as live:
+        yield live.base
 
 
 def _queue_update(**changes) -> dict:

@@ -92,3 +92,41 @@ def test_demo_tickets_cover_every_state_once(session, settings):
     leads = session.scalars(select(Department).where(Department.parent_id.is_(None),
                                                      Department.lead_id.is_not(None)))
     assert {d.name for d in leads} == {"客服中心", "售后服务"}
+
+
+def test_demo_repairs_give_each_screen_something_real(session, settings):
+    """Stations with stock, parts, today's jobs on both technicians' phones, one order
+    for finance to close and a repeat repair, all through the services; loading again
+    adds nothing."""
+    from datetime import UTC, datetime
+
+    from repairs.demo import ORDERS, PARTS, load_demo_repairs
+    from repairs.models import RepairOrder, RepairStatus, StationStock, StockMovement
+    from repairs.repeats import repeat_repairs
+    from tickets.demo import load_demo_tickets
+
+    load_demo(session)
+    now = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
+    load_demo_tickets(session, settings, now=now)
+    assert load_demo_repairs(session, settings, now=now) == len(ORDERS)
+    moved = session.scalar(select(func.count()).select_from(StockMovement))
+    assert load_demo_repairs(session, settings, now=now) == 0
+    assert session.scalar(select(func.count()).select_from(StockMovement)) == moved
+    orders = list(session.scalars(select(RepairOrder)))
+    assert len(orders) == len(ORDERS)
+    by_status = {}
+    for order in orders:
+        by_status.setdefault(order.status, []).append(order)
+    assert len(by_status[RepairStatus.DISPATCHED]) == 3
+    assert {o.technician_id for o in by_status[RepairStatus.DISPATCHED]} == {
+        u.id for u in session.scalars(select(User).where(User.username.in_(["tech1",
+                                                                            "tech2"])))}
+    (settled,) = by_status[RepairStatus.SETTLEMENT]
+    assert settled.total_amount is not None and settled.settled_at is not None
+    (closed,) = by_status[RepairStatus.CLOSED]
+    (repeat,) = repeat_repairs(session)
+    assert repeat.earlier.id == closed.id and repeat.order.product_id == closed.product_id
+    # Opening stock of every part at both stations, less what the repairs drew.
+    assert session.scalar(select(func.count()).select_from(StationStock)) == 2 * len(PARTS)
+    assert session.scalar(select(func.count()).select_from(StockMovement)
+                          .where(StockMovement.repair_order_id.is_not(None))) == 2

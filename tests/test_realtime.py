@@ -10,7 +10,6 @@ import queue
 import re
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 
@@ -18,12 +17,10 @@ import pytest
 import redis
 import requests
 import socketio
+from live_server import live_app, live_settings
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
-from callcenter.app import create_app
 from callcenter.calls.models import PbxQueue
-from callcenter.config import load_settings
 from callcenter.db import make_engine
 from callcenter.realtime import agent_calls, live
 from callcenter.realtime.publish import Audience, LivePublisher, agent_event_name, register_event
@@ -74,20 +71,9 @@ def _seed(url: str) -> tuple[dict[str, int], dict[str, str]]:
 def live_server(backend, fresh_database, tmp_path_factory, redis_url):
     url = fresh_database.create(backend)
     ids, tokens = _seed(url)
-    settings = load_settings({"CALLCENTER_INSTANCE": str(tmp_path_factory.mktemp("rt")),
-                              "DATABASE_URL": url, "REDIS_URL": redis_url,
-                              "SECRET_KEY": "realtime-test-secret-key"})
-    app = create_app(settings)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield Live(f"http://127.0.0.1:{server.server_port}", redis_url, ids, tokens, app)
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        app.extensions["db_engine"].dispose()
+    with live_app(live_settings(tmp_path_factory.mktemp("rt"), url, redis_url,
+                                secret="realtime-test-secret-key")) as live:
+        yield Live(live.base, redis_url, ids, tokens, live.app)
 
 
 @dataclass

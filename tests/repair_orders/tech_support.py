@@ -5,18 +5,15 @@ address and a phone, and repair orders dispatched to the technician, written dir
 from __future__ import annotations
 
 import itertools
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from live_server import live_app, live_settings
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
-from callcenter.app import create_app
-from callcenter.config import load_settings
 from callcenter.customers.models import Address, Customer, Phone
 from callcenter.products.models import InstalledProduct
 from repairs.models import Part, RepairOrder, RepairStatus, Station, StationStock
@@ -79,18 +76,7 @@ def earlier(hours: int) -> datetime:
 @contextmanager
 def served(database_url: str, instance: Path, redis_url: str) -> Iterator[str]:
     """The app on a live, threaded server (real parallel requests); yields its base URL."""
-    settings = load_settings({"CALLCENTER_INSTANCE": str(instance),
-                              "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-                              "SECRET_KEY": "tech-tests-secret-key-0123",
-                              "TIMEZONE": "Asia/Shanghai"})
-    app = create_app(settings)
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{http.server_port}"
-    finally:
-        http.shutdown()
-        thread.join(timeout=10)
-        http.server_close()
-        app.extensions["db_engine"].dispose()
+    with live_app(live_settings(instance, database_url, redis_url,
+                                secret="tech-tests-secret-key-0123",
+                                TIMEZONE="Asia/Shanghai")) as live:
+        yield live.base

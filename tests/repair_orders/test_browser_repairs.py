@@ -9,16 +9,14 @@ Screenshots go to $REPAIR_SHOTS (default: the test's tmp dir): look at them.
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 import pytest
 import redis
+from live_server import live_app
 from sheet_support import CUSTOMER, seed_order
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
-from callcenter.app import create_app
 from callcenter.config import load_settings
 from callcenter.db import make_engine
 from callcenter.users.services import create_user
@@ -70,17 +68,8 @@ def server(backend, fresh_database, tmp_path, redis_url):
     url = fresh_database.create(backend)
     settings = _settings(url, tmp_path / "instance", redis_url)
     ids = _seed(url, settings)
-    app = create_app(settings)
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{http.server_port}", ids
-    finally:
-        http.shutdown()
-        thread.join(timeout=10)
-        http.server_close()
-        app.extensions["db_engine"].dispose()
+    with live_app(settings) as live:
+        yield live.base, ids
 
 
 def _log_in(page, base: str, username: str, target: str = "/repairs/") -> None:

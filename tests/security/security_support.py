@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+from live_server import live_settings, start_live_app
 from requests.adapters import HTTPAdapter
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
-from callcenter.app import create_app
-from callcenter.config import Settings, load_settings
+from callcenter.config import Settings
 from callcenter.db import make_engine
 from callcenter.users.services import create_user
 
@@ -75,21 +74,9 @@ def start_served(database_url: str, redis_url: str, instance: Path,
                  **env: str) -> tuple[Served, Callable[[], None]]:
     """(Served, stop): the app on a free port, settings from ``env`` on top."""
     ids = seed(database_url)
-    settings = load_settings({"CALLCENTER_INSTANCE": str(instance),
-                              "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-                              "SECRET_KEY": "security-test-secret-key", **env})
-    app = create_app(settings)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="served", daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        app.extensions["db_engine"].dispose()
-
-    return Served(f"http://127.0.0.1:{server.server_port}", settings, ids, app), stop
+    live, stop = start_live_app(live_settings(instance, database_url, redis_url,
+                                              secret="security-test-secret-key", **env))
+    return Served(live.base, live.settings, ids, live.app), stop
 
 
 def csrf_of(page: str) -> str:

@@ -15,19 +15,17 @@ matches them) or 422 naming the parameter; never a 500, never extra rows (``%`` 
 from __future__ import annotations
 
 import html
-import threading
 import time
 from datetime import UTC, datetime
 
 import pytest
 import redis
 from api_helpers import bearer
+from live_server import live_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from webtools import login
-from werkzeug.serving import make_server
 
-from callcenter.app import create_app
 from callcenter.calls.models import CallRecord, Outcome
 from callcenter.config import load_settings
 from callcenter.customers.models import Customer
@@ -154,17 +152,8 @@ def xss_server(fresh_database, tmp_path, redis_url):
         ids = _seed(session, settings)
         session.commit()
     engine.dispose()
-    app = create_app(settings)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", ids
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        app.extensions["db_engine"].dispose()
+    with live_app(settings) as live:
+        yield live.base, ids
 
 
 def _pop(n: int, payload: str, customer_id: int) -> dict:
