@@ -128,7 +128,7 @@ def load_demo_repairs(session: Session, settings: Settings, *,
                       now: datetime | None = None) -> int:
     """Add the demo stations, parts, stock and repair orders not there yet; returns how
     many orders were added. Flushes; the caller commits."""
-    now = now or utcnow()
+    now = (now or utcnow()).replace(second=0, microsecond=0)
     users = {u.username: u for u in session.scalars(select(User))}
     admin = users.get("admin")
     if admin is None:

@@ -3,8 +3,10 @@ Presentation only: what may be done and what it does is the services' business."
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -43,6 +45,8 @@ HISTORY_FIELDS = {
     "in_warranty": _l("In warranty"), "settlement": _l("Settlement"),
     "cancel_reason": _l("Cancelled"), "signature": _l("Signature"),
     "repeat_of_id": _l("Repeat repair"), "inspector_id": _l("Inspector"),
+    "labour_hours": _l("Labour hours"), "service_type": _l("Service type"),
+    "closed_at": _l("Closed"),
 }
 #: The warranty decision's outcome (``repairs.warranty.decide``: basis["outcome"]).
 RULE_LABELS = {
@@ -54,6 +58,8 @@ RULE_LABELS = {
 WARRANTY_LABELS = {"none": _l("No warranty"), "standard": _l("Standard warranty"),
                    "extended": _l("Extended warranty"), "contract": _l("Service contract")}
 HISTORY_TEXT = 160
+#: History fields whose values are times (kept as ISO text): shown in local time.
+TIME_FIELDS = frozenset({"scheduled_at", "closed_at"})
 
 
 def status_label(status: RepairStatus | str) -> str:
@@ -113,6 +119,11 @@ def history(session: Session, order: RepairOrder) -> list[dict[str, Any]]:
             return user_names(session, {int(value)}).get(int(value), value)
         if field == "station_id" and value.isdigit():
             return stations.get(int(value), value)
+        if field in TIME_FIELDS:
+            try:
+                return format_datetime(datetime.fromisoformat(value), "short")
+            except ValueError:
+                return value
         return value if len(value) <= HISTORY_TEXT else value[:HISTORY_TEXT] + "…"
 
     return [{"when": r.changed_at, "who": names.get(r.user_id, ""),

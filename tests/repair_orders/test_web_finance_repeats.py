@@ -72,6 +72,14 @@ def test_a_dispatched_job_is_handed_to_another_technician(app, client, session, 
     order = session.get(RepairOrder, order_id)
     assert (order.status, order.technician_id) == (RepairStatus.DISPATCHED, int(zhao))
     assert order.scheduled_at is not None   # an empty time keeps the one it had
+    # Moved to another time: the history says when in local time, not in ISO text.
+    page = text(client.get(f"/repairs/{order_id}"))
+    form = _hidden(page, f"/repairs/{order_id}/move", "data-dispatch")
+    assert client.post(f"/repairs/{order_id}/move", data={
+        **form, "to": "dispatched", "technician_id": zhao,
+        "scheduled_at": "2030-01-02T09:30"}).status_code == 302
+    page = text(client.get(f"/repairs/{order_id}"))
+    assert "1/2/30, 9:30" in page and "2030-01-02T" not in page
     # The job left wang's list and is on zhao's.
     for who, listed in (("wang", False), ("zhao", True)):
         browser = app.test_client()
