@@ -26,11 +26,12 @@ def order_to_dict(session: Session, order: RepairOrder, settings: Settings, *,
                   history_url: str) -> dict[str, Any]:
     tz = settings.locality.zone
     product = session.get(InstalledProduct, order.product_id)
-    summary = settlement.summary(session, order, settings)
+    used = parts_on_order(session, order.id)
+    summary = settlement.summary(session, order, settings, parts=used)
     parts = [schemas.PartOnOrder(part_id=p.part_id, sku=p.sku, name=p.name, unit=p.unit,
                                  quantity=p.quantity, unit_price=str(p.unit_price),
                                  amount=str(p.amount))
-             for p in parts_on_order(session, order.id)]
+             for p in used]
     return schemas.RepairOrder(
         id=order.id, status=order.status, version=order.version,
         in_warranty=order.in_warranty, warranty_basis=dict(order.warranty_basis or {}),

@@ -141,9 +141,11 @@ def _labour_line(basis: str, amount: Decimal, hours: Decimal | None, rate: Decim
     return []
 
 
-def summary(session: Session, order: RepairOrder, settings: Settings) -> Summary:
-    """The order's charges: frozen ones once it reached settlement, else computed now."""
-    parts = parts_on_order(session, order.id)
+def summary(session: Session, order: RepairOrder, settings: Settings, *,
+            parts: list[PartLine] | None = None) -> Summary:
+    """The order's charges: frozen ones once it reached settlement, else computed now.
+    ``parts``: the order's ``parts_on_order``, when the caller has read them already."""
+    parts = parts_on_order(session, order.id) if parts is None else parts
     lines = _part_lines(parts)
     if order.settled_at is not None and order.total_amount is not None:
         basis = "flat_fee" if order.labour_flat_fee is not None else (

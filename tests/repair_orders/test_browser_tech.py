@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -270,11 +271,21 @@ def test_screenshots_of_every_screen(site, browser, tmp_path, lang):
         page.screenshot(path=folder / f"{lang}-{width}-conflict.png")
         page.locator('[data-act="keep-mine"]').click()
         expect(page.locator(".tech-conflict")).to_be_hidden(timeout=WAIT_MS)
+        # The kept change is sent again after the dialog closes: wait for it to land
+        # before the phone goes away.
+        _wait_for(lambda: _order(ids["db"], ids["order"]).findings == "起动继电器烧坏")
         context.close()
     if importlib.util.find_spec("repairs.orders") is not None:
         assert _order(ids["db"], ids["order"]).findings == "起动继电器烧坏"
     # Offline requests that could not go out, and the conflict's 409: nothing else.
     assert not [p for p in problems if "net::ERR_" not in p and "409" not in p], problems
+
+
+def _wait_for(condition, timeout: float = WAIT_MS / 1000) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
 
 
 def _office_findings(url: str, order_id: int, text: str) -> None:
