@@ -114,7 +114,12 @@ def demo_rows(seed: int = 20261206) -> Iterator[dict[str, Any]]:
                 for eq in fitting:
                     yield _defect(rng, fault, eq, lang)
                 yield _guide(fault, kind, [eq.model for eq in fitting], lang)
-    areas_en = {"服务": "Service", "销售": "Sales", "市场": "Marketing"}
+    areas_en = {"服务": "Service", "销售": "Sales", "市场": "Marketing",
+                "保修": "Warranty", "收费": "Charges", "报修": "Reporting a fault",
+                "保养": "Maintenance", "投诉": "Complaints", "备件": "Spare parts",
+                "延保": "Extended warranty", "以旧换新": "Trade-in", "报价": "Quotes",
+                "金融": "Financing", "活动": "Campaigns", "渠道": "Channels",
+                "资料": "Documents"}
     for topic in TOPICS:
         targets = EQUIPMENT if topic.per_model else (None,)
         for eq in targets:
@@ -128,7 +133,8 @@ def demo_rows(seed: int = 20261206) -> Iterator[dict[str, Any]]:
                 yield {"key": f"T-{topic.key}{suffix}-{lang}", "kind": "article", "lang": lang,
                        "title": title, "body": topic.zh_body if zh else topic.en_body,
                        "models": [eq.model] if eq else [],
-                       "category": topic.area if zh else f"{areas_en[top]}/{rest}"}
+                       "category": topic.area if zh else
+                       f"{areas_en[top]}/{areas_en[rest]}"}
 
 
 def ensure_defect_codes(session: Session) -> dict[str, int]:
