@@ -5,6 +5,7 @@ but an editor) is a 404 like a missing one."""
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from flask import jsonify, url_for
@@ -16,7 +17,7 @@ from callcenter.core.errors import Problem, ValidationError
 from callcenter.db import db_session
 from callcenter.openapi import Param
 from callcenter.users.permissions import Permission
-from kb import items, synonyms
+from kb import items, suggest, synonyms
 from kb.markdown import render
 from kb.models import ItemKind, ItemStatus, KbItem, KbSynonym
 from kb.schemas import KbFeedbackIn, KbItemCreate, KbItemPatch, KbSynonymIn
@@ -74,6 +75,34 @@ def kb_search():
                      category_id=int_arg("category_id"), lang=lang,
                      limit=int_arg("limit", 10, maximum=MAX_LIMIT))
     return jsonify({"items": [as_dict(h) for h in hits], "corrected": q.corrected})
+
+
+@api_route("GET", "/kb/suggestions", summary="Entries for a problem at hand", tag="kb",
+           permission=Permission.KB_READ, response="KbSearchResult",
+           query=(Param("q", {"type": "string", "maxLength": 500}, "What the problem is "
+                        "about: a ticket's subject and description, a ringing caller's "
+                        "open tickets' subjects."),
+                  Param("model", {"type": "string"}, "A product model concerned (repeat "
+                        "the parameter for several): their entries come first; without "
+                        "`q`, the defects known for them."),
+                  Param("limit", {"type": "integer", "minimum": 1, "maximum": 20,
+                                  "default": 5}, "How many.")),
+           description="Used by the desk's screen pop and the technician's job.")
+def kb_suggestions():
+    from flask import request
+    question = (arg("q") or "")[:500]
+    models = [m.strip()[:120] for m in request.args.getlist("model") if m.strip()][:10]
+    limit = int_arg("limit", 5, maximum=20)
+    dbs = db_session()
+    if question:
+        hits = suggest.for_problem(dbs, question, models, limit=limit)
+        return jsonify({"items": [as_dict(h) for h in hits], "corrected": {}})
+    found = suggest.defects_for_models(dbs, models, limit=limit)
+    return jsonify({"items": [{"id": i.id, "external_id": i.external_id,
+                               "kind": i.kind.value, "lang": i.lang, "title": i.title,
+                               "snippet": html.escape(i.symptom[:140]), "score": 0.0,
+                               "status": i.status.value} for i in found],
+                    "corrected": {}})
 
 
 @api_route("GET", "/kb/items", summary="List knowledge-base entries", tag="kb",

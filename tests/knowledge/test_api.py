@@ -72,3 +72,21 @@ def test_synonyms_through_the_api(client, make_user):
                        headers=bearer(editor)).status_code == 422
     found = client.get("/api/v1/kb/search?q=不冷了", headers=bearer(editor)).get_json()
     assert [i["title"] for i in found["items"]] == ["空调不制冷"]
+
+
+def test_suggestions_for_a_problem_or_for_models(client, make_user, session):
+    editor = make_user("supervisor", token=True)
+    agent = make_user("agent", token=True)
+    _make(client, editor, title="HT6120 车门气泵故障", kind="defect", symptom="车门关不上",
+          cause="膜片破损", solution="1. 更换气泵", models=["HT6120"], external_id="D-1")
+    _make(client, editor, title="车门保养", body="车门导轨润滑。", external_id="A-1")
+    _make(client, editor, title="KX 压缩机", kind="defect", symptom="异响", models=["KX-200"],
+          external_id="D-2")
+    r = client.get("/api/v1/kb/suggestions?q=车门关不上&model=HT6120", headers=bearer(agent))
+    assert [i["external_id"] for i in r.get_json()["items"]][0] == "D-1"
+    r = client.get("/api/v1/kb/suggestions?model=KX-200&model=HT6120", headers=bearer(agent))
+    assert {i["external_id"] for i in r.get_json()["items"]} == {"D-1", "D-2"}
+    assert client.get("/api/v1/kb/suggestions", headers=bearer(agent)).get_json() == {
+        "items": [], "corrected": {}}
+    assert client.get("/api/v1/kb/suggestions?limit=21",
+                      headers=bearer(agent)).status_code == 422
