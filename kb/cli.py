@@ -42,16 +42,17 @@ def _actor(session, username: str | None):
 
 
 @kb_group.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(exists=True, path_type=Path))
 @click.option("--as-user", "username", default=None,
               help="Import as this editor (the history names them). Default: the operator.")
 @click.option("--show-errors", default=20, show_default=True)
 def import_cmd(file: Path, username: str | None, show_errors: int) -> None:
-    """Import FILE.json: a list of {key, kind, lang, title, body, product_model, category,
-    symptom, cause, solution}. The same keys again update those entries."""
-    from kb.importer import import_items, read_json
+    """Import FILE.json (a list of {key, kind, lang, title, body, product_model, category,
+    symptom, cause, solution}) or a FOLDER of Markdown files with front matter. The same
+    keys again update those entries."""
+    from kb.importer import import_items, read_json, read_markdown_folder
     try:
-        rows = read_json(file)
+        rows = read_markdown_folder(file) if file.is_dir() else read_json(file)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     with _session_scope() as session:
@@ -66,14 +67,21 @@ def import_cmd(file: Path, username: str | None, show_errors: int) -> None:
 
 
 @kb_group.command("export")
-@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
-def export_cmd(file: Path) -> None:
-    """Write every entry to FILE.json, as `kb import` reads it."""
-    from kb.importer import export_rows
+@click.argument("file", type=click.Path(writable=True, path_type=Path))
+@click.option("--markdown", is_flag=True,
+              help="A folder of Markdown files with front matter instead of one JSON file.")
+def export_cmd(file: Path, markdown: bool) -> None:
+    """Write every entry to FILE.json (or, with --markdown, to the folder FILE), as
+    `kb import` reads it."""
+    from kb.importer import export_rows, write_markdown_folder
     with _session_scope() as session:
-        rows = list(export_rows(session))
-    file.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
-    click.echo(f"{len(rows)} entries written to {file}")
+        if markdown:
+            count = write_markdown_folder(session, file)
+        else:
+            rows = list(export_rows(session))
+            file.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
+            count = len(rows)
+    click.echo(f"{count} entries written to {file}")
 
 
 @kb_group.command("reindex")

@@ -61,6 +61,8 @@ def read_json(path: Path) -> list[Any]:
 def _data(session: Session, raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ValueError("not an object")
+    if "_error" in raw:
+        raise ValueError(str(raw["_error"]))
     key = raw.get("key")
     if not isinstance(key, str) or not key.strip():
         raise ValueError("no key")
@@ -136,3 +138,50 @@ def export_rows(session: Session) -> Iterator[dict[str, Any]]:
             if item.defect_code_id:
                 row["defect_code"] = codes.get(item.defect_code_id)
         yield row
+
+
+# --- a folder of Markdown files with front matter --------------------------------------
+
+#: Front-matter fields; the rest of the file is the body.
+FRONT = ("key", "kind", "lang", "title", "status", "models", "tags", "category",
+         "defect_code", "symptom", "cause", "solution")
+
+
+def read_markdown_folder(folder: Path) -> list[Any]:
+    """Import objects from ``folder``'s ``*.md`` files (by name): YAML front matter between
+    ``---`` lines, then the Markdown body. A file that cannot be read becomes an object
+    the import reports and skips (``{"_error": ...}``)."""
+    import yaml
+
+    rows: list[Any] = []
+    for path in sorted(folder.glob("*.md")):
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+            if not text.startswith("---\n"):
+                raise ValueError("no front matter (the file must start with ---)")
+            head, sep, body = text[4:].partition("\n---\n")
+            if not sep:
+                raise ValueError("the front matter is not closed by ---")
+            meta = yaml.safe_load(head) or {}
+            if not isinstance(meta, dict):
+                raise ValueError("the front matter is not a mapping")
+            rows.append({**{k: meta[k] for k in FRONT if k in meta},
+                         "key": meta.get("key") or path.stem, "body": body.strip("\n")})
+        except (UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
+            rows.append({"_error": f"{path.name}: {exc}"})
+    return rows
+
+
+def write_markdown_folder(session: Session, folder: Path) -> int:
+    """Every entry as ``<key>.md`` in ``folder`` (what ``read_markdown_folder`` reads)."""
+    import yaml
+
+    folder.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for row in export_rows(session):
+        body = row.pop("body", "")
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in row["key"])[:120]
+        head = yaml.safe_dump(row, allow_unicode=True, sort_keys=False)
+        (folder / f"{safe}.md").write_text(f"---\n{head}---\n{body}\n", encoding="utf-8")
+        count += 1
+    return count

@@ -83,3 +83,20 @@ def test_an_unusable_file_is_refused_in_words(cli_env, tmp_path, content):
     source.write_bytes(content.encode("latin-1"))
     result = CliRunner().invoke(main, ["kb", "import", str(source)])
     assert result.exit_code != 0 and "bad.json" in result.output
+
+
+def test_a_folder_of_markdown_files_round_trips(cli_env, tmp_path):
+    folder = tmp_path / "md"
+    folder.mkdir()
+    (folder / "AC-001.md").write_text(
+        "---\nkind: article\nlang: zh\ntitle: 空调压缩机异响\nmodels: [KX-200 空调机组]\n"
+        "category: 服务/空调\n---\n压缩机**皮带**磨损。\n", encoding="utf-8")
+    (folder / "broken.md").write_text("no front matter here", encoding="utf-8")
+    (folder / "bad-yaml.md").write_text("---\ntitle: [unclosed\n---\nx\n", encoding="utf-8")
+    out = _run("import", str(folder))
+    assert "1 created" in out and "2 skipped" in out and "broken.md" in out
+    exported = tmp_path / "out"
+    assert "1 entries written" in _run("export", "--markdown", str(exported))
+    text_ = (exported / "AC-001.md").read_text(encoding="utf-8")
+    assert text_.startswith("---\nkey: AC-001\n") and "压缩机**皮带**磨损。" in text_
+    assert "0 created, 0 updated, 1 unchanged" in _run("import", str(exported))
