@@ -18,9 +18,16 @@ from callcenter.db import db_session
 from callcenter.openapi import Param
 from callcenter.users.permissions import Permission
 from kb import items, suggest, synonyms
+from kb.codes import describe_codes, save_code
 from kb.markdown import render
 from kb.models import ItemKind, ItemStatus, KbItem, KbSynonym
-from kb.schemas import KbFeedbackIn, KbItemCreate, KbItemPatch, KbSynonymIn
+from kb.schemas import (
+    KbDefectCodeIn,
+    KbFeedbackIn,
+    KbItemCreate,
+    KbItemPatch,
+    KbSynonymIn,
+)
 from kb.schemas import KbItem as KbItemOut
 from kb.search import as_dict, search
 
@@ -179,6 +186,25 @@ def kb_item_versions(item_id: int):
         {"version": v.version, "title": v.title, "status": v.status.value,
          "changed_by_id": v.changed_by_id, "changed_at": v.changed_at.isoformat()}
         for v in items.versions_of(db_session(), item.id)]})
+
+
+@api_route("GET", "/kb/defect-codes", summary="The defect-code taxonomy", tag="kb",
+           permission=Permission.KB_READ, response="KbDefectCodeList",
+           description="Active codes with their names and class (service or product).")
+def kb_defect_codes():
+    return jsonify({"items": [{"code": c.code, "name": c.name, "name_en": c.name_en,
+                               "defect_class": c.defect_class}
+                              for c in describe_codes(db_session()).values()]})
+
+
+@api_route("POST", "/kb/defect-codes", summary="Add or change a defect code", tag="kb",
+           permission=Permission.KB_EDIT, body=KbDefectCodeIn, response="KbDefectCode",
+           description="Keyed by `code` (upper case letters, digits, . _ -): an existing "
+                       "code is changed.")
+def kb_defect_code_save(body: dict[str, Any]):
+    row = save_code(db_session(), api_user(), body)
+    return jsonify({"code": row.code, "name": row.name, "name_en": row.name_en,
+                    "defect_class": row.defect_class.value})
 
 
 @api_route("GET", "/kb/synonyms", summary="Synonym groups", tag="kb",

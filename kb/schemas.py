@@ -116,6 +116,22 @@ class KbSynonym(Schema):
     terms: str
 
 
+class KbDefectCodeIn(Schema):
+    code: Annotated[str, Field(min_length=1, max_length=40, description=(
+        "Upper case letters, digits, . _ - (e.g. AC-CMP-NOISE)."))]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name_en: Annotated[str, Field(max_length=200)] = ""
+    defect_class: Literal["service", "product"]
+    active: bool = True
+
+
+class KbDefectCode(Schema):
+    code: str
+    name: str
+    name_en: str
+    defect_class: Literal["service", "product"]
+
+
 class KbVersion(Schema):
     version: int
     title: str
@@ -125,7 +141,8 @@ class KbVersion(Schema):
 
 
 register_schemas({
-    **json_schemas([KbHit, KbSynonym, KbVersion], mode="serialization"),
+    **json_schemas([KbHit, KbSynonym, KbVersion, KbDefectCode], mode="serialization"),
+    "KbDefectCodeList": list_schema("KbDefectCode"),
     "KbItemPage": page_schema("KbItem"),
     "KbSearchResult": {**list_schema("KbHit"), "properties": {
         **list_schema("KbHit")["properties"],

@@ -90,3 +90,22 @@ def test_suggestions_for_a_problem_or_for_models(client, make_user, session):
         "items": [], "corrected": {}}
     assert client.get("/api/v1/kb/suggestions?limit=21",
                       headers=bearer(agent)).status_code == 422
+
+
+def test_the_defect_code_taxonomy(client, make_user):
+    editor = make_user("supervisor", token=True)
+    agent = make_user("agent", token=True)
+    body = {"code": "ac-cmp-noise", "name": "压缩机异响", "name_en": "Compressor noise",
+            "defect_class": "product"}
+    r = client.post("/api/v1/kb/defect-codes", json=body, headers=bearer(editor))
+    assert r.status_code == 200 and r.get_json()["code"] == "AC-CMP-NOISE"
+    r = client.post("/api/v1/kb/defect-codes", json={**body, "defect_class": "service"},
+                    headers=bearer(editor))
+    listed = client.get("/api/v1/kb/defect-codes", headers=bearer(agent)).get_json()["items"]
+    assert listed == [{"code": "AC-CMP-NOISE", "name": "压缩机异响",
+                       "name_en": "Compressor noise", "defect_class": "service"}]
+    assert client.post("/api/v1/kb/defect-codes", json=body,
+                       headers=bearer(agent)).status_code == 403
+    for bad in ({"code": "bad code!"}, {"defect_class": "other"}, {"name": ""}):
+        assert client.post("/api/v1/kb/defect-codes", json={**body, **bad},
+                           headers=bearer(editor)).status_code == 422, bad
