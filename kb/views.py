@@ -241,3 +241,33 @@ def version_diff(item_id: int, version: int):
     return render_template("kb/version.html", item=item, after=after, before=before,
                            changes=changes,
                            author=(author.display_name or author.username) if author else "")
+
+
+@kb_bp.route("/synonyms", methods=["GET", "POST"])
+@permission_required(Permission.KB_EDIT)
+def synonyms_page():
+    """The synonym groups editors keep: add, change, remove (one form per group)."""
+    from kb import synonyms as syn
+    from kb.models import KbSynonym
+    dbs = db_session()
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        action = request.form.get("action", "save")
+        raw_id = request.form.get("id", "")
+        synonym_id = int(raw_id) if raw_id.isdigit() and len(raw_id) < 10 else None
+        try:
+            if action == "delete" and synonym_id is not None:
+                syn.delete_synonyms(dbs, current_user, synonym_id)
+            else:
+                syn.save_synonyms(dbs, current_user, {"terms": request.form.get("terms", "")},
+                                  synonym_id)
+            flash(_("Saved."), "success")
+            return redirect(url_for("kb.synonyms_page"))
+        except ValidationError as exc:
+            dbs.rollback()
+            errors = {str(synonym_id or "new"): describe(exc.errors["terms"])}
+            status = 422
+    groups = list(dbs.scalars(select(KbSynonym).order_by(KbSynonym.id)))
+    return render_template("kb/synonyms.html", groups=groups, errors=errors,
+                           posted=request.form.get("terms", "")), status

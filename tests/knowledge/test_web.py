@@ -112,3 +112,24 @@ def test_a_ticket_page_suggests_answers_and_a_resolved_one_becomes_an_article(
     made = session.query(KbItem).filter_by(title="前门关不上怎么办").one()
     assert made.source_ticket_id == ticket.id
     assert client.get("/kb/new?from_ticket=99999999").status_code == 404
+
+
+def test_editors_keep_the_synonyms_on_their_page(client, session, make_user):
+    make_user("supervisor", username="ed")
+    make_user("agent", username="ag")
+    assert login(client, "ed").status_code == 302
+    page = text(client.get("/kb/synonyms"))
+    r = client.post("/kb/synonyms", data={"csrf_token": _csrf(page), "terms": "不制冷，不冷了"})
+    assert r.status_code == 302
+    page = text(client.get("/kb/synonyms"))
+    assert "不制冷, 不冷了" in page
+    group_id = re.search(r'name="id" value="(\d+)"', page).group(1)
+    bad = client.post("/kb/synonyms", data={"csrf_token": _csrf(page), "id": group_id,
+                                             "terms": "alone"})
+    assert bad.status_code == 422 and "at least two" in text(bad)
+    assert client.post("/kb/synonyms", data={"csrf_token": _csrf(page), "id": group_id,
+                                             "action": "delete"}).status_code == 302
+    assert "不冷了" not in text(client.get("/kb/synonyms"))
+    client.post("/logout", data={"csrf_token": _csrf(page)})
+    assert login(client, "ag").status_code == 302
+    assert client.get("/kb/synonyms").status_code == 403
