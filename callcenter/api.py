@@ -389,6 +389,7 @@ from callcenter.calls import api as _calls_api  # noqa: E402,F401
 from callcenter.customers import api as _customers_api  # noqa: E402,F401
 from callcenter.products import api as _products_api  # noqa: E402,F401
 from callcenter.wallboard import api as _wallboard_api  # noqa: E402,F401
+from kb import api as _kb_api  # noqa: E402,F401
 from repairs import api as _repairs_api  # noqa: E402,F401
 from repairs import api_catalogue as _repairs_catalogue_api  # noqa: E402,F401
 from repairs import api_stock as _repairs_stock_api  # noqa: E402,F401

@@ -134,6 +134,7 @@ def demo_cmd() -> None:
     from callcenter.db import session_scope
     from callcenter.demo import demo_caller_ids, format_logins, load_demo
     from callcenter.run import demo_callers_file
+    from kb.demo import load_demo_kb
     from repairs.demo import load_demo_repairs
     from tickets.demo import load_demo_tickets
     settings = _settings()
@@ -141,12 +142,13 @@ def demo_cmd() -> None:
         result = load_demo(session)
         tickets = load_demo_tickets(session, settings)
         repairs = load_demo_repairs(session, settings)
+        knowledge = load_demo_kb(session)
         callers = demo_caller_ids(session)
     # The quick start's PBX simulator calls in as these (callcenter run passes the file).
     demo_callers_file(settings).write_text("\n".join(callers) + "\n", encoding="utf-8")
     click.echo(f"demo data: {result.users_created} users, {result.customers_created} "
                f"customers, {result.products_created} installed products, {tickets} tickets, "
-               f"{repairs} repair orders added "
+               f"{repairs} repair orders, {knowledge.created} knowledge-base entries added "
                f"({result.customers_total} demo customers in all)")
     click.echo("demo logins:")
     click.echo(format_logins())
@@ -344,3 +346,11 @@ def dead_letters_replay() -> None:
 
 def run() -> None:  # pragma: no cover - console entry for `python -m callcenter`
     sys.exit(main())
+
+
+def _add_domain_commands() -> None:
+    from kb.cli import kb_group
+    main.add_command(kb_group)
+
+
+_add_domain_commands()

@@ -24,6 +24,7 @@ from callcenter.core.messages import describe, error_message
 from callcenter.db import db_session
 from callcenter.users.models import Role, User
 from callcenter.users.permissions import Permission, has_permission
+from kb.codes import describe_codes
 from repairs.models import Part, RepairOrder, RepairStatus, Station
 from repairs.presenters import TRANSITION_LABELS
 from repairs.queries import get_order
@@ -66,7 +67,8 @@ def action_forms(session: Session, order: RepairOrder) -> dict:
         actions["cancel"] = True
     open_ = status not in (S.SETTLEMENT, S.CLOSED, S.CANCELLED)
     if open_:
-        actions["work"] = True
+        # The defect library's codes to choose from (kb.codes); free text stays possible.
+        actions["work"] = {"codes": list(describe_codes(session).values())}
         if has_permission(current_user.role, Permission.WARRANTY_OVERRIDE):
             actions["warranty"] = True
         actions["issue"] = {

@@ -4,6 +4,7 @@ are registered (the app registers ``repairs_bp`` from here)."""
 from repairs import (  # noqa: F401  (their routes and template globals on repairs_bp)
     views_actions,
     views_catalogue,
+    views_defects,
     views_hooks,
     views_repeats,
     views_sheet,

@@ -37,15 +37,16 @@ def _day(name: str, default: date, errors: dict[str, str]) -> date:
         return default
 
 
-def period(locality: Locality) -> tuple[date, date, dict[str, str]]:
+def period(locality: Locality, *, default_days: int = DEFAULT_DAYS
+           ) -> tuple[date, date, dict[str, str]]:
     """The period asked for (first day, last day, problems by field)."""
     today = locality.today()
     errors: dict[str, str] = {}
     last = _day("until", today, errors)
-    first = _day("since", last - timedelta(days=DEFAULT_DAYS - 1), errors)
+    first = _day("since", last - timedelta(days=default_days - 1), errors)
     if first > last:
         errors["since"] = _("The first day comes after the last.")
-        first, last = last - timedelta(days=DEFAULT_DAYS - 1), last
+        first, last = last - timedelta(days=default_days - 1), last
     if (last - first).days > MAX_DAYS:
         errors["since"] = _("At most %(n)s days at once.", n=MAX_DAYS)
         first = last - timedelta(days=MAX_DAYS)

@@ -270,8 +270,9 @@ def test_unauthenticated_callers_get_401_everywhere_but_the_document(client, ses
 #: tests/test_escalation_notices.py); repair orders
 #: (tests/repair_orders/test_access_matrix_repairs.py); stations, parts and stock
 #: (tests/repair_orders/test_access_matrix_stock.py); the technician's phone
-#: (tests/repair_orders/test_tech_sync.py: roles x the order's technician).
-OTHER_MATRICES = ("/api/v1/calls", "/api/v1/wallboard", "/api/v1/sla-policies",
+#: (tests/repair_orders/test_tech_sync.py: roles x the order's technician); the knowledge
+#: base (tests/knowledge/test_access_matrix_kb.py: roles, drafts).
+OTHER_MATRICES = ("/api/v1/kb/", "/api/v1/calls", "/api/v1/wallboard", "/api/v1/sla-policies",
                   "/api/v1/repair-orders", "/api/v1/tech/",
                   "/api/v1/calendar-days", "/api/v1/tickets", "/api/v1/ticket-types",
                   "/api/v1/notices",

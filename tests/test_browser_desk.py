@@ -46,6 +46,11 @@ def _seed(url: str) -> tuple[int, int]:
                                          warranty_end=date.today() + timedelta(days=300)))
             session.add(PbxQueue(name="support",
                                  department_id=ensure_department(session, "Service").id))
+            # The defect library knows a defect of the caller's bus: the pop suggests it.
+            from kb.items import create_item
+            create_item(session, None, {"title": "HT6120 车门气泵故障", "kind": "defect",
+                                        "status": "published", "symptom": "车门关不上",
+                                        "models": ["HT6120 城市客车"]})
             session.commit()
             return user.id, customer.id
     finally:
@@ -136,6 +141,10 @@ def test_pops_arrive_live_stay_text_and_turn_into_the_wrap_up(desk_server, brows
     expect(known.get_by_text("In warranty")).to_be_visible()
     expect(known.get_by_text("张伟")).to_be_visible()
     expect(known.get_by_text("No open tickets")).to_be_visible()
+    suggested = known.locator("[data-pop-suggestions]")
+    expect(suggested).to_contain_text("Suggested answers")
+    expect(suggested.get_by_role("link", name="HT6120 车门气泵故障")).to_have_attribute(
+        "target", "_blank")
     expect(known.get_by_text("support · Answered · Resolved")).to_be_visible()
     open_link = known.get_by_role("link", name="Open the customer (360°)")
     expect(open_link).to_have_attribute("href", f"/customers/{customer_id}")

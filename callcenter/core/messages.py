@@ -224,6 +224,13 @@ MESSAGES: dict[str, str] = {
     "sla.calendar_day_taken": N_("%(day)s is already set apart in the calendar; delete that "
                                  "entry first."),
     # --- service stations, the parts catalogue, stock (repairs.stations, .parts, .stock) ---
+    "kb.stale_version": N_("Someone else changed this entry meanwhile (it is now at "
+                           "version %(current_version)s)."),
+    "kb.unknown": N_("There is no such record (number %(id)s)."),
+    "kb.code_pattern": N_("Use 1 to 40 upper case letters, digits and . _ - (starting with a "
+                          "letter or digit), e.g. AC-CMP-NOISE."),
+    "kb.synonyms_too_few": N_("Give at least two words or phrases, separated by commas."),
+    "kb.synonyms_too_many": N_("At most %(max)s words or phrases in one group."),
     "part.inactive": N_("Part %(sku)s is withdrawn from the catalogue: it is no longer "
                         "received nor fitted (what a station holds can still be "
                         "transferred, returned or adjusted)."),

@@ -134,6 +134,8 @@ def _desk_strings() -> dict[str, object]:
         "statusFailed": _("The status was not changed."),
         "pausedBecause": _("Paused: {reason}"),
         "serial": _("Serial number"),
+        "suggested": _("Suggested answers"),
+        "noSuggestions": _("No matching articles"),
         "warrantyUntil": _("until {date}"),
         "warranty": {"in_warranty": _("In warranty"), "expiring": _("Warranty ending soon"),
                      "expired": _("Warranty expired"), "none": _("No warranty")},
@@ -163,6 +165,11 @@ def desk_config() -> dict[str, object]:
         "reasons": {code: str(label) for code, label in PAUSE_REASONS.items()},
         "statusLabels": status_labels(),
         "strings": _desk_strings(),
+        # The knowledge base's suggestions under a pop (kb/api.py), for those who read it.
+        "kbSuggestUrl": url_for("api.kb_suggestions")
+        if "api.kb_suggestions" in current_app.view_functions
+        and has_permission(current_user.role, Permission.KB_READ) else None,
+        "kbEntryUrl": "/kb/{id}",
         **desk_dial.desk_dial_config(db_session()),
         **desk_ticket_config(db_session(), current_user),
     }

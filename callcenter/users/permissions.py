@@ -45,6 +45,11 @@ class Permission(enum.StrEnum):
     #: and returns from one need REPAIR_WRITE on the order).
     STOCK_READ = "stock.read"
     STOCK_MOVE = "stock.move"
+    #: The knowledge base and defect library (kb/): read published entries and search;
+    #: write, publish and archive entries, keep the synonyms, categories and defect codes
+    #: (editors: supervisors and admins).
+    KB_READ = "kb.read"
+    KB_EDIT = "kb.edit"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -53,14 +58,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                           Permission.CUSTOMER_UPDATE, Permission.PRODUCT_WRITE,
                           Permission.TICKET_READ, Permission.TICKET_WRITE,
                           Permission.TICKET_ASSIGN, Permission.REPAIR_READ,
-                          Permission.REPAIR_WRITE}),
+                          Permission.REPAIR_WRITE, Permission.KB_READ}),
     # Technicians read the customer and record which equipment they found at whose site.
     # They work the tickets assigned to them (and may take one), but do not hand out work.
     # They work their repair orders and draw parts from their station's stock for them.
     Role.TECHNICIAN: frozenset({Permission.CUSTOMER_READ, Permission.PRODUCT_WRITE,
                                Permission.TICKET_READ, Permission.TICKET_WRITE,
                                Permission.REPAIR_READ, Permission.REPAIR_WRITE,
-                               Permission.STOCK_READ}),
+                               Permission.STOCK_READ, Permission.KB_READ}),
     Role.SUPERVISOR: frozenset({Permission.CUSTOMER_READ, Permission.CUSTOMER_CREATE,
                                Permission.CUSTOMER_UPDATE, Permission.CUSTOMER_MERGE,
                                Permission.CUSTOMER_IMPORT, Permission.CUSTOMER_REASSIGN,
@@ -71,7 +76,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                                Permission.REPAIR_READ, Permission.REPAIR_WRITE,
                                Permission.REPAIR_DISPATCH, Permission.REPAIR_INSPECT,
                                Permission.REPAIR_SETTLE, Permission.WARRANTY_OVERRIDE,
-                               Permission.STOCK_READ, Permission.STOCK_MOVE}),
+                               Permission.STOCK_READ, Permission.STOCK_MOVE,
+                               Permission.KB_READ, Permission.KB_EDIT}),
     # After-sales finance keeps the stations' master data (each station is a customer
     # record: the dealer after-sales settles with) and the parts catalogue with its
     # prices, reads stock and repair orders, and settles them. It does not work orders,
@@ -80,7 +86,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                             Permission.CUSTOMER_UPDATE, Permission.TICKET_READ,
                             Permission.REPAIR_READ, Permission.REPAIR_SETTLE,
                             Permission.STATION_MANAGE, Permission.PART_MANAGE,
-                            Permission.STOCK_READ}),
+                            Permission.STOCK_READ, Permission.KB_READ}),
     Role.ADMIN: frozenset(Permission),
 }
 

@@ -160,6 +160,35 @@ function buildDetails(desk, customer) {
   return details;
 }
 
+/** The knowledge base's entries for the caller's open tickets and products, fetched
+ *  after the pop is on screen (the pop itself never waits for them). */
+function suggestAnswers(desk, customer, details) {
+  const { cfg, T } = desk;
+  if (!cfg.kbSuggestUrl) { return; }
+  const params = new URLSearchParams();
+  const subjects = list(customer.open_tickets).map((t) => t.subject).filter(Boolean);
+  if (subjects.length) { params.set("q", subjects.join(" ").slice(0, 500)); }
+  list(customer.products).slice(0, 5).forEach((p) => { if (p.model) { params.append("model", p.model); } });
+  if (!params.toString()) { return; }
+  params.set("limit", "5");
+  fetch(cfg.kbSuggestUrl + "?" + params, { credentials: "same-origin",
+    headers: { "Accept": "application/json" } })
+    .then((r) => (r.ok ? r.json() : null))
+    .then((answer) => {
+      if (!answer) { return; }
+      const box = section(T.suggested, list(answer.items), T.noSuggestions, (li, item) => {
+        const a = el("a", "strong", item.title);
+        a.href = cfg.kbEntryUrl.replace("{id}", String(item.id));
+        a.target = "_blank";
+        a.rel = "noopener";
+        li.appendChild(a);
+      });
+      box.setAttribute("data-pop-suggestions", "");
+      details.insertBefore(box, details.children[1] || null);
+    })
+    .catch(() => {});  // suggestions are a help, never in the way of the pop
+}
+
 /** The pop's summary (everything but the wrap-up form), for card.event and card.data. */
 export function buildSummary(desk, card) {
   const { cfg, T } = desk;
@@ -202,6 +231,10 @@ export function buildSummary(desk, card) {
     const transfer = buildTransfer(desk, card);
     if (transfer) { box.appendChild(transfer); }
   }
-  if (customer) { box.appendChild(buildDetails(desk, customer)); }
+  if (customer) {
+    const details = buildDetails(desk, customer);
+    box.appendChild(details);
+    suggestAnswers(desk, customer, details);
+  }
   return box;
 }

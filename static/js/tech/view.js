@@ -78,6 +78,18 @@ export function renderJob(doc, job, pending, failed, texts) {
       + ` · ${old.fault}${old.findings ? " → " + old.findings : ""}`));
   }
   if (!job.history.length) { history.append(el("li", "muted", texts.no_history)); }
+  const defects = field(view, "defects");
+  for (const known of job.known_defects || []) {
+    const item = el("li");
+    const details = el("details");
+    details.append(el("summary", "strong", known.title));
+    for (const text of [known.symptom, known.cause, known.solution]) {
+      if (text) { details.append(el("p", "prewrap", text)); }
+    }
+    item.append(details);
+    defects.append(item);
+  }
+  if (!(job.known_defects || []).length) { defects.append(el("li", "muted", texts.no_defects)); }
   field(view, "findings").defaultValue = job.findings;
 
   const parts = field(view, "parts");

@@ -1,0 +1,57 @@
+"""Suggestions: the entries likely to answer what someone is working on, found without
+being asked for. For a service request: its subject and description searched, the
+entries covering its product's model first. For a ringing call: the customer's open
+tickets and installed products. For a technician's job: the defects known for the
+product's model. Each is ``kb.search`` underneath, published entries only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kb.models import ItemKind, ItemStatus, KbItem, KbItemModel
+from kb.search import Hit, search
+
+LIMIT = 5
+MAX_QUESTION = 500
+
+
+def _merge(groups: Iterable[list[Hit]], limit: int) -> list[Hit]:
+    out: list[Hit] = []
+    seen: set[int] = set()
+    for hits in groups:
+        for hit in hits:
+            if hit.item.id not in seen:
+                seen.add(hit.item.id)
+                out.append(hit)
+    return out[:limit]
+
+
+def for_problem(session: Session, text: str, models: Iterable[str] = (), *,
+                limit: int = LIMIT) -> list[Hit]:
+    """Entries for a problem described in ``text``: those covering one of ``models``
+    first, then any."""
+    question = " ".join(text.split())[:MAX_QUESTION]
+    if not question:
+        return []
+    groups = [search(session, question, model=model, limit=limit)[1]
+              for model in dict.fromkeys(m for m in models if m)]
+    groups.append(search(session, question, limit=limit)[1])
+    return _merge(groups, limit)
+
+
+def defects_for_models(session: Session, models: Iterable[str], *,
+                       limit: int = LIMIT) -> list[KbItem]:
+    """The published defects known for these product models, the most helpful first."""
+    models = [m for m in dict.fromkeys(models) if m]
+    if not models:
+        return []
+    return list(session.scalars(
+        select(KbItem).where(KbItem.kind == ItemKind.DEFECT,
+                             KbItem.status == ItemStatus.PUBLISHED,
+                             KbItem.id.in_(select(KbItemModel.item_id)
+                                           .where(KbItemModel.model.in_(models))))
+        .order_by((KbItem.helpful - KbItem.not_helpful).desc(), KbItem.views.desc(),
+                  func.length(KbItem.title), KbItem.id).limit(limit)))

@@ -1,0 +1,111 @@
+"""The knowledge base's REST API: search answers `{"items": [...]}` in rank order with
+`external_id`, `kind`, `title` and a snippet; entries written, changed (409 when stale),
+published and read; feedback; who may do what."""
+
+from __future__ import annotations
+
+from api_helpers import bearer
+
+
+def _make(client, editor, **data):
+    r = client.post("/api/v1/kb/items", json={"status": "published", **data},
+                    headers=bearer(editor))
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()
+
+
+def test_search_answers_items_in_rank_order(client, make_user):
+    editor = make_user("supervisor", token=True)
+    agent = make_user("agent", token=True)
+    _make(client, editor, title="空调压缩机异响", body="压缩机皮带磨损会有异响。",
+          external_id="AC-001")
+    _make(client, editor, title="压缩机保养", body="定期检查。", external_id="AC-002",
+          kind="defect", symptom="压缩机温度高", cause="散热差", solution="清洗冷凝器")
+    r = client.get("/api/v1/kb/search?q=压缩机异响&limit=10", headers=bearer(agent))
+    assert r.status_code == 200
+    found = r.get_json()["items"]
+    assert [i["external_id"] for i in found] == ["AC-001", "AC-002"]
+    assert {"external_id", "kind", "title", "snippet"} <= set(found[0])
+    assert "<mark>" in found[0]["snippet"] and found[1]["kind"] == "defect"
+    r = client.get("/api/v1/kb/search?q=压缩机&kind=defect", headers=bearer(agent))
+    assert [i["external_id"] for i in r.get_json()["items"]] == ["AC-002"]
+    for bad in ("kind=x", "limit=0", "limit=51", "lang=fr", "q=" + "x" * 501):
+        assert client.get(f"/api/v1/kb/search?q=a&{bad}",
+                          headers=bearer(agent)).status_code == 422, bad
+    assert client.get("/api/v1/kb/search?q=a").status_code == 401
+
+
+def test_write_change_publish_and_read(client, make_user):
+    editor = make_user("supervisor", token=True)
+    agent = make_user("agent", token=True)
+    item = _make(client, editor, title="Draft", status="draft",
+                 body="**Bold** <script>x</script>", models=["KX-200"], tags=["ac"])
+    assert item["body_html"].startswith("<p><strong>Bold</strong> &lt;script&gt;")
+    url = f"/api/v1/kb/items/{item['id']}"
+    assert client.get(url, headers=bearer(agent)).status_code == 404   # a draft
+    assert client.post("/api/v1/kb/items", json={"title": "x"},
+                       headers=bearer(agent)).status_code == 403
+    r = client.patch(url, json={"version": 1, "title": "Final", "status": "published"},
+                     headers=bearer(editor))
+    assert r.status_code == 200 and r.get_json()["status"] == "published"
+    assert r.get_json()["version"] == 3   # the change, then the publishing
+    stale = client.patch(url, json={"version": 1, "title": "Lost"}, headers=bearer(editor))
+    assert stale.status_code == 409 and stale.get_json()["current_version"] == 3
+    read = client.get(url, headers=bearer(agent)).get_json()
+    assert (read["title"], read["models"], read["tags"]) == ("Final", ["KX-200"], ["ac"])
+    r = client.post(url + "/feedback", json={"helpful": True}, headers=bearer(agent))
+    assert r.get_json()["helpful"] == 1
+    assert client.post(url + "/feedback", json={"helpful": "yes"},
+                       headers=bearer(agent)).status_code == 422
+    versions = client.get(url + "/versions", headers=bearer(editor)).get_json()["items"]
+    assert [v["version"] for v in versions] == [3, 2, 1]
+    assert client.get(url + "/versions", headers=bearer(agent)).status_code == 403
+
+
+def test_synonyms_through_the_api(client, make_user):
+    editor = make_user("supervisor", token=True)
+    _make(client, editor, title="空调不制冷", body="检查制冷剂。")
+    r = client.post("/api/v1/kb/synonyms", json={"terms": "不制冷，不冷了"},
+                    headers=bearer(editor))
+    assert r.status_code == 201
+    assert client.post("/api/v1/kb/synonyms", json={"terms": "alone"},
+                       headers=bearer(editor)).status_code == 422
+    found = client.get("/api/v1/kb/search?q=不冷了", headers=bearer(editor)).get_json()
+    assert [i["title"] for i in found["items"]] == ["空调不制冷"]
+
+
+def test_suggestions_for_a_problem_or_for_models(client, make_user, session):
+    editor = make_user("supervisor", token=True)
+    agent = make_user("agent", token=True)
+    _make(client, editor, title="HT6120 车门气泵故障", kind="defect", symptom="车门关不上",
+          cause="膜片破损", solution="1. 更换气泵", models=["HT6120"], external_id="D-1")
+    _make(client, editor, title="车门保养", body="车门导轨润滑。", external_id="A-1")
+    _make(client, editor, title="KX 压缩机", kind="defect", symptom="异响", models=["KX-200"],
+          external_id="D-2")
+    r = client.get("/api/v1/kb/suggestions?q=车门关不上&model=HT6120", headers=bearer(agent))
+    assert [i["external_id"] for i in r.get_json()["items"]][0] == "D-1"
+    r = client.get("/api/v1/kb/suggestions?model=KX-200&model=HT6120", headers=bearer(agent))
+    assert {i["external_id"] for i in r.get_json()["items"]} == {"D-1", "D-2"}
+    assert client.get("/api/v1/kb/suggestions", headers=bearer(agent)).get_json() == {
+        "items": [], "corrected": {}}
+    assert client.get("/api/v1/kb/suggestions?limit=21",
+                      headers=bearer(agent)).status_code == 422
+
+
+def test_the_defect_code_taxonomy(client, make_user):
+    editor = make_user("supervisor", token=True)
+    agent = make_user("agent", token=True)
+    body = {"code": "ac-cmp-noise", "name": "压缩机异响", "name_en": "Compressor noise",
+            "defect_class": "product"}
+    r = client.post("/api/v1/kb/defect-codes", json=body, headers=bearer(editor))
+    assert r.status_code == 200 and r.get_json()["code"] == "AC-CMP-NOISE"
+    r = client.post("/api/v1/kb/defect-codes", json={**body, "defect_class": "service"},
+                    headers=bearer(editor))
+    listed = client.get("/api/v1/kb/defect-codes", headers=bearer(agent)).get_json()["items"]
+    assert listed == [{"code": "AC-CMP-NOISE", "name": "压缩机异响",
+                       "name_en": "Compressor noise", "defect_class": "service"}]
+    assert client.post("/api/v1/kb/defect-codes", json=body,
+                       headers=bearer(agent)).status_code == 403
+    for bad in ({"code": "bad code!"}, {"defect_class": "other"}, {"name": ""}):
+        assert client.post("/api/v1/kb/defect-codes", json={**body, **bad},
+                           headers=bearer(editor)).status_code == 422, bad
