@@ -50,19 +50,21 @@ class DemoOrder:
     stage: str
     hours_from_now: float = 1.0
     parts: tuple[tuple[str, int], ...] = ()
+    #: The diagnosis's defect code (the knowledge base's taxonomy, kb/demo_content.py).
+    code: str = ""
 
 
 ORDERS = (
     DemoOrder("维修后空调仍有异响", "空调压缩机异响，皮带打滑。", "tech1", "北京维修站",
-              "closed_week_ago", parts=(("AC-BLT-02", 1),)),
+              "closed_week_ago", parts=(("AC-BLT-02", 1),), code="AC-CMP-NOISE"),
     DemoOrder("车门无法关闭，车辆停运", "前门气泵不工作，车门无法关闭。", "tech1", "北京维修站",
-              "today", 1.5),
+              "today", 1.5, code="BUS-DOOR-PUMP"),
     DemoOrder("维修后空调仍有异响", "上周更换皮带后压缩机仍有异响（返修）。", "tech1",
-              "北京维修站", "today", 3.0),
+              "北京维修站", "today", 3.0, code="SVC-REPEAT"),
     DemoOrder("Reefer unit not cooling", "Unit 3 holds 12 °C instead of 2 °C.", "tech2",
               "广州维修站", "today", 2.0),
     DemoOrder("Reefer unit not cooling", "Temperature sensor replaced on unit 1.", "tech2",
-              "广州维修站", "settlement", parts=(("RF-SNS-07", 1),)),
+              "广州维修站", "settlement", parts=(("RF-SNS-07", 1),), code="AC-SNS-DRIFT"),
 )
 
 
@@ -106,6 +108,9 @@ def _walk(session: Session, admin: User, order: RepairOrder, tech: User, station
         move_order(session, extra.pop("actor", admin), order, to=to, version=order.version,
                    settings=settings, now=when, **extra)
 
+    if demo.code:
+        record_work(session, admin, order, version=order.version, defect_code=demo.code,
+                    now=at + timedelta(minutes=5))
     scheduled = at + timedelta(hours=demo.hours_from_now) if demo.stage == "today" \
         else at + timedelta(hours=2)
     move("dispatched", at + timedelta(minutes=10), technician_id=tech.id,
