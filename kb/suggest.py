@@ -18,28 +18,27 @@ LIMIT = 5
 MAX_QUESTION = 500
 
 
-def _merge(groups: Iterable[list[Hit]], limit: int) -> list[Hit]:
-    out: list[Hit] = []
-    seen: set[int] = set()
-    for hits in groups:
-        for hit in hits:
-            if hit.item.id not in seen:
-                seen.add(hit.item.id)
-                out.append(hit)
-    return out[:limit]
+#: How much more an entry covering the product's model counts than one that does not.
+MODEL_BOOST = 1.5
 
 
 def for_problem(session: Session, text: str, models: Iterable[str] = (), *,
                 limit: int = LIMIT) -> list[Hit]:
-    """Entries for a problem described in ``text``: those covering one of ``models``
-    first, then any."""
+    """Entries for a problem described in ``text``, best first; those covering one of
+    ``models`` count ``MODEL_BOOST`` times more (a weak match for the model does not
+    push a strong general one out)."""
     question = " ".join(text.split())[:MAX_QUESTION]
     if not question:
         return []
-    groups = [search(session, question, model=model, limit=limit)[1]
-              for model in dict.fromkeys(m for m in models if m)]
-    groups.append(search(session, question, limit=limit)[1])
-    return _merge(groups, limit)
+    best: dict[int, tuple[float, Hit]] = {}
+    for model in dict.fromkeys(m for m in models if m):
+        for hit in search(session, question, model=model, limit=limit)[1]:
+            best[hit.item.id] = (hit.score * MODEL_BOOST, hit)
+    for hit in search(session, question, limit=limit)[1]:
+        if hit.item.id not in best:
+            best[hit.item.id] = (hit.score, hit)
+    ranked = sorted(best.values(), key=lambda pair: (-pair[0], pair[1].item.id))
+    return [hit for _score, hit in ranked[:limit]]
 
 
 def defects_for_models(session: Session, models: Iterable[str], *,

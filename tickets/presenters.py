@@ -52,7 +52,10 @@ HISTORY_FIELDS = {
     "installed_product_id": _l("Product"), "contact_id": _l("Reporter"),
     "department_id": _l("Team"), "related_user_ids": _l("Related employees"),
     "resolution": _l("Result"), "merged_into_id": _l("Merged into"),
+    "first_response_at": _l("First response"),
 }
+#: History fields whose values are times (kept as ISO text): shown in local time.
+TIME_FIELDS = frozenset({"first_response_at", "resolved_at", "closed_at"})
 #: Long texts in the history are cut to this many characters (the ticket shows them whole).
 HISTORY_TEXT = 160
 
@@ -300,6 +303,8 @@ def _history_value(field: str, value: str | None, names: dict[int, str],
             return departments.get(int(value), value)
         if field == "type":
             return _TypeLabels().get(value)
+        if field in TIME_FIELDS:
+            return format_datetime(datetime.fromisoformat(value), "short")
     except ValueError:
         pass
     return value if len(value) <= HISTORY_TEXT else value[:HISTORY_TEXT] + "…"
