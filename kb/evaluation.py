@@ -1,7 +1,7 @@
 """Measuring search quality on a labelled set of questions (tests/data/kb_relevance.json):
 mean reciprocal rank (MRR) and nDCG@5, for any search function that answers a list of
 entry keys best first. ``bench/kb_search.py`` reports them beside a plain LIKE search;
-``tests/knowledge/test_relevance.py`` holds our search to the target."""
+``tests/knowledge/test_kb_relevance.py`` holds our search to the target."""
 
 from __future__ import annotations
 

@@ -261,3 +261,13 @@ def _wait_for_login_page(base: str, server: subprocess.Popen, log: Path) -> requ
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def test_no_two_test_modules_share_a_name():
+    """pytest imports test modules by their file name (the folders are no packages): two
+    files of one name in different folders stop the whole run at collection."""
+    from collections import Counter
+    from pathlib import Path
+
+    names = Counter(p.name for p in Path(__file__).parent.rglob("test_*.py"))
+    assert [name for name, n in names.items() if n > 1] == []
