@@ -54,3 +54,15 @@ def defects_for_models(session: Session, models: Iterable[str], *,
                                            .where(KbItemModel.model.in_(models))))
         .order_by((KbItem.helpful - KbItem.not_helpful).desc(), KbItem.views.desc(),
                   func.length(KbItem.title), KbItem.id).limit(limit)))
+
+
+def defects_for_job(session: Session, fault: str, model: str, *,
+                    limit: int = LIMIT) -> list[KbItem]:
+    """The defects known for ``model``, those matching the reported ``fault`` first."""
+    question = " ".join((fault or "").split())[:MAX_QUESTION]
+    found = [h.item for h in search(session, question, kind=ItemKind.DEFECT, model=model,
+                                    limit=limit)[1]] if question and model else []
+    seen = {item.id for item in found}
+    rest = [item for item in defects_for_models(session, [model], limit=limit)
+            if item.id not in seen]
+    return (found + rest)[:limit]

@@ -22,7 +22,7 @@ from callcenter.customers.models import Address, Contact, Customer, Phone
 from callcenter.products.models import InstalledProduct
 from callcenter.products.warranty import warranty_state
 from callcenter.users.models import User
-from kb.suggest import defects_for_models
+from kb.suggest import defects_for_job
 from repairs.models import (
     Part,
     RepairOrder,
@@ -92,10 +92,12 @@ def job_json(session: Session, actor: User, order: RepairOrder,
                     if product.warranty_end else None,
                     "warranty_state": warranty_state(product, locality.today()).value},
         "history": repair_history(session, actor, order),
-        # The defect library's entries for this model, whole, so they read offline too.
+        # The defect library's entries for this model (those matching the fault first),
+        # whole, so they read offline too.
         "known_defects": [{"id": d.id, "title": d.title, "symptom": d.symptom,
                            "cause": d.cause, "solution": d.solution}
-                          for d in defects_for_models(session, [product.model])],
+                          for d in defects_for_job(session, order.fault_description,
+                                                   product.model)],
         "parts": parts_used(session, order),
         "photos": session.scalar(select(func.count()).select_from(RepairOrderHistory).where(
             RepairOrderHistory.order_id == order.id, RepairOrderHistory.field == "photo")),

@@ -109,3 +109,23 @@ def test_the_defect_code_taxonomy(client, make_user):
     for bad in ({"code": "bad code!"}, {"defect_class": "other"}, {"name": ""}):
         assert client.post("/api/v1/kb/defect-codes", json={**body, **bad},
                            headers=bearer(editor)).status_code == 422, bad
+
+
+def test_a_technicians_job_lists_the_models_defects_matching_the_fault_first(session,
+                                                                             make_user):
+    from kb.items import create_item
+    from kb.suggest import defects_for_job
+
+    editor = make_user("supervisor")
+    for title, symptom, helpful in (("上门超时", "技术员未按时上门", 5),
+                                    ("车门气泵故障", "车门无法关闭，漏气", 0)):
+        item = create_item(session, editor, {"title": title, "kind": "defect",
+                                             "status": "published", "symptom": symptom,
+                                             "models": ["HT6120"]})
+        item.helpful = helpful
+    session.flush()
+    titles = [d.title for d in defects_for_job(session, "前门气泵不工作，车门无法关闭", "HT6120")]
+    assert titles == ["车门气泵故障", "上门超时"]
+    assert [d.title for d in defects_for_job(session, "", "HT6120")] == ["上门超时",
+                                                                           "车门气泵故障"]
+    assert defects_for_job(session, "车门", "OTHER") == []
