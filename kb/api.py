@@ -18,10 +18,12 @@ from callcenter.db import db_session
 from callcenter.openapi import Param
 from callcenter.users.permissions import Permission
 from kb import items, suggest, synonyms
+from kb.categories import ensure_path, path_of, tree
 from kb.codes import describe_codes, save_code
 from kb.markdown import render
 from kb.models import ItemKind, ItemStatus, KbItem, KbSynonym
 from kb.schemas import (
+    KbCategoryIn,
     KbDefectCodeIn,
     KbFeedbackIn,
     KbItemCreate,
@@ -205,6 +207,29 @@ def kb_defect_code_save(body: dict[str, Any]):
     row = save_code(db_session(), api_user(), body)
     return jsonify({"code": row.code, "name": row.name, "name_en": row.name_en,
                     "defect_class": row.defect_class.value})
+
+
+@api_route("GET", "/kb/categories", summary="The category tree", tag="kb",
+           permission=Permission.KB_READ, response="KbCategoryList",
+           description="Every category, parents before children, with its `path` of names.")
+def kb_categories():
+    dbs = db_session()
+    return jsonify({"items": [{"id": c.id, "parent_id": c.parent_id, "name": c.name,
+                               "name_en": c.name_en, "depth": depth,
+                               "path": path_of(dbs, c)} for c, depth in tree(dbs)]})
+
+
+@api_route("POST", "/kb/categories", summary="Add a category (and its missing parents)",
+           tag="kb", permission=Permission.KB_EDIT, body=KbCategoryIn,
+           response="KbCategory", status=201,
+           description='By its path of names, e.g. "服务/空调/压缩机": the levels that do not '
+                       "exist yet are made; an existing path answers that category.")
+def kb_category_create(body: dict[str, Any]):
+    category = ensure_path(db_session(), body["path"])
+    return created({"id": category.id, "parent_id": category.parent_id,
+                    "name": category.name, "name_en": category.name_en,
+                    "depth": category.path.count("/") - 2,
+                    "path": path_of(db_session(), category)})
 
 
 @api_route("GET", "/kb/synonyms", summary="Synonym groups", tag="kb",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from callcenter.core.errors import Problem, ValidationError
 from kb.models import KbCategory
 
 MAX_DEPTH = 6
@@ -15,8 +16,8 @@ MAX_NAME = 120
 def ensure_path(session: Session, path: str, *, names_en: tuple[str, ...] = ()) -> KbCategory:
     """The category at ``path`` ("a/b/c"), made level by level where missing."""
     names = [n.strip()[:MAX_NAME] for n in path.replace("／", "/").split("/") if n.strip()]
-    if not names:
-        raise ValueError("empty category path")
+    if not names or any(not n.isprintable() for n in names):
+        raise ValidationError({"path": Problem("kb.category_path")})
     parent: KbCategory | None = None
     for depth, name in enumerate(names[:MAX_DEPTH]):
         found = session.scalar(select(KbCategory).where(

@@ -132,6 +132,20 @@ class KbDefectCode(Schema):
     defect_class: Literal["service", "product"]
 
 
+class KbCategoryIn(Schema):
+    path: Annotated[str, Field(min_length=1, max_length=500, description=(
+        'Names from the top, separated by "/", e.g. 服务/空调/压缩机.'))]
+
+
+class KbCategory(Schema):
+    id: int
+    parent_id: int | None
+    name: str
+    name_en: str
+    depth: int
+    path: str
+
+
 class KbVersion(Schema):
     version: int
     title: str
@@ -141,7 +155,9 @@ class KbVersion(Schema):
 
 
 register_schemas({
-    **json_schemas([KbHit, KbSynonym, KbVersion, KbDefectCode], mode="serialization"),
+    **json_schemas([KbHit, KbSynonym, KbVersion, KbDefectCode, KbCategory],
+                   mode="serialization"),
+    "KbCategoryList": list_schema("KbCategory"),
     "KbDefectCodeList": list_schema("KbDefectCode"),
     "KbItemPage": page_schema("KbItem"),
     "KbSearchResult": {**list_schema("KbHit"), "properties": {

@@ -227,6 +227,8 @@ MESSAGES: dict[str, str] = {
     "kb.stale_version": N_("Someone else changed this entry meanwhile (it is now at "
                            "version %(current_version)s)."),
     "kb.unknown": N_("There is no such record (number %(id)s)."),
+    "kb.category_path": N_('Give the category as names from the top, separated by "/" '
+                           "(e.g. 服务/空调/压缩机)."),
     "kb.code_pattern": N_("Use 1 to 40 upper case letters, digits and . _ - (starting with a "
                           "letter or digit), e.g. AC-CMP-NOISE."),
     "kb.synonyms_too_few": N_("Give at least two words or phrases, separated by commas."),

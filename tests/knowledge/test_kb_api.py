@@ -129,3 +129,21 @@ def test_a_technicians_job_lists_the_models_defects_matching_the_fault_first(ses
     assert [d.title for d in defects_for_job(session, "", "HT6120")] == ["上门超时",
                                                                            "车门气泵故障"]
     assert defects_for_job(session, "车门", "OTHER") == []
+
+
+def test_the_category_tree(client, make_user):
+    editor = make_user("supervisor", token=True)
+    r = client.post("/api/v1/kb/categories", json={"path": "服务/空调/压缩机"},
+                    headers=bearer(editor))
+    assert r.status_code == 201 and r.get_json()["path"] == "服务/空调/压缩机"
+    assert r.get_json()["depth"] == 2
+    client.post("/api/v1/kb/categories", json={"path": "销售"}, headers=bearer(editor))
+    again = client.post("/api/v1/kb/categories", json={"path": "服务／空调"},
+                        headers=bearer(editor)).get_json()
+    listed = client.get("/api/v1/kb/categories", headers=bearer(editor)).get_json()["items"]
+    assert [(c["path"], c["depth"]) for c in listed] == [
+        ("服务", 0), ("服务/空调", 1), ("服务/空调/压缩机", 2), ("销售", 0)]
+    assert again["id"] == listed[1]["id"]
+    for bad in ("/", " / ", "a\x00b"):
+        assert client.post("/api/v1/kb/categories", json={"path": bad},
+                           headers=bearer(editor)).status_code == 422, bad
