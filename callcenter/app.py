@@ -119,7 +119,7 @@ def create_app(settings: Settings | None = None, *, db_bind=None, testing: bool 
     app.register_blueprint(tickets_bp)
     from repairs.views_pages import repairs_bp
     app.register_blueprint(repairs_bp)
-    from kb import views_hooks  # noqa: F401 (its template globals on kb_bp)
+    from kb import views_hooks, views_taxonomy  # noqa: F401 (their pages and globals on kb_bp)
     from kb.views import kb_bp
     app.register_blueprint(kb_bp)
     from repairs.views_tech import tech_bp

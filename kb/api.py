@@ -18,12 +18,13 @@ from callcenter.db import db_session
 from callcenter.openapi import Param
 from callcenter.users.permissions import Permission
 from kb import items, suggest, synonyms
-from kb.categories import ensure_path, path_of, tree
+from kb.categories import ensure_path, path_of, remove_category, rename_category, tree
 from kb.codes import describe_codes, save_code
 from kb.markdown import render
 from kb.models import ItemKind, ItemStatus, KbItem, KbSynonym
 from kb.schemas import (
     KbCategoryIn,
+    KbCategoryNames,
     KbDefectCodeIn,
     KbFeedbackIn,
     KbItemCreate,
@@ -225,11 +226,31 @@ def kb_categories():
            description='By its path of names, e.g. "服务/空调/压缩机": the levels that do not '
                        "exist yet are made; an existing path answers that category.")
 def kb_category_create(body: dict[str, Any]):
-    category = ensure_path(db_session(), body["path"])
-    return created({"id": category.id, "parent_id": category.parent_id,
-                    "name": category.name, "name_en": category.name_en,
-                    "depth": category.path.count("/") - 2,
-                    "path": path_of(db_session(), category)})
+    return created(_category_dict(ensure_path(db_session(), body["path"])))
+
+
+def _category_dict(category) -> dict[str, Any]:
+    return {"id": category.id, "parent_id": category.parent_id, "name": category.name,
+            "name_en": category.name_en, "depth": category.path.count("/") - 2,
+            "path": path_of(db_session(), category)}
+
+
+@api_route("PUT", "/kb/categories/<id:category_id>", summary="Rename a category",
+           tag="kb", permission=Permission.KB_EDIT, body=KbCategoryNames,
+           response="KbCategory",
+           description="Its place, subcategories and entries stay; a name another "
+                       "category on the same level has is refused (422).")
+def kb_category_rename(category_id: int, body: dict[str, Any]):
+    return jsonify(_category_dict(rename_category(db_session(), api_user(), category_id,
+                                                  body)))
+
+
+@api_route("DELETE", "/kb/categories/<id:category_id>", summary="Remove an empty category",
+           tag="kb", permission=Permission.KB_EDIT, status=204,
+           description="One that still holds entries or subcategories is refused (409).")
+def kb_category_delete(category_id: int):
+    remove_category(db_session(), api_user(), category_id)
+    return "", 204
 
 
 @api_route("GET", "/kb/synonyms", summary="Synonym groups", tag="kb",

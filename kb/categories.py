@@ -3,11 +3,17 @@ A category is found (or made) by its path of names, "服务/空调/压缩机".""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from callcenter.core.errors import Problem, ValidationError
-from kb.models import KbCategory
+from callcenter.core.errors import Conflict, NotFound, Problem, ValidationError
+from callcenter.core.fields import text_problem
+from callcenter.customers.services import require
+from callcenter.users.models import User
+from callcenter.users.permissions import Permission
+from kb.models import KbCategory, KbItem
 
 MAX_DEPTH = 6
 MAX_NAME = 120
@@ -57,3 +63,63 @@ def tree(session: Session) -> list[tuple[KbCategory, int]]:
 
     walk(None, 0)
     return out
+
+
+class CategoryNotFound(NotFound):
+    entity = "kb_category"
+
+
+def _name(value: Any, field: str, errors: dict[str, Problem], *, required: bool) -> str:
+    name, problem = text_problem(value, MAX_NAME, required=required)
+    if problem is None and "/" in (name or "").replace("／", "/"):
+        problem = Problem("kb.category_slash")
+    if problem is not None:
+        errors[field] = problem
+    return name or ""
+
+
+def rename_category(session: Session, actor: User, category_id: int,
+                    data: dict[str, Any]) -> KbCategory:
+    """A category's Chinese and English names changed; it keeps its place, its
+    subcategories and its entries (they are filed by id)."""
+    require(actor, Permission.KB_EDIT)
+    category = session.get(KbCategory, category_id)
+    if category is None:
+        raise CategoryNotFound(category_id)
+    errors: dict[str, Problem] = {}
+    name = _name(data.get("name"), "name", errors, required=True)
+    name_en = _name(data.get("name_en", ""), "name_en", errors, required=False)
+    if not errors and name != category.name and session.scalar(select(KbCategory.id).where(
+            KbCategory.name == name, KbCategory.id != category.id,
+            KbCategory.parent_id == category.parent_id if category.parent_id
+            else KbCategory.parent_id.is_(None))):
+        errors["name"] = Problem("kb.category_taken", {"name": name})
+    if errors:
+        raise ValidationError(errors)
+    category.name, category.name_en = name, name_en
+    session.flush()
+    return category
+
+
+def remove_category(session: Session, actor: User, category_id: int) -> None:
+    """An empty category deleted: one with subcategories or entries is refused, so no
+    entry ever loses its place without an editor moving it first."""
+    require(actor, Permission.KB_EDIT)
+    category = session.get(KbCategory, category_id)
+    if category is None:
+        raise CategoryNotFound(category_id)
+    children = session.scalar(select(func.count()).select_from(KbCategory)
+                              .where(KbCategory.parent_id == category.id)) or 0
+    entries = session.scalar(select(func.count()).select_from(KbItem)
+                             .where(KbItem.category_id == category.id)) or 0
+    if children or entries:
+        raise Conflict("kb.category_in_use", children=children, entries=entries)
+    session.delete(category)
+    session.flush()
+
+
+def entry_counts(session: Session) -> dict[int, int]:
+    """How many entries (any status) each category holds itself, by category id."""
+    return dict(session.execute(
+        select(KbItem.category_id, func.count()).where(KbItem.category_id.is_not(None))
+        .group_by(KbItem.category_id)).all())

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from callcenter.core.errors import NotFound, Problem, ValidationError
@@ -17,7 +17,7 @@ from callcenter.core.fields import text_problem
 from callcenter.customers.services import require
 from callcenter.users.models import User
 from callcenter.users.permissions import Permission
-from kb.models import DefectClass, DefectCode
+from kb.models import DefectClass, DefectCode, KbItem
 
 
 @dataclass(frozen=True)
@@ -76,3 +76,12 @@ def save_code(session: Session, actor: User, data: dict[str, Any]) -> DefectCode
     row.active = bool(data.get("active", True))
     session.flush()
     return row
+
+
+def all_codes(session: Session) -> list[tuple[DefectCode, int]]:
+    """Every code, withdrawn ones too, with how many defect entries are filed under it."""
+    used = dict(session.execute(
+        select(KbItem.defect_code_id, func.count()).where(KbItem.defect_code_id.is_not(None))
+        .group_by(KbItem.defect_code_id)).all())
+    return [(c, used.get(c.id, 0))
+            for c in session.scalars(select(DefectCode).order_by(DefectCode.code))]

@@ -137,6 +137,11 @@ class KbCategoryIn(Schema):
         'Names from the top, separated by "/", e.g. 服务/空调/压缩机.'))]
 
 
+class KbCategoryNames(Schema):
+    name: Annotated[str, Field(min_length=1, max_length=120)]
+    name_en: Annotated[str, Field(max_length=120)] = ""
+
+
 class KbCategory(Schema):
     id: int
     parent_id: int | None

@@ -229,6 +229,10 @@ MESSAGES: dict[str, str] = {
     "kb.unknown": N_("There is no such record (number %(id)s)."),
     "kb.category_path": N_('Give the category as names from the top, separated by "/" '
                            "(e.g. 服务/空调/压缩机)."),
+    "kb.category_slash": N_('A name cannot hold "/": it separates the levels.'),
+    "kb.category_taken": N_("%(name)s is already a category on this level."),
+    "kb.category_in_use": N_("This category still holds %(entries)s entries and "
+                             "%(children)s subcategories: move or remove them first."),
     "kb.code_pattern": N_("Use 1 to 40 upper case letters, digits and . _ - (starting with a "
                           "letter or digit), e.g. AC-CMP-NOISE."),
     "kb.synonyms_too_few": N_("Give at least two words or phrases, separated by commas."),

@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from callcenter.users.models import Role
 from callcenter.users.permissions import ROLE_PERMISSIONS, Permission
 from kb import items
-from kb.models import KbFeedback, KbItem, KbSynonym
+from kb.categories import ensure_path
+from kb.models import KbCategory, KbFeedback, KbItem, KbSynonym
 
 ROLES = list(Role)
 READ, EDIT = Permission.KB_READ, Permission.KB_EDIT
@@ -41,8 +42,10 @@ def world(session, make_user) -> dict:
     draft = items.create_item(session, editor, {"title": "草稿"})
     synonym = KbSynonym(terms="a, b")
     session.add(synonym)
+    category = ensure_path(session, "服务/空调")
     session.flush()
-    return {"published": published.id, "draft": draft.id, "synonym": synonym.id}
+    return {"published": published.id, "draft": draft.id, "synonym": synonym.id,
+            "category": category.id}
 
 
 ITEM = "/api/v1/kb/items/<id:item_id>"
@@ -74,6 +77,11 @@ CASES = [
          lambda w: "/api/v1/kb/categories"),
     Case("add category", "POST", "/api/v1/kb/categories", EDIT,
          lambda w: "/api/v1/kb/categories", lambda w: {"path": "服务/空调"}, ok=201),
+    Case("rename category", "PUT", "/api/v1/kb/categories/<id:category_id>", EDIT,
+         lambda w: f"/api/v1/kb/categories/{w['category']}",
+         lambda w: {"name": "冷气", "name_en": "Air conditioning"}),
+    Case("remove category", "DELETE", "/api/v1/kb/categories/<id:category_id>", EDIT,
+         lambda w: f"/api/v1/kb/categories/{w['category']}", ok=204),
     Case("synonyms", "GET", "/api/v1/kb/synonyms", READ, lambda w: "/api/v1/kb/synonyms"),
     Case("add synonyms", "POST", "/api/v1/kb/synonyms", EDIT,
          lambda w: "/api/v1/kb/synonyms", lambda w: {"terms": "c, d"}, ok=201),
@@ -97,6 +105,8 @@ def _written(session) -> tuple:
     return (session.scalar(select(func.count()).select_from(KbItem)),
             session.scalar(select(func.count()).select_from(KbFeedback)),
             session.scalar(select(func.count()).select_from(KbSynonym)),
+            session.scalar(select(func.count()).select_from(KbCategory)),
+            tuple(session.scalars(select(KbCategory.name).order_by(KbCategory.id))),
             session.scalar(select(func.max(KbItem.version))))
 
 

@@ -147,3 +147,38 @@ def test_the_category_tree(client, make_user):
     for bad in ("/", " / ", "a\x00b"):
         assert client.post("/api/v1/kb/categories", json={"path": bad},
                            headers=bearer(editor)).status_code == 422, bad
+
+
+def test_categories_are_renamed_and_only_empty_ones_removed(client, session, make_user):
+    editor = make_user("supervisor", token=True)
+    leaf = client.post("/api/v1/kb/categories", json={"path": "服务/空调/压缩机"},
+                       headers=bearer(editor)).get_json()
+    client.post("/api/v1/kb/categories", json={"path": "服务/冰箱"}, headers=bearer(editor))
+    r = client.put(f"/api/v1/kb/categories/{leaf['parent_id']}",
+                   json={"name": "冷气机", "name_en": "Air conditioners"}, headers=bearer(editor))
+    assert r.status_code == 200 and r.get_json()["path"] == "服务/冷气机"
+    listed = client.get("/api/v1/kb/categories", headers=bearer(editor)).get_json()["items"]
+    assert "服务/冷气机/压缩机" in [c["path"] for c in listed]
+    taken = client.put(f"/api/v1/kb/categories/{leaf['parent_id']}",
+                       json={"name": "冰箱"}, headers=bearer(editor))
+    assert taken.status_code == 422 and "name" in taken.get_json()["error"]["fields"]
+    for bad in ({"name": "a/b"}, {"name": ""}, {"name": "x\x07"}):
+        assert client.put(f"/api/v1/kb/categories/{leaf['id']}", json=bad,
+                          headers=bearer(editor)).status_code == 422, bad
+    assert client.put("/api/v1/kb/categories/999999", json={"name": "x"},
+                      headers=bearer(editor)).status_code == 404
+    # a parent and a category holding an entry stay; an empty leaf goes
+    assert client.delete(f"/api/v1/kb/categories/{leaf['parent_id']}",
+                         headers=bearer(editor)).status_code == 409
+    item = client.post("/api/v1/kb/items", json={"title": "压缩机异响",
+                                                 "category_id": leaf["id"]},
+                       headers=bearer(editor)).get_json()
+    busy = client.delete(f"/api/v1/kb/categories/{leaf['id']}", headers=bearer(editor))
+    assert busy.status_code == 409 and busy.get_json()["error"]["code"] == "kb.category_in_use"
+    client.patch(f"/api/v1/kb/items/{item['id']}", json={"category_id": None, "version": 1},
+                 headers=bearer(editor))
+    assert client.delete(f"/api/v1/kb/categories/{leaf['id']}",
+                         headers=bearer(editor)).status_code == 204
+    paths = [c["path"] for c in client.get("/api/v1/kb/categories",
+                                           headers=bearer(editor)).get_json()["items"]]
+    assert "服务/冷气机/压缩机" not in paths and "服务/冷气机" in paths

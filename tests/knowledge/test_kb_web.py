@@ -9,6 +9,7 @@ import re
 from webtools import login, text
 
 from kb import items
+from kb.codes import describe_codes
 
 
 def _csrf(page: str) -> str:
@@ -133,3 +134,62 @@ def test_editors_keep_the_synonyms_on_their_page(client, session, make_user):
     client.post("/logout", data={"csrf_token": _csrf(page)})
     assert login(client, "ag").status_code == 302
     assert client.get("/kb/synonyms").status_code == 403
+
+
+def test_editors_keep_the_category_tree_on_its_page(client, session, make_user):
+    make_user("supervisor", username="ed")
+    make_user("agent", username="ag")
+    assert login(client, "ed").status_code == 302
+    page = text(client.get("/kb/categories"))
+    r = client.post("/kb/categories", data={"csrf_token": _csrf(page), "action": "add",
+                                            "path": "服务/空调/压缩机",
+                                            "path_en": "Service/Air conditioners"})
+    assert r.status_code == 302
+    page = text(client.get("/kb/categories"))
+    ids = {name: cid for cid, name in re.findall(
+        r'data-category="(\d+)">.*?name="name" maxlength="120"\s+value="([^"]+)"', page, re.S)}
+    assert set(ids) == {"服务", "空调", "压缩机"} and 'value="Air conditioners"' in page
+    bad = client.post("/kb/categories", data={"csrf_token": _csrf(page), "action": "add",
+                                              "path": " / "})
+    assert bad.status_code == 422 and 'aria-invalid="true"' in text(bad)
+    taken = client.post("/kb/categories", data={"csrf_token": _csrf(page), "action": "rename",
+                                                "id": ids["压缩机"], "name": "a/b"})
+    assert taken.status_code == 422 and "/" in text(taken)
+    assert client.post("/kb/categories", data={
+        "csrf_token": _csrf(page), "action": "rename", "id": ids["压缩机"], "name": "压缩机组",
+        "name_en": "Compressors"}).status_code == 302
+    busy = client.post("/kb/categories", data={"csrf_token": _csrf(page), "action": "delete",
+                                               "id": ids["空调"]})
+    assert busy.status_code == 409 and "subcategories" in text(busy)
+    assert client.post("/kb/categories", data={"csrf_token": _csrf(page), "action": "delete",
+                                               "id": ids["压缩机"]}).status_code == 302
+    page = text(client.get("/kb/categories"))
+    assert "压缩机组" not in page and 'value="空调"' in page
+    assert client.post("/kb/categories", data={"action": "add", "path": "x"}).status_code == 400
+    client.post("/logout", data={"csrf_token": _csrf(page)})
+    assert login(client, "ag").status_code == 302
+    assert client.get("/kb/categories").status_code == 403
+
+
+def test_editors_keep_the_defect_codes_on_their_page(client, session, make_user):
+    make_user("supervisor", username="ed")
+    assert login(client, "ed").status_code == 302
+    page = text(client.get("/kb/defect-codes"))
+    new = {"csrf_token": _csrf(page), "key": "new", "code": "ac-cmp-noise", "name": "压缩机异响",
+           "name_en": "Compressor noise", "defect_class": "product", "active": "on"}
+    assert client.post("/kb/defect-codes", data=new).status_code == 302
+    page = text(client.get("/kb/defect-codes"))
+    assert 'data-code="AC-CMP-NOISE"' in page and "压缩机异响" in page
+    bad = client.post("/kb/defect-codes", data={**new, "code": "坏 code", "name": ""})
+    assert bad.status_code == 422
+    assert bad.get_data(as_text=True).count('aria-invalid="true"') == 2
+    # withdrawn and reclassed: the checkbox left out means "not in use"
+    changed = {k: v for k, v in new.items() if k != "active"}
+    assert client.post("/kb/defect-codes", data={**changed, "key": "AC-CMP-NOISE",
+                                                  "code": "AC-CMP-NOISE",
+                                                  "defect_class": "service"}).status_code == 302
+    page = text(client.get("/kb/defect-codes"))
+    assert "kb-taxo--withdrawn" in page
+    row = page.split('data-code="AC-CMP-NOISE"')[1].split("</li>")[0]
+    assert 'value="service" selected' in row
+    assert "AC-CMP-NOISE" not in describe_codes(session)
