@@ -29,22 +29,28 @@ def ensure_path(session: Session, path: str, *, names_en: tuple[str, ...] = ()) 
         found = session.scalar(select(KbCategory).where(
             KbCategory.name == name,
             KbCategory.parent_id == parent.id if parent else KbCategory.parent_id.is_(None)))
+        name_en = names_en[depth].strip()[:MAX_NAME] if depth < len(names_en) else ""
         if found is None:
             found = KbCategory(name=name, parent_id=parent.id if parent else None, path="",
-                               name_en=names_en[depth] if depth < len(names_en) else "")
+                               name_en=name_en)
             session.add(found)
             session.flush()
             found.path = f"{parent.path if parent else '/'}{found.id}/"
+        elif name_en and not found.name_en and name_en.isprintable():
+            found.name_en = name_en   # a blank is filled in; a name an editor gave stays
         parent = found
     return parent
 
 
-def path_of(session: Session, category: KbCategory | None) -> str:
+def path_of(session: Session, category: KbCategory | None, *, english: bool = False) -> str:
+    """The category's path of names ("服务/空调"); ``english``: of the English names, each
+    level falling back to its Chinese name where it has none."""
     if category is None:
         return ""
     ids = [int(i) for i in category.path.strip("/").split("/") if i]
-    names = dict(session.execute(select(KbCategory.id, KbCategory.name)
-                                 .where(KbCategory.id.in_(ids))).all())
+    rows = session.execute(select(KbCategory.id, KbCategory.name, KbCategory.name_en)
+                           .where(KbCategory.id.in_(ids))).all()
+    names = {i: (name_en or name) if english else name for i, name, name_en in rows}
     return "/".join(names.get(i, "?") for i in ids)
 
 

@@ -83,7 +83,7 @@ def _defect(rng: random.Random, fault: Fault, eq: Equipment, lang: str) -> dict[
             f"steps below do not fix it, ask the service station to send a technician.")
     return {"key": f"D-{fault.key}-{_slug(eq.model)}-{lang}", "kind": "defect", "lang": lang,
             "title": title, "body": body, "product_model": eq.model,
-            "category": f"服务/故障/{kind_zh}" if zh else f"Service/Faults/{kind_en}",
+            "category": f"服务/故障/{kind_zh}", "category_en": f"Service/Faults/{kind_en}",
             "symptom": fault.zh_symptom if zh else fault.en_symptom,
             "cause": fault.zh_cause if zh else fault.en_cause,
             "solution": _steps(fault.zh_steps if zh else fault.en_steps),
@@ -101,7 +101,7 @@ def _guide(fault: Fault, kind: str, models: list[str], lang: str) -> dict[str, A
             f"{_steps(fault.en_steps)}\n\nModels: {', '.join(models)}.")
     return {"key": f"G-{fault.key}-{kind}-{lang}", "kind": "article", "lang": lang,
             "title": title, "body": body, "models": models,
-            "category": f"服务/故障/{kind_zh}" if zh else f"Service/Faults/{kind_en}"}
+            "category": f"服务/故障/{kind_zh}", "category_en": f"Service/Faults/{kind_en}"}
 
 
 def demo_rows(seed: int = 20261206) -> Iterator[dict[str, Any]]:
@@ -133,8 +133,8 @@ def demo_rows(seed: int = 20261206) -> Iterator[dict[str, Any]]:
                 yield {"key": f"T-{topic.key}{suffix}-{lang}", "kind": "article", "lang": lang,
                        "title": title, "body": topic.zh_body if zh else topic.en_body,
                        "models": [eq.model] if eq else [],
-                       "category": topic.area if zh else
-                       f"{areas_en[top]}/{areas_en[rest]}"}
+                       "category": topic.area,
+                       "category_en": f"{areas_en[top]}/{areas_en[rest]}"}
 
 
 def ensure_defect_codes(session: Session) -> dict[str, int]:

@@ -81,7 +81,10 @@ def _data(session: Session, raw: Any) -> dict[str, Any]:
         data["defect_code_id"] = found
     category = raw.get("category")
     if isinstance(category, str) and category.strip():
-        data["category_id"] = ensure_path(session, category).id
+        english = raw.get("category_en")
+        names_en = tuple(english.replace("／", "/").split("/")) \
+            if isinstance(english, str) else ()
+        data["category_id"] = ensure_path(session, category, names_en=names_en).id
     elif category is not None:
         raise ValueError("category must be a path such as 服务/空调")
     return data
@@ -133,6 +136,9 @@ def export_rows(session: Session) -> Iterator[dict[str, Any]]:
                "models": items.models_of(session, item.id),
                "tags": items.tags_of(session, item.id),
                "category": path_of(session, categories.get(item.category_id))}
+        english = path_of(session, categories.get(item.category_id), english=True)
+        if english != row["category"]:
+            row["category_en"] = english
         if item.kind.value == "defect":
             row.update(symptom=item.symptom, cause=item.cause, solution=item.solution)
             if item.defect_code_id:
@@ -144,7 +150,7 @@ def export_rows(session: Session) -> Iterator[dict[str, Any]]:
 
 #: Front-matter fields; the rest of the file is the body.
 FRONT = ("key", "kind", "lang", "title", "status", "models", "tags", "category",
-         "defect_code", "symptom", "cause", "solution")
+         "category_en", "defect_code", "symptom", "cause", "solution")
 
 
 def read_markdown_folder(folder: Path) -> list[Any]:

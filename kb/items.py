@@ -100,7 +100,12 @@ def _clean(session: Session, data: dict[str, Any], *, creating: bool) -> dict[st
     values: dict[str, Any] = {}
     for field in TEXT_FIELDS:
         if field in data:
-            text, problem = text_problem(data[field], LIMITS[field], multiline=field != "title",
+            value = data[field]
+            if isinstance(value, str) and field != "title":
+                # A browser's textarea sends CRLF: stored as it was, an unchanged text
+                # would count as a new version.
+                value = value.replace("\r\n", "\n").replace("\r", "\n")
+            text, problem = text_problem(value, LIMITS[field], multiline=field != "title",
                                          required=field == "title")
             if problem is not None:
                 errors[field] = problem

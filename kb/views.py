@@ -8,6 +8,7 @@ import difflib
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -40,10 +41,16 @@ def _require_login():
     """Every knowledge-base page needs a logged-in user."""
 
 
+def _english() -> bool:
+    """Category names in English for a user reading in English."""
+    locale = get_locale()
+    return bool(locale) and locale.language == "en"
+
+
 @kb_bp.app_context_processor
 def _labels() -> dict[str, Any]:
     return {"kb_kind_labels": KIND_LABELS, "kb_status_labels": STATUS_LABELS,
-            "kb_lang_labels": LANG_LABELS}
+            "kb_lang_labels": LANG_LABELS, "kb_english": _english}
 
 
 def _filters() -> dict[str, Any]:
@@ -89,7 +96,8 @@ def _entry_context(item: KbItem) -> dict[str, Any]:
     code = dbs.get(DefectCode, item.defect_code_id) if item.defect_code_id else None
     return {"item": item, "body_html": render(item.body),
             "solution_html": render(item.solution), "models": items.models_of(dbs, item.id),
-            "tags": items.tags_of(dbs, item.id), "category_path": path_of(dbs, category),
+            "tags": items.tags_of(dbs, item.id),
+            "category_path": path_of(dbs, category, english=_english()),
             "code": code, "editor": items.may_edit(current_user),
             "versions": items.versions_of(dbs, item.id)
             if items.may_edit(current_user) else []}
@@ -216,6 +224,21 @@ def edit(item_id: int):
     return redirect(url_for("kb.entry", item_id=item.id))
 
 
+def _diff_lines(old: str, new: str) -> list[tuple[str, str]]:
+    """(kind, text) per line of what changed, two lines of context around each change:
+    kind "add", "del", "ctx", or "gap" between changes far apart."""
+    out: list[tuple[str, str]] = []
+    for line in list(difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="",
+                                          n=2))[2:]:
+        if line.startswith("@@"):
+            if out:
+                out.append(("gap", "…"))
+            continue
+        kind = {"+": "add", "-": "del"}.get(line[:1], "ctx")
+        out.append((kind, line[1:]))
+    return out
+
+
 @kb_bp.route("/<int:item_id>/versions/<int:version>")
 @permission_required(Permission.KB_EDIT)
 def version_diff(item_id: int, version: int):
@@ -234,9 +257,7 @@ def version_diff(item_id: int, version: int):
         old = str(getattr(before, field) or "") if before else ""
         new_ = str(getattr(after, field) or "")
         if old != new_:
-            lines = list(difflib.unified_diff(old.splitlines(), new_.splitlines(),
-                                              lineterm="", n=2))[2:]
-            changes.append((label, lines))
+            changes.append((label, _diff_lines(old, new_)))
     author = dbs.get(User, after.changed_by_id) if after.changed_by_id else None
     return render_template("kb/version.html", item=item, after=after, before=before,
                            changes=changes,

@@ -61,7 +61,9 @@ def categories_page():
             dbs.rollback()
             failure, status = error_message(exc), exc.status
     counts = entry_counts(dbs)
-    rows = [(c, depth, counts.get(c.id, 0)) for c, depth in tree(dbs)]
+    nodes = tree(dbs)
+    parents = {c.parent_id for c, _depth in nodes}
+    rows = [(c, depth, counts.get(c.id, 0), c.id in parents) for c, depth in nodes]
     return render_template("kb/categories.html", rows=rows, errors=errors, failure=failure,
                            posted=request.form), status
 

@@ -34,7 +34,8 @@ def site(backend, fresh_database, tmp_path, redis_url):
     try:
         with Session(engine) as session:
             for username, role, locale in (("agent", "agent", "zh_CN"),
-                                           ("editor", "supervisor", "en")):
+                                           ("editor", "supervisor", "en"),
+                                           ("editor_zh", "supervisor", "zh_CN")):
                 create_user(session, username=username, password=PASSWORD, role=role,
                             department="Service", locale=locale)
             load_demo_kb(session)
@@ -101,20 +102,30 @@ def test_screenshots_of_the_knowledge_base(site, browser, tmp_path):
     base, _url = site
     folder = Path(os.environ.get("KB_SHOTS") or tmp_path / "shots")
     folder.mkdir(parents=True, exist_ok=True)
-    for user, lang in (("editor", "en"), ("agent", "zh")):
+    for user, lang in (("editor", "en"), ("editor_zh", "zh")):
         for width, viewport in SIZES.items():
             context, page = _log_in(browser, base, user, viewport)
             for name, path in (("search", "/kb/?q=" + ("车门关不上" if lang == "zh" else
                                                          "door will not close")),
-                               ("home", "/kb/")):
+                               ("home", "/kb/"), ("categories", "/kb/categories"),
+                               ("defect-codes", "/kb/defect-codes"),
+                               ("synonyms", "/kb/synonyms")):
                 page.goto(base + path)
                 page.screenshot(path=folder / f"{lang}-{width}-{name}.png", full_page=True)
                 assert page.evaluate("document.documentElement.scrollWidth <= "
                                      "window.innerWidth + 1"), (lang, width, name)
-            page.goto(base + path)
+            page.goto(base + "/kb/?q=" + ("车门关不上" if lang == "zh" else "door will not close"))
             page.locator(".kb-hit__title").first.click()
             page.screenshot(path=folder / f"{lang}-{width}-entry.png", full_page=True)
-            if user == "editor":
-                page.get_by_role("link", name="Edit").click()
-                page.screenshot(path=folder / f"{lang}-{width}-edit.png", full_page=True)
+            page.locator("a[href$='/edit']").first.click()
+            page.screenshot(path=folder / f"{lang}-{width}-edit.png", full_page=True)
+            body = page.locator("#e-body")
+            added = "先检查门泵气压。" if lang == "zh" else "Check the door pump's pressure first."
+            body.fill(added + "\n\n" + body.input_value())
+            page.locator("form button[type=submit]").last.click()
+            page.locator(".kb-body").first.wait_for(timeout=WAIT_MS)
+            page.locator("a[href*='/versions/']").first.click()
+            page.screenshot(path=folder / f"{lang}-{width}-version.png", full_page=True)
+            assert page.evaluate("document.documentElement.scrollWidth <= "
+                                 "window.innerWidth + 1"), (lang, width, "version")
             context.close()

@@ -58,8 +58,18 @@ def test_edit_then_the_search_finds_the_new_words_and_versions_show_it(client, s
     session.expire_all()
     assert "lost words" not in items.get_item(session, editor, item.id).body
     diff = text(client.get(f"/kb/{item.id}/versions/2"))
-    assert "+更换燃油滤清器后再启动。" in diff and "-检查电瓶电压。" in diff
-    bad = client.post(f"/kb/{item.id}/edit", data={**fields, "version": "2", "title": " "})
+    hidden = '<span class="visually-hidden">'
+    assert f'kb-diff__add">{hidden}Added: </span>更换燃油滤清器后再启动。' in diff
+    assert f'kb-diff__del">{hidden}Removed: </span>检查电瓶电压。' in diff
+    assert "Solution" not in diff   # only what changed
+    # the browser's CRLF is not a change: saving the same text again makes no version
+    fields = {**fields, "version": "2", "body": "更换燃油滤清器后再启动。\r\n仍不行请派工。"}
+    assert client.post(f"/kb/{item.id}/edit", data=fields).status_code == 302
+    assert client.post(f"/kb/{item.id}/edit", data={**fields, "version": "3"}).status_code == 302
+    session.expire_all()
+    saved = items.get_item(session, editor, item.id)
+    assert saved.version == 3 and saved.body == "更换燃油滤清器后再启动。\n仍不行请派工。"
+    bad = client.post(f"/kb/{item.id}/edit", data={**fields, "version": "3", "title": " "})
     assert bad.status_code == 422
 
 
