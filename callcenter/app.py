@@ -119,6 +119,8 @@ def create_app(settings: Settings | None = None, *, db_bind=None, testing: bool 
     app.register_blueprint(tickets_bp)
     from repairs.views_pages import repairs_bp
     app.register_blueprint(repairs_bp)
+    from callcenter.calls.views import calls_bp
+    app.register_blueprint(calls_bp)
     from kb import views_hooks, views_taxonomy  # noqa: F401 (their pages and globals on kb_bp)
     from kb.views import kb_bp
     app.register_blueprint(kb_bp)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import abort, current_app, g, jsonify, request, session
+from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user
 
 from callcenter.db import db_session
@@ -15,6 +16,8 @@ from callcenter.users.services import user_for_token
 login_manager = LoginManager()
 login_manager.login_view = "web.login"
 login_manager.session_protection = "strong"
+#: Flask-Login's own text is English only; worded through our catalogue instead.
+login_manager.login_message = _l("Please log in to see this page.")
 
 
 #: The session key holding the user's session generation at login.

@@ -129,7 +129,10 @@ def users_unlock(username: str) -> None:
 
 
 @main.command("demo")
-def demo_cmd() -> None:
+@click.option("--logins/--no-logins", default=True, show_default=True,
+              help="Print the demo logins (the quick start prints them once the product "
+                   "answers instead).")
+def demo_cmd(logins: bool) -> None:
     """Load the demo data (idempotent) and print the demo logins."""
     from callcenter.db import session_scope
     from callcenter.demo import demo_caller_ids, format_logins, load_demo
@@ -150,8 +153,9 @@ def demo_cmd() -> None:
                f"customers, {result.products_created} installed products, {tickets} tickets, "
                f"{repairs} repair orders, {knowledge.created} knowledge-base entries added "
                f"({result.customers_total} demo customers in all)")
-    click.echo("demo logins:")
-    click.echo(format_logins())
+    if logins:
+        click.echo("demo logins:")
+        click.echo(format_logins())
 
 
 @main.command("run")

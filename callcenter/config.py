@@ -106,6 +106,13 @@ class Settings:
     #: save its wrap-up though the customer is outside their scope (``CALL_ACCESS_HOURS``;
     #: callcenter.calls.access), hours.
     call_access_hours: int = 24
+    #: After-call work (callcenter.desk.acw): when an agent's call ends they are paused
+    #: in their queues (reason "wrap-up") for ``ACW_SECONDS`` (0: no after-call work), or
+    #: until they save the wrap-up; a call still not wrapped up ``ACW_DEFAULT_AFTER_S``
+    #: after its end gets the disposition ``ACW_DEFAULT_DISPOSITION``.
+    acw_seconds: int = 45
+    acw_default_after_s: int = 900
+    acw_default_disposition: str = "other"
     #: Repair orders (repairs.settlement, repairs.orders): labour per hour
     #: (``REPAIR_LABOUR_RATE``), flat labour fees per service type (``REPAIR_FLAT_FEES``,
     #: "type:amount,...": a service type listed here is charged its fee instead of hours
@@ -220,6 +227,15 @@ def _service_hours(env: dict) -> tuple[tuple[time, time], ...]:
     return tuple(spans)
 
 
+def _disposition(env: dict) -> str:
+    from callcenter.calls.schemas import DISPOSITIONS
+    value = (env.get("ACW_DEFAULT_DISPOSITION") or "other").strip()
+    if value not in DISPOSITIONS:
+        raise ConfigError(f"ACW_DEFAULT_DISPOSITION: one of {', '.join(DISPOSITIONS)}, "
+                          f"not {value[:40]!r}")
+    return value
+
+
 def _int(env: dict, name: str, default: int, *, minimum: int = 1) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -329,6 +345,9 @@ def load_settings(env: dict | None = None) -> Settings:
         session_cookie_secure=_cookie_secure(env),
         hsts_max_age=_int(env, "HSTS_MAX_AGE", 31_536_000, minimum=0),
         call_access_hours=_int(env, "CALL_ACCESS_HOURS", 24),
+        acw_seconds=_int(env, "ACW_SECONDS", 45, minimum=0),
+        acw_default_after_s=_int(env, "ACW_DEFAULT_AFTER_S", 900, minimum=60),
+        acw_default_disposition=_disposition(env),
         login_rate_limit=_rate_limit(env, "LOGIN_RATE_LIMIT", DEFAULT_LOGIN_RATE_LIMIT),
         login_address_rate_limit=_rate_limit(env, "LOGIN_ADDRESS_RATE_LIMIT",
                                              DEFAULT_LOGIN_ADDRESS_RATE_LIMIT),

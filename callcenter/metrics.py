@@ -80,6 +80,12 @@ BRIDGE_COUNTERS: dict[str, tuple[str, str, dict[str, str]]] = {
     "pops_closed_after_resync": ("callcenter_bridge_pops_settled",
                                  "Screen pops brought in line with the PBX after a resync.",
                                  {}),
+    "acw_started": ("callcenter_bridge_after_call_work",
+                    "Agents paused for after-call work when their call ended.",
+                    {"result": "started"}),
+    "acw_not_started": ("callcenter_bridge_after_call_work",
+                        "Agents paused for after-call work when their call ended.",
+                        {"result": "not_started"}),
 }
 
 

@@ -102,6 +102,8 @@ class PeriodicJob:
 
 def periodic_jobs() -> list[PeriodicJob]:
     """Every periodic job of the product (a new domain adds its own line here)."""
+    from callcenter.desk.acw import RECONCILE_EVERY_S as ACW_EVERY_S
+    from callcenter.desk.acw import reconcile_after_call_work
     from callcenter.uploads import SWEEP_EVERY_S, sweep_uploads
     from tickets.attachments import SWEEP_ORPHANS_EVERY_S, sweep_orphan_attachments
     from tickets.jobs import RECONCILE_EVERY_S as SLA_EVERY_S
@@ -113,6 +115,8 @@ def periodic_jobs() -> list[PeriodicJob]:
         PeriodicJob("sweep_orphan_attachments", sweep_orphan_attachments,
                     SWEEP_ORPHANS_EVERY_S, timeout_s=300, retry=Retry(max=2, interval=[60, 300])),
         PeriodicJob("sla_reconcile", reconcile_escalations, SLA_EVERY_S, timeout_s=600,
+                    retry=None, quiet=True),
+        PeriodicJob("acw_reconcile", reconcile_after_call_work, ACW_EVERY_S, timeout_s=120,
                     retry=None, quiet=True),
     ]
 

@@ -21,6 +21,6 @@ export PATH="$VENV/bin:$PATH"
 say "migrating the database"
 callcenter db upgrade
 say "loading the demo data"
-callcenter demo
+callcenter demo --no-logins   # run prints them once the web answers
 say "starting the product on http://127.0.0.1:${PORT:-5000} (Ctrl-C stops it)"
 exec callcenter run --host 127.0.0.1 --port "${PORT:-5000}" --show-demo-logins

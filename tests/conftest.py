@@ -34,6 +34,10 @@ from callcenter.users.services import create_user, issue_api_token
 
 #: Unset (the default): a private Redis server per run. Set: that server and database.
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL") or None
+#: After-call work pauses an agent for a while after each call (callcenter.desk.acw):
+#: tests that place several calls expect the agents back at once. Off for every process
+#: the tests start; tests/test_after_call_work.py turns it on.
+os.environ.setdefault("ACW_SECONDS", "0")
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -123,6 +127,7 @@ def settings(instance_dir, database_url, redis_url):
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "SECRET_KEY": "test-secret-key-0123456789",
+        "ACW_SECONDS": "0",
     })
 
 

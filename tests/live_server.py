@@ -27,7 +27,8 @@ def live_settings(instance: Path, database_url: str, redis_url: str, *,
                   secret: str = "live-server-secret-key", **env: str) -> Settings:
     """Settings for a test's app: its own instance folder, database and Redis."""
     return load_settings({"CALLCENTER_INSTANCE": str(instance), "DATABASE_URL": database_url,
-                          "REDIS_URL": redis_url, "SECRET_KEY": secret, **env})
+                          "REDIS_URL": redis_url, "SECRET_KEY": secret,
+                          "ACW_SECONDS": "0", **env})
 
 
 def start_live_app(settings: Settings) -> tuple[LiveApp, Callable[[], None]]:

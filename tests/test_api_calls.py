@@ -122,6 +122,13 @@ def test_paging(client, admin, calls):
     ({"since": "2999-01-01"}, []),
     ({"since": "2000-01-01T00:00:00Z"}, [0, 1, 2]),
     ({"queue": "support", "outcome": "answered"}, [2]),
+    ({"until": datetime.fromtimestamp(T0 + 150, UTC).isoformat()}, [1, 2]),
+    ({"until": "2000-01-01"}, []),
+    ({"disposition": "none"}, [0, 1, 2]),
+    ({"disposition": "resolved"}, []),
+    ({"number": "+86 138 1234 5678"}, [2]),
+    ({"number": "01062345678"}, [0]),
+    ({"number": "anonymous-1234"}, []),
 ])
 def test_filters(client, admin, calls, params, expected):
     r = get(client, "/api/v1/calls", admin, query_string=params)
@@ -139,7 +146,8 @@ def test_filter_by_agent_id_and_customer(client, admin, calls, agent, customer):
 @pytest.mark.parametrize("name,value", [
     ("since", "yesterday"), ("since", "2026-02-30"), ("customer", "abc"), ("customer", "0"),
     ("outcome", "lost"), ("queue", "q" * 81), ("agent", "a" * 81), ("per_page", "-1"),
-    ("since", "1" * 501),
+    ("since", "1" * 501), ("until", "tomorrow"), ("disposition", "happy"), ("number", "12"),
+    ("number", "x"),
 ])
 def test_bad_filters_are_422_naming_the_parameter(client, admin, name, value):
     body = assert_error(get(client, "/api/v1/calls", admin, query_string={name: value}), 422,

@@ -29,6 +29,7 @@ import math
 import threading
 import time
 import uuid
+from collections import Counter
 from typing import Any
 
 import redis
@@ -51,6 +52,7 @@ from callcenter.bridge.settings import BridgeSettings
 from callcenter.bridge.status import StatusPublisher
 from callcenter.bridge.worker import EffectWorker
 from callcenter.config import Settings
+from callcenter.desk.acw import pause_command, schedule_after_call_work
 from callcenter.realtime.live import COMMANDS_KEY, RESULT_TTL_S, LiveAgent, encode, result_key
 from telephony.ami import AMIClient, AMIError
 from telephony.callstate import (
@@ -98,6 +100,8 @@ class Bridge:
                               ledger=self.ledger)
         self.pops.on_customer_shown = self._customer_shown
         self.pop_checker = PopChecker(session_factory, redis_client, publisher, self.ledger)
+        #: After-call work started, skipped (Redis away), refused by the PBX.
+        self.acw_stats: Counter[str] = Counter()
         #: Member name -> interface (queue_log names agents by member name); replaced,
         #: never mutated, by the loop, so the log thread may read it any time.
         self.member_names: dict[str, str] = {}
@@ -231,6 +235,41 @@ class Bridge:
                 self.pop_checker.check(effect, self.directory.agents())
             else:
                 self.pops.handle(effect)
+                if type(effect) is CallEnded:
+                    self._after_call_work(effect)
+
+    def _after_call_work(self, effect: CallEnded) -> None:
+        """An agent's call ended: pause them for the wrap-up (callcenter.desk.acw)."""
+        if self.settings.acw_seconds <= 0 or self.loop is None:
+            return
+        user = self.directory.lookup(effect.interface)
+        if user is None:
+            return
+        command = pause_command(user[0], effect.interface)
+        try:
+            scheduled = schedule_after_call_work(self.redis, self.settings, user_id=user[0],
+                                                 call_id=effect.call.call_id)
+        except Exception:  # noqa: BLE001 - Redis away: no pause rather than one never ended
+            log.warning("after-call work of %s not started: its end could not be "
+                        "scheduled", effect.interface, exc_info=True)
+            self.acw_stats["skipped"] += 1
+            return
+        if not scheduled:
+            return
+        future = asyncio.run_coroutine_threadsafe(
+            execute_command(self.ami, command, self.directory, tracker=self.tracker),
+            self.loop)
+        future.add_done_callback(self._acw_paused)
+        self.acw_stats["started"] += 1
+
+    def _acw_paused(self, future) -> None:
+        try:
+            result = future.result()
+        except Exception as exc:  # noqa: BLE001 - logged; the agent stays available
+            result = {"ok": False, "error": str(exc) or type(exc).__name__}
+        if not result.get("ok"):
+            log.warning("the PBX did not pause for after-call work: %s", result.get("error"))
+            self.acw_stats["failed"] += 1
 
     async def _resync(self, client: AMIClient) -> None:
         """After every login: the PBX's own view replaces ours (nothing lost or doubled)."""

@@ -48,6 +48,8 @@ def bridge_counters(bridge: Any) -> dict[str, int]:
         "pbx_record_corrected": bridge.reconciler.stats["corrected"],
         "pbx_record_closed": bridge.reconciler.stats["closed"],
         "pops_closed_after_resync": bridge.pop_checker.stats["closed"],
+        "acw_started": bridge.acw_stats["started"],
+        "acw_not_started": bridge.acw_stats["skipped"] + bridge.acw_stats["failed"],
     }
 
 

@@ -13,7 +13,7 @@ from flask import current_app, jsonify
 from callcenter.api import PAGE_PARAMS, api_route, arg, paginate
 from callcenter.auth import api_user
 from callcenter.calls.models import Outcome
-from callcenter.calls.schemas import Call, CallWrapup
+from callcenter.calls.schemas import DISPOSITIONS, Call, CallWrapup
 from callcenter.calls.serializers import call_to_dict
 from callcenter.calls.services import (
     calls_query,
@@ -32,12 +32,19 @@ CALL_FILTERS = (
     Param("since", {"type": "string", "maxLength": 40},
           "Calls that started at or after this ISO 8601 date or date and time; without a "
           "zone it is read in the call center's time zone."),
+    Param("until", {"type": "string", "maxLength": 40},
+          "Calls that started before this ISO 8601 date and time; a bare date means to the "
+          "end of that day."),
     Param("queue", {"type": "string", "maxLength": 80}, "Queue name, e.g. `support`."),
     Param("agent", {"type": "string", "maxLength": 80},
           "The agent who talked last: user id or username."),
     Param("customer", {"type": "integer", "minimum": 1},
           "Customer id (also finds calls of records merged into it)."),
     Param("outcome", {"enum": [m.value for m in Outcome]}),
+    Param("disposition", {"enum": [*DISPOSITIONS, "none"]},
+          "The wrap-up's disposition; `none`: calls not wrapped up yet."),
+    Param("number", {"type": "string", "maxLength": 40},
+          "The caller's number in any format (a phone number is matched as E.164)."),
 ) + PAGE_PARAMS
 
 SCOPE_TEXT = ("Only calls the caller may see: those they handled, those of customers in "
@@ -64,8 +71,10 @@ def detail(call) -> dict[str, Any]:
            query=CALL_FILTERS, response="CallPage",
            description="Newest first. " + SCOPE_TEXT)
 def calls_list():
-    stmt = calls_query(api_user(), since=arg("since"), queue=arg("queue"),
-                       agent=arg("agent"), customer=arg("customer"), outcome=arg("outcome"),
+    stmt = calls_query(api_user(), since=arg("since"), until=arg("until"),
+                       queue=arg("queue"), agent=arg("agent"), customer=arg("customer"),
+                       outcome=arg("outcome"), disposition=arg("disposition"),
+                       number=arg("number"), region=current_app.config["DEFAULT_PHONE_REGION"],
                        tz=current_app.config["TIMEZONE"])
     return jsonify(_serialize_page(paginate(stmt, call_to_dict)))
 

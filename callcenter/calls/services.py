@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, ColumnElement, Select, false, or_, select, true
+from sqlalchemy import Boolean, ColumnElement, Select, false, or_, select, true, update
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import FunctionElement
@@ -108,10 +108,10 @@ def handled_by(call: CallRecord, user: User) -> bool:
 
 # --- reading -----------------------------------------------------------------------------
 
-def parse_since(value: Any, tz: str) -> datetime:
+def parse_since(value: Any, tz: str, *, field: str = "since") -> datetime:
     """An aware datetime from a datetime, a date or ISO 8601 text; a time without a zone
     (or a bare date, meaning its midnight) is read in the call center's time zone
-    ``tz``. ValidationError naming ``since`` otherwise."""
+    ``tz``. ValidationError naming ``field`` otherwise."""
     zone = ZoneInfo(tz)
     if isinstance(value, datetime):
         return value.replace(tzinfo=zone) if value.tzinfo is None else value
@@ -127,7 +127,32 @@ def parse_since(value: Any, tz: str) -> datetime:
             pass
         else:
             return parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed
-    raise ValidationError({"since": Problem("not_datetime")})
+    raise ValidationError({field: Problem("not_datetime")})
+
+
+def parse_until(value: Any, tz: str) -> datetime:
+    """The end (exclusive) of a period: a bare date means the whole of that day."""
+    bare = isinstance(value, date) and not isinstance(value, datetime) or \
+        isinstance(value, str) and len(value.strip()) == 10
+    moment = parse_since(value, tz, field="until")
+    return moment + timedelta(days=1) if bare else moment
+
+
+def caller_is(number: Any, region: str) -> ColumnElement[bool]:
+    """SQL clause: the call came from ``number`` typed any way; a phone number is one
+    equality on the indexed ``caller_e164``, anything else (an extension, a short code)
+    the caller ID as typed or its digits. ValidationError naming ``number`` when it
+    holds fewer than 3 digits or is too long."""
+    from callcenter.customers.phones import try_normalise_phone
+
+    typed = number.strip() if isinstance(number, str) else ""
+    digits = "".join(ch for ch in typed if ch.isdigit())
+    if not 3 <= len(digits) <= 20 or len(typed) > 40:
+        raise ValidationError({"number": Problem("phone.invalid", {"value": typed[:40]})})
+    parsed = try_normalise_phone(typed, region)
+    if parsed is not None:
+        return CallRecord.caller_e164 == parsed.e164
+    return CallRecord.caller_number.in_(sorted({typed, digits}))
 
 
 def _text_filter(field: str, value: Any, limit: int) -> str:
@@ -139,17 +164,31 @@ def _text_filter(field: str, value: Any, limit: int) -> str:
 
 def calls_query(user: User, *, since: Any = None, queue: str | None = None,
                 agent: int | str | None = None, customer: int | str | None = None,
-                outcome: str | None = None,
-                tz: str) -> Select[tuple[CallRecord]]:
+                outcome: str | None = None, until: Any = None,
+                disposition: str | None = None, number: str | None = None,
+                region: str = "CN", tz: str) -> Select[tuple[CallRecord]]:
     """SELECT of the calls ``user`` may see, filtered, newest first.
 
     ``agent``: a user id or username; ``customer``: a customer id (also finds the calls
-    of records merged into it); ``since``: see ``parse_since``. ValidationError naming
-    the filter when one is unusable.
+    of records merged into it); ``since``/``until``: see ``parse_since``/``parse_until``;
+    ``disposition``: one of DISPOSITIONS, or ``none`` for calls not wrapped up;
+    ``number``: the caller's number in any format (``region`` reads it). ValidationError
+    naming the filter when one is unusable.
     """
     stmt = select(CallRecord).where(calls_visible_to(user))
     if since not in (None, ""):
         stmt = stmt.where(CallRecord.started_at >= parse_since(since, tz))
+    if until not in (None, ""):
+        stmt = stmt.where(CallRecord.started_at < parse_until(until, tz))
+    if disposition not in (None, ""):
+        if disposition == "none":
+            stmt = stmt.where(CallRecord.disposition.is_(None))
+        elif isinstance(disposition, str) and disposition in DISPOSITIONS:
+            stmt = stmt.where(CallRecord.disposition == disposition)
+        else:
+            raise ValidationError({"disposition": choice_problem([*DISPOSITIONS, "none"])})
+    if number not in (None, ""):
+        stmt = stmt.where(caller_is(number, region))
     if queue not in (None, ""):
         stmt = stmt.where(CallRecord.queue == _text_filter("queue", queue, LIMITS["queue"]))
     if agent not in (None, ""):
@@ -283,3 +322,28 @@ def save_wrapup(session: Session, actor: User, call_id: str, disposition: Any,
     after_commit(session, lambda: call_wrapped_up.send(wrapped_call_id, user_id=saved_by,
                                                        disposition=disposition))
     return call
+
+
+def apply_default_wrapup(session: Session, call_id: str, disposition: str, *,
+                         now: datetime | None = None) -> bool:
+    """Give ``call_id`` the default ``disposition`` if it still has no wrap-up (after
+    ``ACW_DEFAULT_AFTER_S``: callcenter.desk.acw). One conditional UPDATE, so a wrap-up
+    an agent saves at the same moment is never overwritten. No one is recorded as
+    having saved it (``wrapup_by_id`` stays empty). True when it was applied; the
+    agent's card then leaves the desk like a saved one."""
+    if disposition not in DISPOSITIONS:
+        raise ValueError(f"disposition {disposition!r}")
+    now = now or utcnow()
+    applied = session.execute(
+        update(CallRecord)
+        .where(CallRecord.call_id == call_id, CallRecord.disposition.is_(None))
+        .values(disposition=disposition, wrapup_at=now, wrapup_by_id=None,
+                updated_at=now)
+        .execution_options(synchronize_session=False)).rowcount == 1
+    if applied:
+        agent_id = session.scalar(select(CallRecord.agent_id)
+                                  .where(CallRecord.call_id == call_id))
+        if agent_id is not None:
+            after_commit(session, lambda: call_wrapped_up.send(
+                call_id, user_id=agent_id, disposition=disposition))
+    return applied

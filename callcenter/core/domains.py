@@ -21,6 +21,7 @@ DOMAINS = (
     "callcenter.calls",       # its live events (call.ringing, ... to the agent's room)
     "callcenter.wallboard",   # its live events (queue.update, agent.update to queue rooms)
     "callcenter.realtime",    # a saved wrap-up closes the agent's pop
+    "callcenter.desk",        # a saved wrap-up ends the agent's after-call work
     "tickets",                # receivers (open tickets, ticket status, merges), live events
     "repairs",                # repair orders, stations, stock: live events
 )

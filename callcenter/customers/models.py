@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from callcenter.customers.names import pinyin_key
+from callcenter.customers.names import KEY_LENGTH, pinyin_key
 from callcenter.db import Base, UTCDateTime, enum_type, utcnow
 
 
@@ -138,6 +138,27 @@ class Contact(Base):
     customer: Mapped[Customer] = relationship(back_populates="contacts")
     phones: Mapped[list[Phone]] = relationship(back_populates="contact", order_by="Phone.id",
                                                cascade="all, delete-orphan")
+
+
+class NameSearchKey(Base):
+    """One key a customer or contact is found by (``names.search_keys``): searched by
+    its start on an index, as fast as the caller-ID lookup. Kept in step with the names
+    by ``callcenter.customers.name_search`` (every ORM write, and the import's)."""
+
+    __tablename__ = "customer_name_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    #: NULL: the customer's own name; else the contact whose name this is.
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    #: Byte order on PostgreSQL, so that a prefix is a range of the index whatever the
+    #: database's collation.
+    key: Mapped[str] = mapped_column(
+        String(KEY_LENGTH).with_variant(String(KEY_LENGTH, collation="C"), "postgresql"))
+
+    __table_args__ = (Index("ix_customer_name_keys_key", "key", "customer_id"),)
 
 
 class Phone(Base):

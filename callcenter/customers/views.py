@@ -72,6 +72,9 @@ def _require_login():
 
 @customers_bp.app_template_filter("phone")
 def _phone_filter(phone) -> str:
+    """A Phone (with its extension) or an E.164 string, in the one display format."""
+    if isinstance(phone, str):
+        return display_phone(phone)
     text = display_phone(phone.e164)
     return _("%(number)s ext. %(ext)s", number=text, ext=phone.extension) \
         if phone.extension else text

@@ -113,6 +113,7 @@ def _desk_strings() -> dict[str, object]:
         "save": _("Save"),
         "saving": _("Saving…"),
         "saved": _("Wrap-up saved."),
+        "wrapupOpen": _("Write the wrap-up"),
         "saveFailed": _("The wrap-up was not saved: {error}. Try again."),
         "needDisposition": _("Choose a disposition."),
         "pageExpired": _("The page has expired: reload it (your status and calls stay)."),

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 
 from callcenter.core.errors import Problem
 from callcenter.customers.models import ChangeRecord, Contact, Customer, Lifecycle, Phone, Tier
+from callcenter.customers.name_search import write_name_keys
 from callcenter.customers.names import name_key, pinyin_key
 from callcenter.db import utcnow
 from callcenter.imports.rows import (
@@ -209,6 +210,9 @@ def write_customers(ctx: ImportContext, rows: list[CleanRow]) -> BatchOutcome:
             plans.append((row, cur, changes, "phones" in changes))
         params.append({"external_id": row.key, **full, "created_at": now, "updated_at": now})
     ids = _upsert(ctx, customers_t, (*CUSTOMER_FIELDS, "updated_at"), params)
+    write_name_keys(ctx.session, customers={
+        ids[row.key]: row.values["name"] for row, cur, changes, _swap in plans
+        if cur is None or "name" in changes})
     _delete_phones(ctx, [p for _row, cur, _c, swap in plans if swap and cur is not None
                          for p in phones.get(cur.id, [])])
     new_phones, history = [], []
@@ -277,6 +281,10 @@ def write_contacts(ctx: ImportContext, rows: list[CleanRow]) -> BatchOutcome:
             plans.append((row, cur, changes, "phones" in changes))
         params.append({"external_id": row.key, **full, "created_at": now})
     ids = _upsert(ctx, contacts_t, CONTACT_FIELDS, params)
+    write_name_keys(ctx.session, contacts={
+        ids[row.key]: (customers[row.customer_ref], row.values.get("name") or cur.name)
+        for row, cur, changes, _swap in plans
+        if cur is None or "name" in changes or "customer_id" in changes})
     new_phones, history = [], []
     for row, cur, changes, swap in plans:
         contact_id, customer_id = ids[row.key], customers[row.customer_ref]

@@ -15,6 +15,20 @@
     });
   }
 
+  // The header's "More" list closes on a click elsewhere and on Escape, as menus do.
+  var more = document.querySelector("[data-nav-more]");
+  if (more) {
+    document.addEventListener("click", function (event) {
+      if (more.open && !more.contains(event.target)) { more.open = false; }
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && more.open) {
+        more.open = false;
+        more.querySelector("summary").focus();
+      }
+    });
+  }
+
   // "/" jumps to the search box from anywhere except while typing in a field.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) { return; }

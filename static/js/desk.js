@@ -19,11 +19,21 @@ const cfg = readJson("desk-config");
 const stack = document.querySelector("[data-pops]");
 if (cfg && stack) {
   const announcer = document.querySelector("[data-pops-announce]");
-  // What every part of the desk shares: the configuration, its texts, the screen reader's voice.
+  const toastEl = document.querySelector("[data-desk-toast]");
+  let toastTimer = null;
+  // What every part of the desk shares: the configuration, its texts, the screen reader's
+  // voice, and a short confirmation everyone sees (a saved wrap-up).
   const desk = {
     cfg,
     T: cfg.strings,
-    announce(text) { if (announcer) { announcer.textContent = text; } }
+    announce(text) { if (announcer) { announcer.textContent = text; } },
+    confirm(text) {
+      if (!toastEl) { return; }
+      toastEl.textContent = "✔ " + text;
+      toastEl.hidden = false;
+      window.clearTimeout(toastTimer);
+      toastTimer = window.setTimeout(() => { toastEl.hidden = true; }, 4000);
+    }
   };
   const ring = startAlerts(desk);
   const pops = createPops(desk, stack, ring);

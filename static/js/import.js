@@ -77,6 +77,10 @@
       root.querySelector("[data-failure-text]").textContent = status.message || "";
       failure.hidden = false;
     }
+    if (status.state === "finished" && texts.title_finished) {
+      var title = document.querySelector("[data-import-title]");
+      if (title) { title.textContent = texts.title_finished; }
+    }
     if (status.summary) {
       showSummary(status.summary);
       showErrors(status.errors || [], status.summary.errors_total || 0);

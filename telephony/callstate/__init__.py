@@ -8,6 +8,7 @@ are the contract in ``telephony/README.md`` ("Call-state effects").
 
 from telephony.callstate.effects import (
     ABANDONED,
+    ACW_REASON,
     AGENT_STATES,
     ANSWERED,
     ANSWERED_ELSEWHERE,
@@ -53,7 +54,8 @@ __all__ = [
     "CALLER_LEFT", "CALL_CONNECTED", "CALL_DIALPLAN", "CALL_FINISHED", "CALL_QUEUED",
     "CALL_RINGING", "CALL_STATES", "HANGUP", "IN_PROGRESS", "LOGGED_OUT", "NO_ANSWER",
     "NO_EFFECTS", "ON_CALL", "OUTCOMES", "PAUSED", "RINGING", "TRANSFERRED", "UNANSWERED",
-    "WRAP_UP", "AgentChanged", "AgentView", "CallAnswered", "CallDismissed", "CallEnded",
+    "WRAP_UP", "ACW_REASON", "AgentChanged", "AgentView", "CallAnswered", "CallDismissed",
+    "CallEnded",
     "CallFinished", "CallRinging", "CallSummary", "CallTracker", "CallUpdated", "CallView",
     "Effect", "QueueChanged", "QueueView", "WaitingCaller",
 ]

@@ -6,7 +6,8 @@ state is computed from what the tracker knows, in this order of precedence:
 
 ``on_call``   the interface has a connected leg (AgentConnect, not yet completed)
 ``ringing``   it has a leg rung (AgentCalled) and not yet answered or dismissed
-``wrap_up``   it completed a call less than the wrap-up time ago
+``wrap_up``   it completed a call less than the wrap-up time ago, or it is paused in
+              every queue for after-call work (reason ``ACW_REASON``)
 ``logged_out`` it is a member of no queue
 ``paused``    it is paused in *every* queue it belongs to (a member paused in one queue
               still takes calls from the others, so it is not shown as paused)
@@ -22,6 +23,7 @@ import math
 from collections.abc import Mapping
 
 from telephony.callstate.effects import (
+    ACW_REASON,
     AVAILABLE,
     LOGGED_OUT,
     NO_EFFECTS,
@@ -79,7 +81,7 @@ class Agent:
                 return AVAILABLE, None
             if reason is None or (not reason and membership.reason):
                 reason = membership.reason
-        return PAUSED, reason
+        return (WRAP_UP if reason == ACW_REASON else PAUSED), reason
 
     def view(self) -> AgentView:
         return AgentView(self.interface, self.name, self.state, self.reason, self.since,

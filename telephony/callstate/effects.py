@@ -16,6 +16,9 @@ AVAILABLE = "available"
 RINGING = "ringing"
 ON_CALL = "on_call"
 WRAP_UP = "wrap_up"
+#: The pause reason of after-call work: a member paused in every queue for this reason
+#: is in wrap-up (``WRAP_UP``), not on a break.
+ACW_REASON = "wrap-up"
 PAUSED = "paused"
 AGENT_STATES = (LOGGED_OUT, AVAILABLE, RINGING, ON_CALL, WRAP_UP, PAUSED)
 

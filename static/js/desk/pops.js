@@ -1,6 +1,8 @@
 // The pops (ES module): one card per call, newest first, stacked in [data-pops]. A card
 // follows its call (ringing, answered, ended with the wrap-up form) and goes when the call
 // is dismissed elsewhere or its wrap-up is saved. The count and the empty note follow.
+// Ended calls waiting for their wrap-up fold to one line each, except the newest: a busy
+// hour leaves a short list, not a wall of forms (each line opens its form again).
 import { el, fill } from "../dom.js";
 import { buildSummary, callState } from "./card.js";
 import { duration, isObject, nextNumber } from "./format.js";
@@ -26,6 +28,7 @@ export function createPops(desk, stack, onRing) {
       (isObject(card.data.customer) && card.data.customer.tier === "vip" ? " pop--vip" : "") +
       (isObject(card.data.customer) ? "" : " pop--unknown");
     card.el.setAttribute("data-state", state);
+    card.opener = null;   // the head was rebuilt: fold() adds the button again
     if (card.event === "call.ended" && !card.form) {
       card.form = buildWrapup(desk, card, () => remove(card.id));
       card.article.appendChild(card.form);
@@ -35,7 +38,34 @@ export function createPops(desk, stack, onRing) {
     }
   }
 
+  /** Fold every ended card but the newest ended one (unless its agent opened it). */
+  function fold() {
+    let newestEnded = true;
+    ordered().forEach((card) => {
+      const ended = card.event === "call.ended";
+      const compact = ended && !newestEnded && !card.expanded;
+      if (ended) { newestEnded = false; }
+      card.el.classList.toggle("pop--compact", compact);
+      if (compact && !card.opener) {
+        card.opener = el("button", "btn btn--small pop__open-wrapup", T.wrapupOpen || T.wrapup);
+        card.opener.type = "button";
+        card.opener.addEventListener("click", () => {
+          card.expanded = true;
+          fold();
+          const field = card.el.querySelector(".pop__wrapup select");
+          if (field) { field.focus(); }
+        });
+      }
+      if (card.opener) {
+        const head = card.el.querySelector(".pop__head");
+        if (compact && head && card.opener.parentNode !== head) { head.appendChild(card.opener); }
+        card.opener.hidden = !compact;
+      }
+    });
+  }
+
   function updateCount() {
+    fold();
     const n = cards.size;
     if (emptyNote) { emptyNote.hidden = n > 0; }
     if (countEl) { countEl.textContent = n === 0 ? "" : n === 1 ? T.oneCall : fill(T.callsCount, { n }); }

@@ -74,7 +74,7 @@ export function buildWrapup(desk, card, onSaved) {
       .then((response) => {
         if (response.ok) {
           onSaved();
-          desk.announce(T.saved);
+          desk.confirm(T.saved);
           return null;
         }
         return response.json().catch(() => null).then((body) => {

@@ -1,0 +1,158 @@
+"""The call log page (/calls): every call the user may see, filtered by period, queue,
+agent, outcome, disposition, customer and number, a page at a time, with its wrap-up;
+and the same list as CSV. Thin shells over ``calls.services.calls_query`` (the API's
+query, so the page is scoped exactly like ``GET /api/v1/calls``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from callcenter.auth import permission_required
+from callcenter.calls.labels import DISPOSITION_LABELS, OUTCOME_LABELS, format_duration
+from callcenter.calls.models import CallRecord, PbxQueue
+from callcenter.calls.services import calls_query, user_names
+from callcenter.core.errors import ValidationError
+from callcenter.core.messages import describe
+from callcenter.core.pagination import fetch_page
+from callcenter.customers.models import Customer
+from callcenter.db import db_session
+from callcenter.users.models import Role, User
+from callcenter.users.permissions import Permission
+
+calls_bp = Blueprint("calls", __name__, url_prefix="/calls")
+
+FILTERS = ("since", "until", "queue", "agent", "outcome", "disposition", "customer", "number")
+PER_PAGE = 50
+#: At most this many rows in one CSV file (a period longer than that: split it).
+MAX_EXPORT = 100_000
+
+
+@calls_bp.before_request
+@login_required
+def _require_login():
+    """The call log needs a logged-in user."""
+
+
+def _filters() -> dict[str, str]:
+    return {name: request.args.get(name, "").strip()[:80] for name in FILTERS}
+
+
+def _query(filters: dict[str, str]):
+    return calls_query(current_user, tz=current_app.config["TIMEZONE"],
+                       region=current_app.config["DEFAULT_PHONE_REGION"],
+                       **{k: v or None for k, v in filters.items()})
+
+
+def _customers(ids) -> dict[int, str]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return dict(db_session().execute(select(Customer.id, Customer.name)
+                                     .where(Customer.id.in_(wanted))).all())
+
+
+def _choices() -> dict[str, Any]:
+    dbs = db_session()
+    queues = list(dbs.scalars(select(PbxQueue.name).order_by(PbxQueue.name)))
+    agents: list[tuple[str, str]] = []
+    if current_user.role in (Role.SUPERVISOR, Role.ADMIN):
+        agents = [(u.username, u.display_name or u.username) for u in dbs.scalars(
+            select(User).where(User.role.in_((Role.AGENT, Role.SUPERVISOR)),
+                               User.active.is_(True)).order_by(User.username))]
+    return {"queues": queues, "agents": agents}
+
+
+@calls_bp.route("/")
+@permission_required(Permission.CUSTOMER_READ)
+def index():
+    filters = _filters()
+    page_arg = request.args.get("page", "1")
+    page = int(page_arg) if page_arg.isdigit() and len(page_arg) < 7 else 1
+    dbs = db_session()
+    errors: dict[str, str] = {}
+    try:
+        result = fetch_page(dbs, _query(filters), page=page, per_page=PER_PAGE, clamp=True)
+    except ValidationError as exc:
+        errors = {field: describe(problem) for field, problem in exc.errors.items()}
+        result = None
+    calls = result.items if result else []
+    users = user_names(dbs, [i for c in calls for i in (c.agent_id, c.wrapup_by_id)])
+    customers = _customers(c.customer_id for c in calls)
+    if filters["customer"].isdigit() and len(filters["customer"]) < 10:
+        customers.update(_customers([int(filters["customer"])]))
+    return render_template("calls/list.html", filters=filters, result=result, calls=calls,
+                           users=users, customers=customers, errors=errors,
+                           outcome_labels=OUTCOME_LABELS,
+                           disposition_labels=DISPOSITION_LABELS,
+                           duration=format_duration, **_choices()), 422 if errors else 200
+
+
+def _safe_cell(value: Any) -> str:
+    """A cell a spreadsheet shows as text: a caller's name starting with = + - @ would
+    otherwise run as a formula when the file is opened (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _local(value: datetime | None, zone: ZoneInfo) -> str:
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+@calls_bp.route("/export.csv")
+@permission_required(Permission.CUSTOMER_READ)
+def export():
+    filters = _filters()
+    try:
+        stmt = _query(filters).limit(MAX_EXPORT)
+    except ValidationError as exc:
+        return Response("\n".join(f"{f}: {describe(p)}" for f, p in exc.errors.items()),
+                        status=422, mimetype="text/plain")
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    dbs = db_session()
+
+    def rows() -> Iterator[str]:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["call_id", "started_at", "caller_number", "caller_name",
+                         "customer_id", "customer", "queue", "agent", "outcome", "wait_s",
+                         "talk_s", "disposition", "notes", "wrapup_by", "wrapup_at"])
+        batch: list[CallRecord] = []
+
+        def flush() -> Iterator[str]:
+            users = user_names(dbs, [i for c in batch for i in (c.agent_id, c.wrapup_by_id)])
+            names = _customers(c.customer_id for c in batch)
+            for c in batch:
+                agent, by = users.get(c.agent_id), users.get(c.wrapup_by_id)
+                writer.writerow([_safe_cell(v) for v in (
+                    c.call_id, _local(c.started_at, zone), c.caller_number, c.caller_name,
+                    c.customer_id, names.get(c.customer_id, ""), c.queue,
+                    agent.username if agent else "", c.outcome.value,
+                    "" if c.wait_s is None else round(c.wait_s, 1),
+                    "" if c.talk_s is None else round(c.talk_s, 1), c.disposition or "",
+                    c.wrapup_notes or "", by.username if by else "",
+                    _local(c.wrapup_at, zone))])
+            batch.clear()
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+
+        yield "\ufeff"   # Excel reads UTF-8 (Chinese names) only with the BOM
+        yield from flush()
+        for call in dbs.scalars(stmt.execution_options(yield_per=1000)):
+            batch.append(call)
+            if len(batch) == 1000:
+                yield from flush()
+        yield from flush()
+
+    stamp = datetime.now(zone).strftime("%Y%m%d-%H%M")
+    return Response(stream_with_context(rows()), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="calls-{stamp}.csv"'})
