@@ -94,6 +94,11 @@ def child_environment(settings: Settings, env: dict[str, str] | None = None, *,
         env.setdefault("AMI_USERNAME", SIMULATOR_AMI_USER[0])
         env.setdefault("AMI_SECRET", SIMULATOR_AMI_USER[1])
         env.setdefault("PBX_QUEUE_LOG", str(settings.instance_path / "pbx" / "queue_log"))
+        # A realistic day for the newcomer: the simulated agents never write a wrap-up,
+        # so a short after-call work keeps five of them about three-quarters busy at the
+        # simulator's 0.2 calls/s (3 s ringing + 7.5 s talk + 8 s wrap-up each): now and
+        # then a caller waits, now and then one gives up, and the wallboard moves.
+        env.setdefault("ACW_SECONDS", "8")
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 

@@ -33,9 +33,10 @@ def two_servers(fresh_database, redis_url, redis_conn, tmp_path):
     try:
         for server in servers:
             server.wait_ready()
-        settings = load_settings({k: env[k] for k in ("DATABASE_URL", "REDIS_URL",
-                                                       "CALLCENTER_INSTANCE", "SECRET_KEY",
-                                                       "TIMEZONE")})
+        settings = load_settings({**{k: env[k] for k in ("DATABASE_URL", "REDIS_URL",
+                                                          "CALLCENTER_INSTANCE",
+                                                          "SECRET_KEY", "TIMEZONE")},
+                                  "ACW_SECONDS": "0"})   # every next call rings agent1
         yield [Stack(server.base, settings, ids, tokens) for server in servers]
     finally:
         for server in servers:

@@ -24,7 +24,7 @@ from callcenter.customers import signals as customers_signals
 from callcenter.realtime.agent_calls import read_snapshot, record_agent_event
 
 #: What the domains connect and register today (grows with each domain).
-RECEIVERS = {"calls.wrapped-up": ["drop_wrapped_up_pop"],
+RECEIVERS = {"calls.wrapped-up": ["drop_wrapped_up_pop", "wrapup_saved"],
              "calls.open-tickets-asked": ["answer_open_tickets"],
              "calls.ticket-status-asked": ["answer_ticket_status"],
              "customers.merged": ["move_calls_to_survivor", "move_orders_to_survivor",

@@ -5,7 +5,6 @@ query, so the page is scoped exactly like ``GET /api/v1/calls``)."""
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from datetime import datetime
@@ -21,6 +20,7 @@ from callcenter.calls.labels import DISPOSITION_LABELS, OUTCOME_LABELS, format_d
 from callcenter.calls.models import CallRecord, PbxQueue
 from callcenter.calls.services import calls_query, user_names
 from callcenter.core.errors import ValidationError
+from callcenter.core.exports import CSV_MEDIA_TYPE, EXCEL_UTF8_BOM, SafeCsvWriter
 from callcenter.core.messages import describe
 from callcenter.core.pagination import fetch_page
 from callcenter.customers.models import Customer
@@ -96,13 +96,6 @@ def index():
                            duration=format_duration, **_choices()), 422 if errors else 200
 
 
-def _safe_cell(value: Any) -> str:
-    """A cell a spreadsheet shows as text: a caller's name starting with = + - @ would
-    otherwise run as a formula when the file is opened (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def _local(value: datetime | None, zone: ZoneInfo) -> str:
     return value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
@@ -121,7 +114,7 @@ def export():
 
     def rows() -> Iterator[str]:
         out = io.StringIO()
-        writer = csv.writer(out)
+        writer = SafeCsvWriter(out)   # a caller's "=..." name never runs as a formula
         writer.writerow(["call_id", "started_at", "caller_number", "caller_name",
                          "customer_id", "customer", "queue", "agent", "outcome", "wait_s",
                          "talk_s", "disposition", "notes", "wrapup_by", "wrapup_at"])
@@ -132,7 +125,7 @@ def export():
             names = _customers(c.customer_id for c in batch)
             for c in batch:
                 agent, by = users.get(c.agent_id), users.get(c.wrapup_by_id)
-                writer.writerow([_safe_cell(v) for v in (
+                writer.writerow(["" if v is None else v for v in (
                     c.call_id, _local(c.started_at, zone), c.caller_number, c.caller_name,
                     c.customer_id, names.get(c.customer_id, ""), c.queue,
                     agent.username if agent else "", c.outcome.value,
@@ -145,7 +138,7 @@ def export():
             out.seek(0)
             out.truncate()
 
-        yield "\ufeff"   # Excel reads UTF-8 (Chinese names) only with the BOM
+        yield EXCEL_UTF8_BOM
         yield from flush()
         for call in dbs.scalars(stmt.execution_options(yield_per=1000)):
             batch.append(call)
@@ -154,5 +147,5 @@ def export():
         yield from flush()
 
     stamp = datetime.now(zone).strftime("%Y%m%d-%H%M")
-    return Response(stream_with_context(rows()), mimetype="text/csv",
+    return Response(stream_with_context(rows()), mimetype=CSV_MEDIA_TYPE,
                     headers={"Content-Disposition": f'attachment; filename="calls-{stamp}.csv"'})

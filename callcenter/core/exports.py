@@ -15,6 +15,11 @@ import csv
 from collections.abc import Iterable
 from typing import IO, Any
 
+#: The media type of a CSV download (RFC 7111), with the charset our files are in.
+CSV_MEDIA_TYPE = "text/csv"
+#: Excel reads a CSV as UTF-8 (Chinese names) only after this byte-order mark.
+EXCEL_UTF8_BOM = "\ufeff"
+
 #: What makes a spreadsheet read a cell as a formula (or hide what follows).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

@@ -40,7 +40,7 @@ from telephony.callstate import ACW_REASON
 
 log = logging.getLogger(__name__)
 
-CURRENT_KEY = "cc:acw:{}"
+CURRENT_KEY = live.ACW_KEY
 #: A PBX that did not answer the unpause is asked again soon: the agent waits meanwhile.
 END_RETRY = Retry(max=5, interval=[5, 10, 30, 60, 120])
 #: The reconciler ends a wrap-up pause this long after it should have ended.

@@ -328,6 +328,8 @@ def _name(value) -> str:
 #: ``@job_task(exclusive=True)`` (callcenter/jobs.py): the lock one run of a job holds, so
 #: periodic runs never overlap (key suffix: the function's dotted path).
 JOB_RUNNING_KEY = "cc:jobs:running:{}"
+#: After-call work (callcenter.desk.acw): the call whose wrap-up the agent is doing.
+ACW_KEY = "cc:acw:{}"
 #: Login throttling (callcenter.login_throttle): the prefix of Flask-Limiter's counters,
 #: ``cc:login-throttle:LIMITER/<kind>/<identifiers>/<amount>/<multiples>/<period>``.
 LOGIN_THROTTLE_PREFIX = "cc:login-throttle"
