@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from callcenter.auth import permission_required
 from callcenter.core.errors import StaleVersion, ValidationError
-from callcenter.core.messages import describe, error_message
+from callcenter.core.messages import describe, error_message, field_messages
 from callcenter.db import db_session
 from callcenter.users.models import User
 from callcenter.users.permissions import Permission
@@ -156,10 +156,6 @@ def _editor_page(item: KbItem | None, data: dict[str, Any], errors: dict[str, st
                                                           .order_by(DefectCode.code)))), status
 
 
-def _problems(exc: ValidationError) -> dict[str, str]:
-    return {field: describe(problem) for field, problem in exc.errors.items()}
-
-
 @kb_bp.route("/new", methods=["GET", "POST"])
 @permission_required(Permission.KB_EDIT)
 def new():
@@ -181,7 +177,7 @@ def new():
     except ValidationError as exc:
         db_session().rollback()
         return _editor_page(None, {**data, "category": request.form.get("category", "")},
-                            _problems(exc), 422)
+                            field_messages(exc), 422)
     flash(_("Saved."), "success")
     return redirect(url_for("kb.entry", item_id=item.id))
 
@@ -219,7 +215,7 @@ def edit(item_id: int):
         return _editor_page(items.get_item(dbs, current_user, item_id),
                             {**data, "category": request.form.get("category", ""),
                              "status": request.form.get("status", "draft")},
-                            _problems(exc), 422)
+                            field_messages(exc), 422)
     flash(_("Saved."), "success")
     return redirect(url_for("kb.entry", item_id=item.id))
 

@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from callcenter.auth import permission_required
 from callcenter.core.errors import AppError, ValidationError
-from callcenter.core.messages import describe, error_message
+from callcenter.core.messages import error_message, field_messages
 from callcenter.db import db_session
 from callcenter.users.permissions import Permission
 from kb.categories import ensure_path, entry_counts, remove_category, rename_category, tree
@@ -24,10 +24,6 @@ from kb.views import kb_bp
 def _form_id() -> int | None:
     raw = request.form.get("id", "")
     return int(raw) if raw.isdigit() and len(raw) < 10 else None
-
-
-def _problems(exc: ValidationError) -> dict[str, str]:
-    return {field: describe(problem) for field, problem in exc.errors.items()}
 
 
 @kb_bp.route("/categories", methods=["GET", "POST"])
@@ -56,7 +52,7 @@ def categories_page():
             return redirect(url_for("kb.categories_page"))
         except ValidationError as exc:
             dbs.rollback()
-            errors[key], status = _problems(exc), 422
+            errors[key], status = field_messages(exc), 422
         except AppError as exc:
             dbs.rollback()
             failure, status = error_message(exc), exc.status
@@ -87,6 +83,6 @@ def defect_codes_page():
             return redirect(url_for("kb.defect_codes_page"))
         except ValidationError as exc:
             dbs.rollback()
-            errors[key], status = _problems(exc), 422
+            errors[key], status = field_messages(exc), 422
     return render_template("kb/defect_codes.html", rows=all_codes(dbs), errors=errors,
                            posted=request.form), status

@@ -54,3 +54,16 @@ def live_app(settings: Settings) -> Iterator[LiveApp]:
         yield live
     finally:
         stop()
+
+
+def browser_login(browser, base: str, username: str, password: str, viewport: dict):
+    """(context, page): a new browser context of ``viewport`` size, logged in through the
+    login form as ``username`` and past the login page."""
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    page.goto(f"{base}/login")
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(password)
+    page.locator("form button[type=submit]").last.click()
+    page.wait_for_url(lambda url: "/login" not in url)
+    return context, page

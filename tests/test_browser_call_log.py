@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from live_server import live_app, live_settings
+from live_server import browser_login, live_app, live_settings
 from sqlalchemy.orm import Session
 
 from callcenter.calls.models import CallRecord, Outcome
@@ -70,14 +70,8 @@ def site(fresh_database, tmp_path, redis_url):
 
 
 def _log_in(browser, base: str, username: str, width: int, height: int = 900):
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.goto(f"{base}/login")
-    page.locator("#username").fill(username)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("form button[type=submit]").last.click()
-    page.wait_for_url(lambda url: "/login" not in url)
-    return context, page
+    return browser_login(browser, base, username, PASSWORD,
+                         {"width": width, "height": height})
 
 
 _OVERFLOW = """() => {

@@ -21,7 +21,7 @@ from callcenter.calls.models import CallRecord, PbxQueue
 from callcenter.calls.services import calls_query, user_names
 from callcenter.core.errors import ValidationError
 from callcenter.core.exports import CSV_MEDIA_TYPE, EXCEL_UTF8_BOM, SafeCsvWriter
-from callcenter.core.messages import describe
+from callcenter.core.messages import field_messages
 from callcenter.core.pagination import fetch_page
 from callcenter.customers.models import Customer
 from callcenter.db import db_session
@@ -82,7 +82,7 @@ def index():
     try:
         result = fetch_page(dbs, _query(filters), page=page, per_page=PER_PAGE, clamp=True)
     except ValidationError as exc:
-        errors = {field: describe(problem) for field, problem in exc.errors.items()}
+        errors = field_messages(exc)
         result = None
     calls = result.items if result else []
     users = user_names(dbs, [i for c in calls for i in (c.agent_id, c.wrapup_by_id)])
@@ -107,7 +107,7 @@ def export():
     try:
         stmt = _query(filters).limit(MAX_EXPORT)
     except ValidationError as exc:
-        return Response("\n".join(f"{f}: {describe(p)}" for f, p in exc.errors.items()),
+        return Response("\n".join(f"{f}: {m}" for f, m in field_messages(exc).items()),
                         status=422, mimetype="text/plain")
     zone = ZoneInfo(current_app.config["TIMEZONE"])
     dbs = db_session()

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
-from live_server import live_app, live_settings
+from live_server import browser_login, live_app, live_settings
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -48,14 +48,7 @@ def site(backend, fresh_database, tmp_path, redis_url):
 
 
 def _log_in(browser, base: str, username: str, viewport=SIZES["desk"]):
-    context = browser.new_context(viewport=viewport)
-    page = context.new_page()
-    page.goto(f"{base}/login")
-    page.locator("#username").fill(username)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("form button[type=submit]").last.click()
-    page.wait_for_url(lambda url: "/login" not in url)
-    return context, page
+    return browser_login(browser, base, username, PASSWORD, viewport)
 
 
 def _helpful(url: str, title: str) -> int:
