@@ -161,3 +161,80 @@ def test_the_default_wrap_up_never_overwrites_a_saved_one(session, make_user):
     assert (auto.disposition, auto.wrapup_by_id) == ("other", None)
     with pytest.raises(ValueError):
         apply_default_wrapup(session, "1.2", "bogus")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_the_default_and_a_saved_wrap_up_racing_in_parallel(backend, fresh_database):
+    """The agent saves while the default is applied, both at once, on separate
+    connections, many times: each call ends with exactly one wrap-up, and a saved one is
+    never replaced by the default."""
+    import threading
+    from datetime import UTC, datetime
+
+    from callcenter.users.services import create_user
+
+    url = fresh_database.create(backend)
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            agent = create_user(session, username="racer", password="wrap-up-race-2026",
+                                role="agent", interface="Local/racer@agents/n")
+            t0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
+            calls = [f"9.{n}" for n in range(20)]
+            session.add_all(CallRecord(call_id=c, caller_number="13812345678",
+                                       outcome="answered", agent_id=agent.id, started_at=t0,
+                                       answered_at=t0, ended_at=t0,
+                                       agent_interface=agent.interface) for c in calls)
+            session.commit()
+            agent_id = agent.id
+        outcome: dict[str, list] = {c: [] for c in calls}
+
+        def save(call_id: str, barrier: threading.Barrier) -> None:
+            with Session(engine) as s:
+                user = s.get(User, agent_id)
+                barrier.wait()
+                try:
+                    save_wrapup(s, user, call_id, "callback", "ring back",
+                                access_window_h=10**6)
+                    s.commit()
+                    outcome[call_id].append("saved")
+                except Exception as exc:  # noqa: BLE001 - a lost race is reported
+                    s.rollback()
+                    outcome[call_id].append(type(exc).__name__)
+
+        def default(call_id: str, barrier: threading.Barrier) -> None:
+            with Session(engine) as s:
+                barrier.wait()
+                for _ in range(5):   # SQLite: a writer that met a lock tries again
+                    try:
+                        applied = apply_default_wrapup(s, call_id, "other")
+                        s.commit()
+                        outcome[call_id].append("default" if applied else "kept")
+                        return
+                    except Exception:  # noqa: BLE001
+                        s.rollback()
+                        time.sleep(0.05)
+                outcome[call_id].append("gave up")
+
+        for call_id in calls:
+            barrier = threading.Barrier(2)
+            threads = [threading.Thread(target=f, args=(call_id, barrier))
+                       for f in (save, default)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(30)
+        with Session(engine) as session:
+            for call_id in calls:
+                row = session.query(CallRecord).filter_by(call_id=call_id).one()
+                happened = outcome[call_id]
+                assert "gave up" not in happened, (call_id, happened)
+                if "saved" in happened:   # a saved wrap-up is what stays
+                    assert (row.disposition, row.wrapup_notes, row.wrapup_by_id) == (
+                        "callback", "ring back", agent_id), (call_id, happened)
+                else:                     # (only if the save itself lost: reported)
+                    assert (row.disposition, row.wrapup_by_id) == ("other", None), \
+                        (call_id, happened)
+            assert sum("saved" in o for o in outcome.values()) >= len(calls) // 2
+    finally:
+        engine.dispose()
