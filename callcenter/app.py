@@ -90,11 +90,14 @@ def create_app(settings: Settings | None = None, *, db_bind=None, testing: bool 
                     ", ".join(str(path) for path in stale))
     babel.init_app(app, locale_selector=select_locale,
                    timezone_selector=lambda: app.config["TIMEZONE"])
+    from callcenter.core import display
+    display.init_app(app)  # one date style per language, over Flask-Babel's filters
 
     from callcenter.api import api_bp
     from callcenter.customers.views import customers_bp
     from callcenter.imports.views import imports_bp
     from callcenter.products.views import products_bp
+    from callcenter.wallboard.monitor_views import monitor_bp
     from callcenter.wallboard.views import wallboard_bp
     from callcenter.web import web_bp
     csrf.exempt(api_bp)  # api_auth enforces CSRF itself for cookie-authenticated writes
@@ -109,6 +112,7 @@ def create_app(settings: Settings | None = None, *, db_bind=None, testing: bool 
     init_realtime(app)
     app.register_blueprint(desk_bp)
     app.register_blueprint(wallboard_bp)
+    app.register_blueprint(monitor_bp)
     from callcenter.users.views import users_bp
     app.register_blueprint(users_bp)
     from callcenter.audit.views import audit_bp

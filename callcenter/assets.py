@@ -32,6 +32,11 @@ TRANSLATIONS = PACKAGE / "translations"
 VENDOR_FILES = {
     "socket.io.min.js": "socket.io-client/dist/socket.io.min.js",
     "socket.io.min.js.map": "socket.io-client/dist/socket.io.min.js.map",
+    # The wallboard's charts (Chart.js's whole UMD build: its ES modules import a bare
+    # package name, which a browser resolves only through an import map, and our CSP
+    # allows no inline script to declare one; docs/wallboard.md has the weights).
+    "chart.umd.min.js": "chart.js/dist/chart.umd.min.js",
+    "chart.umd.min.js.map": "chart.js/dist/chart.umd.min.js.map",
 }
 
 

@@ -48,7 +48,8 @@ class DemoLogin:
 #: the password rule (callcenter.users.passwords): none contains its username.
 LOGINS = (
     DemoLogin("admin", "demo-adm-2026", "admin", None, None, "系统管理员 Admin"),
-    DemoLogin("supervisor", "demo-sup-2026", "supervisor", "客服中心", None, "陈静 (班长)"),
+    DemoLogin("supervisor", "demo-sup-2026", "supervisor", "客服中心",
+              "Local/supervisor1@agents/n", "陈静 (班长)"),
     DemoLogin("agent1", "demo-agt1-2026", "agent", "客服中心/北京热线",
               "Local/agent1@agents/n", "王芳"),
     DemoLogin("agent2", "demo-agt2-2026", "agent", "客服中心/北京热线",
@@ -59,8 +60,8 @@ LOGINS = (
               "Local/agent4@agents/n", "孙强", "own"),
     DemoLogin("agent5", "demo-agt5-2026", "agent", "售后服务/北京维修站",
               "Local/agent5@agents/n", "Emma Zhou"),
-    DemoLogin("supervisor2", "demo-sup2-2026", "supervisor", "售后服务", None,
-              "吴刚 (维修调度)"),
+    DemoLogin("supervisor2", "demo-sup2-2026", "supervisor", "售后服务",
+              "Local/supervisor2@agents/n", "吴刚 (维修调度)"),
     DemoLogin("tech1", "demo-tec1-2026", "technician", "售后服务/北京维修站", None, "刘师傅"),
     DemoLogin("tech2", "demo-tec2-2026", "technician", "售后服务/广州维修站", None, "黄师傅"),
     DemoLogin("finance", "demo-fin-2026", "finance", "售后服务/售后财务", None,

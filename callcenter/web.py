@@ -88,9 +88,8 @@ def home():
     # Finance's day starts with the repair orders waiting to be settled.
     if current_user.role == Role.FINANCE and "repairs.index" in current_app.view_functions:
         return redirect(url_for("repairs.index", view="all", status="settlement"))
-    # A supervisor without a phone starts at the wallboard (they have no desk to work).
-    if current_user.role == Role.SUPERVISOR and not current_user.interface and \
-            "wallboard.index" in current_app.view_functions:
+    # A supervisor's day is the wallboard (queues, agents, live monitoring), phone or not.
+    if current_user.role == Role.SUPERVISOR and "wallboard.index" in current_app.view_functions:
         return redirect(url_for("wallboard.index"))
     return redirect(url_for("customers.search"))
 

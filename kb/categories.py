@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from callcenter.core.errors import Conflict, NotFound, Problem, ValidationError
@@ -31,15 +32,33 @@ def ensure_path(session: Session, path: str, *, names_en: tuple[str, ...] = ()) 
             KbCategory.parent_id == parent.id if parent else KbCategory.parent_id.is_(None)))
         name_en = names_en[depth].strip()[:MAX_NAME] if depth < len(names_en) else ""
         if found is None:
-            found = KbCategory(name=name, parent_id=parent.id if parent else None, path="",
-                               name_en=name_en)
-            session.add(found)
-            session.flush()
-            found.path = f"{parent.path if parent else '/'}{found.id}/"
+            found = _add_level(session, parent, name, name_en)
         elif name_en and not found.name_en and name_en.isprintable():
             found.name_en = name_en   # a blank is filled in; a name an editor gave stays
         parent = found
     return parent
+
+
+def _add_level(session: Session, parent: KbCategory | None, name: str,
+               name_en: str) -> KbCategory:
+    """A new category under ``parent``; the one another request added meanwhile when the
+    level's unique index says so (one path added twice at once is one category)."""
+    category = KbCategory(name=name, parent_id=parent.id if parent else None, path="",
+                          name_en=name_en)
+    try:
+        with session.begin_nested():
+            session.add(category)
+            session.flush()
+            category.path = f"{parent.path if parent else '/'}{category.id}/"
+            session.flush()
+    except IntegrityError:
+        found = session.scalar(select(KbCategory).where(
+            KbCategory.name == name,
+            KbCategory.parent_id == parent.id if parent else KbCategory.parent_id.is_(None)))
+        if found is None:
+            raise
+        return found
+    return category
 
 
 def path_of(session: Session, category: KbCategory | None, *, english: bool = False) -> str:
@@ -102,8 +121,13 @@ def rename_category(session: Session, actor: User, category_id: int,
         errors["name"] = Problem("kb.category_taken", {"name": name})
     if errors:
         raise ValidationError(errors)
-    category.name, category.name_en = name, name_en
-    session.flush()
+    try:
+        with session.begin_nested():
+            category.name, category.name_en = name, name_en
+            session.flush()
+    except IntegrityError:   # another request gave a category of this level the name
+        raise ValidationError({"name": Problem("kb.category_taken", {"name": name})}) \
+            from None
     return category
 
 
@@ -114,14 +138,25 @@ def remove_category(session: Session, actor: User, category_id: int) -> None:
     category = session.get(KbCategory, category_id)
     if category is None:
         raise CategoryNotFound(category_id)
-    children = session.scalar(select(func.count()).select_from(KbCategory)
-                              .where(KbCategory.parent_id == category.id)) or 0
-    entries = session.scalar(select(func.count()).select_from(KbItem)
-                             .where(KbItem.category_id == category.id)) or 0
+    children, entries = _contents(session, category.id)
     if children or entries:
         raise Conflict("kb.category_in_use", children=children, entries=entries)
-    session.delete(category)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.delete(category)
+            session.flush()
+    except IntegrityError:   # an entry or subcategory was filed in it meanwhile
+        children, entries = _contents(session, category.id)
+        raise Conflict("kb.category_in_use", children=children, entries=entries) from None
+
+
+def _contents(session: Session, category_id: int) -> tuple[int, int]:
+    """(subcategories, entries) filed in a category."""
+    children = session.scalar(select(func.count()).select_from(KbCategory)
+                              .where(KbCategory.parent_id == category_id)) or 0
+    entries = session.scalar(select(func.count()).select_from(KbItem)
+                             .where(KbItem.category_id == category_id)) or 0
+    return children, entries
 
 
 def entry_counts(session: Session) -> dict[int, int]:

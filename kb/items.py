@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from callcenter.core.errors import NotFound, Problem, ValidationError
@@ -158,6 +159,25 @@ def _keep_version(session: Session, item: KbItem, actor: User | None) -> None:
                               changed_at=item.updated_at))
 
 
+def _flush_filed(session: Session, item: KbItem, *, add: bool = False) -> None:
+    """Flush ``item``; its category or defect code removed since it was checked (by a
+    request running at the same time) is the same 422 as one that never existed."""
+    try:
+        with session.begin_nested():
+            if add:
+                session.add(item)
+            session.flush()
+    except IntegrityError:
+        errors = {field: Problem("kb.unknown", {"id": str(value)})
+                  for field, model, value in (
+                      ("category_id", KbCategory, item.category_id),
+                      ("defect_code_id", DefectCode, item.defect_code_id))
+                  if value is not None and session.get(model, value) is None}
+        if not errors:
+            raise
+        raise ValidationError(errors) from None
+
+
 def create_item(session: Session, actor: User | None, data: dict[str, Any]) -> KbItem:
     _require_edit(actor)
     clean = _clean(session, data, creating=True)
@@ -172,8 +192,7 @@ def create_item(session: Session, actor: User | None, data: dict[str, Any]) -> K
     item = KbItem(**clean["fields"], status=status, version=1, created_by_id=who,
                   updated_by_id=who, created_at=now, updated_at=now,
                   published_at=now if status == ItemStatus.PUBLISHED else None)
-    session.add(item)
-    session.flush()
+    _flush_filed(session, item, add=True)
     _replace(session, item, KbItemModel, "model", clean["models"] or [])
     _replace(session, item, KbItemTag, "tag", clean["tags"] or [])
     _keep_version(session, item, actor)
@@ -203,7 +222,7 @@ def update_item(session: Session, actor: User | None, item: KbItem, data: dict[s
         _replace(session, item, KbItemModel, "model", models)
     if tags is not None:
         _replace(session, item, KbItemTag, "tag", tags)
-    session.flush()
+    _flush_filed(session, item)
     _keep_version(session, item, actor)
     index_item(session, item)
     return item

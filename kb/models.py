@@ -18,7 +18,16 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from callcenter.db import Base, UTCDateTime, enum_type, utcnow
@@ -52,7 +61,14 @@ class KbCategory(Base):
     name: Mapped[str] = mapped_column(String(120))
     name_en: Mapped[str] = mapped_column(String(120), default="")
 
-    __table_args__ = (UniqueConstraint("parent_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("parent_id", "name"),
+        # The constraint above lets top-level names repeat (NULL parents are all
+        # different to SQL); this one holds a level's names unique, roots included, so
+        # parallel adds of one path make one category (tests/knowledge/test_kb_concurrency).
+        Index("uq_kb_categories_level_name", text("coalesce(parent_id, 0)"), "name",
+              unique=True),
+    )
 
 
 class DefectCode(Base):

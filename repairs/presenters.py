@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from callcenter.core.display import page_datetime
 from callcenter.customers.models import Customer
 from callcenter.products.models import InstalledProduct
 from callcenter.users.models import User
@@ -121,7 +121,7 @@ def history(session: Session, order: RepairOrder) -> list[dict[str, Any]]:
             return stations.get(int(value), value)
         if field in TIME_FIELDS:
             try:
-                return format_datetime(datetime.fromisoformat(value), "short")
+                return page_datetime(datetime.fromisoformat(value))
             except ValueError:
                 return value
         return value if len(value) <= HISTORY_TEXT else value[:HISTORY_TEXT] + "…"

@@ -9,13 +9,14 @@ readable without a network.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from urllib.parse import quote_plus
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from callcenter.core.display import phone_text
 from callcenter.core.errors import NotFound
 from callcenter.core.locality import Locality
 from callcenter.customers.models import Address, Contact, Customer, Phone
@@ -66,7 +67,7 @@ def todays_jobs(session: Session, actor: User, locality: Locality, *,
     stock = {str(sid): station_stock(session, sid) for sid in sorted(stations)}
     made = (now or datetime.now(locality.zone)).astimezone(locality.zone)
     return {"user_id": actor.id, "day": today.isoformat(), "timezone": locality.timezone,
-            "generated_at": made.strftime("%Y-%m-%d %H:%M"), "jobs": jobs, "stock": stock}
+            "generated_at": made.isoformat(timespec="seconds"), "jobs": jobs, "stock": stock}
 
 
 def job_json(session: Session, actor: User, order: RepairOrder,
@@ -75,6 +76,7 @@ def job_json(session: Session, actor: User, order: RepairOrder,
     product = session.get(InstalledProduct, order.product_id)
     address = _address(session, order.customer_id)
     scheduled = order.scheduled_at.astimezone(locality.zone) if order.scheduled_at else None
+    phone = _phone(session, order)
     return {
         "id": order.id, "version": order.version, "status": order.status.value,
         "scheduled_at": scheduled.isoformat() if scheduled else None,
@@ -84,14 +86,16 @@ def job_json(session: Session, actor: User, order: RepairOrder,
         "signed": bool(order.signature_path), "station_id": order.station_id,
         "in_warranty": order.in_warranty,
         "customer": {"id": customer.id, "name": customer.name,
-                     "contact": _contact(session, order), "phone": _phone(session, order),
+                     "contact": _contact(session, order), "phone": phone,
+                     # As every page shows it (callcenter.core.display); "phone" dials.
+                     "phone_display": phone_text(phone, locality.region) if phone else "",
                      "address": address, "map_url": map_url(address)},
         "product": {"id": product.id, "model": product.model,
                     "serial_number": product.serial_number,
                     "warranty_end": product.warranty_end.isoformat()
                     if product.warranty_end else None,
                     "warranty_state": warranty_state(product, locality.today()).value},
-        "history": repair_history(session, actor, order),
+        "history": repair_history(session, actor, order, locality),
         # The defect library's entries for this model (those matching the fault first),
         # whole, so they read offline too.
         "known_defects": [{"id": d.id, "title": d.title, "symptom": d.symptom,
@@ -139,6 +143,12 @@ def _contact(session: Session, order: RepairOrder) -> str:
     return contact.name if contact else ""
 
 
+def _local(moment: datetime, locality: Locality) -> datetime:
+    """``moment`` on the call center's clock (naive values are UTC, as stored)."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(locality.zone)
+
+
 def _phone(session: Session, order: RepairOrder) -> str:
     """The reporter's phone, else the customer's first, in E.164 (for a tel: link)."""
     stmt = select(Phone.e164).where(Phone.customer_id == order.customer_id)
@@ -150,10 +160,11 @@ def _phone(session: Session, order: RepairOrder) -> str:
     return session.scalar(stmt.order_by(Phone.id).limit(1)) or ""
 
 
-def repair_history(session: Session, actor: User, order: RepairOrder) -> list[dict]:
+def repair_history(session: Session, actor: User, order: RepairOrder,
+                   locality: Locality) -> list[dict]:
     """The equipment's other repair orders, newest first: the product's repair history
     (``repairs.orders``) when the actor may see the product, else the orders of it the
-    actor may see."""
+    actor may see; each dated on the call center's calendar."""
     try:
         rows = [o for o in repair_history_of_product(session, actor, order.product_id)
                 if o.id != order.id][::-1][:HISTORY_LIMIT]
@@ -164,7 +175,7 @@ def repair_history(session: Session, actor: User, order: RepairOrder) -> list[di
             .order_by(RepairOrder.created_at.desc(), RepairOrder.id.desc())
             .limit(HISTORY_LIMIT)))
     return [{"id": o.id, "status": o.status.value,
-             "date": (o.closed_at or o.created_at).date().isoformat(),
+             "date": _local(o.closed_at or o.created_at, locality).date().isoformat(),
              "fault": o.fault_description, "findings": o.findings or o.diagnosis or ""}
             for o in rows]
 

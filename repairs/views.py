@@ -40,16 +40,6 @@ def _labels() -> dict:
             "repair_status_badges": show.STATUS_BADGES, "order_number": order_number}
 
 
-@repairs_bp.app_template_filter("isodate")
-def _isodate(value: str):
-    """A date written as ISO text (the warranty basis) as a date, to format; else as is."""
-    from datetime import date
-    try:
-        return date.fromisoformat(value)
-    except (TypeError, ValueError):
-        return value
-
-
 def _int_arg(name: str) -> int | None:
     value = request.args.get(name, "")
     return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None

@@ -334,10 +334,13 @@ class Caller:
 
 
 class BridgeProcess:
-    """``python -m callcenter bridge`` as a real process; ``kill()`` is SIGKILL."""
+    """``python -m callcenter bridge`` (or another ``command``) as a real process;
+    ``kill()`` is SIGKILL."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path,
+                 command: tuple[str, ...] = ("bridge",)) -> None:
         self.env = {**env, "PYTHONUNBUFFERED": "1"}
+        self.command = command
         self.log = log
         self.proc: subprocess.Popen | None = None
         self.starts = 0
@@ -347,7 +350,7 @@ class BridgeProcess:
             out.write(f"----- start {self.starts + 1} at {time.time():.3f}\n".encode())
             out.flush()
             self.proc = subprocess.Popen(  # noqa: S603 - fixed arguments
-                [sys.executable, "-m", "callcenter", "bridge"], env=self.env,
+                [sys.executable, "-m", "callcenter", *self.command], env=self.env,
                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
                 preexec_fn=_die_with_parent)
         self.starts += 1

@@ -81,9 +81,12 @@ def seed(url: str) -> tuple[dict[str, int], dict[str, str]]:
     return ids, tokens
 
 
-def start_stack(database_url: str, redis_url: str, instance: Path):
-    """(Stack, stop) with a live web server on a free port."""
-    ids, tokens = seed(database_url)
+def start_stack(database_url: str, redis_url: str, instance: Path,
+                seeded: tuple[dict[str, int], dict[str, str]] | None = None):
+    """(Stack, stop) with a live web server on a free port. ``seeded``: what ``seed``
+    returned for this database, when it was made from a seeded copy
+    (``fresh_database.seeded(backend, seed)``); else it is seeded here."""
+    ids, tokens = seeded or seed(database_url)
     live, stop = start_live_app(live_settings(instance, database_url, redis_url,
                                               secret="stack-test-secret-key",
                                               TIMEZONE="Asia/Shanghai"))

@@ -90,6 +90,7 @@ def test_login_search_by_phone_open_360_and_switch_language(live_server, browser
 
     page.get_by_role("button", name="中文").click()
     expect(page.get_by_role("heading", name="已安装设备")).to_be_visible()
+    page.locator("#master-data > summary").click()    # the master data is folded
     expect(page.get_by_role("heading", name="合作伙伴职能")).to_be_visible()
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     expect(page).to_have_url(f"{base}/customers/{customer_id}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import redis
@@ -16,6 +17,7 @@ from live_server import live_app, live_settings
 from sqlalchemy.orm import Session
 
 from callcenter.calls.models import PbxQueue
+from callcenter.core.display import date_text, datetime_text, time_text
 from callcenter.customers.services import add_contact, create_customer
 from callcenter.db import make_engine
 from callcenter.products.models import InstalledProduct
@@ -26,6 +28,7 @@ pytestmark = pytest.mark.browser
 
 PASSWORD = "browser-pass-123"
 HOSTILE = "<img src=x onerror=alert(1)>"
+WARRANTY_END = date.today() + timedelta(days=300)
 
 
 def _seed(url: str) -> tuple[int, int]:
@@ -70,7 +73,8 @@ def desk_server(backend, fresh_database, tmp_path, redis_url):
 def _known_caller(customer_id: int) -> dict:
     return {
         "call_id": "1795455872.8", "ami_read_at": time.time(),
-        "caller": {"number": "13812345678", "name": "ZHANG SAN", "e164": "+8613812345678"},
+        "caller": {"number": "013812345678", "name": "ZHANG SAN", "e164": "+8613812345678",
+                   "display": "138 1234 5678"},
         "customer": {
             "id": customer_id, "name": "北京华通汽车运输有限公司", "tier": "vip",
             "url": f"/customers/{customer_id}",
@@ -78,7 +82,7 @@ def _known_caller(customer_id: int) -> dict:
                           "phones": [{"display": "010 6234 5678", "number": "+861062345678"}]}],
             "products": [{"model": "HT6120 城市客车", "serial_number": "LZYTBGCL5K1000001",
                           "warranty_state": "in_warranty",
-                          "warranty_end": (date.today() + timedelta(days=300)).isoformat()}],
+                          "warranty_end": WARRANTY_END.isoformat()}],
             "open_tickets": [],
             "last_calls": [{"started_at": "2026-11-20T09:15:00+08:00", "queue": "support",
                             "outcome": "answered", "disposition": "resolved"}]},
@@ -88,7 +92,8 @@ def _known_caller(customer_id: int) -> dict:
 
 def _hostile_caller() -> dict:
     return {"call_id": "1795455880.12", "ami_read_at": time.time(),
-            "caller": {"number": "15011112222", "name": HOSTILE, "e164": "+8615011112222"},
+            "caller": {"number": "15011112222", "name": HOSTILE, "e164": "+8615011112222",
+                       "display": "150 1111 2222"},
             "customer": None, "queue": "repairs", "wait_s": 0.5, "interface": "PJSIP/1001",
             "reason": None, "outcome": None, "talk_s": None}
 
@@ -134,8 +139,17 @@ def test_pops_arrive_live_stay_text_and_turn_into_the_wrap_up(desk_server, brows
     expect(known.get_by_role("heading", name="北京华通汽车运输有限公司")).to_be_visible()
     expect(known.locator(".pop__state")).to_have_text("☎ Ringing")
     expect(known.locator(".badge--tier-vip")).to_have_text("★VIP")
-    expect(known.locator("[data-pop-number]")).to_have_text("13812345678")
-    expect(known.locator("[data-pop-e164]")).to_have_text("+8613812345678")
+    expect(known.locator("[data-pop-number]")).to_have_text("013812345678")  # as dialled
+    # Shown as every page shows it (static/js/display.js, callcenter/core/display.py):
+    # the number national at home, dates in the page's language and the center's zone.
+    expect(known.locator("[data-pop-e164]")).to_have_text("138 1234 5678")
+    expect(known.get_by_text("010 6234 5678")).to_be_visible()
+    zone = ZoneInfo("Asia/Shanghai")
+    expect(known.get_by_text(
+        "until " + date_text(WARRANTY_END, "en", zone), exact=True)).to_be_visible()
+    started = datetime_text("2026-11-20T09:15:00+08:00", "en", zone)
+    assert started == "Nov 20, 2026, 09:15"
+    expect(known.get_by_text(started, exact=True)).to_be_visible()
     expect(known.get_by_text("support", exact=True)).to_be_visible()
     expect(known.get_by_text("LZYTBGCL5K1000001")).to_be_visible()
     expect(known.get_by_text("In warranty")).to_be_visible()
@@ -231,6 +245,12 @@ def test_status_control_shows_the_bridge_not_answering(desk_server, browser, tmp
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("button", name="中文").click()
     expect(page.get_by_role("heading", name="坐席工作台")).to_be_visible()
+    # The page's one date module shows what the server shows, in Chinese.
+    shown = page.evaluate("""() => import("/static/js/display.js").then((m) => [
+        m.formatDateTime("2026-11-20T01:15:00Z"), m.formatDate("2027-03-01"),
+        m.formatTime(1795455872)])""")
+    zone = ZoneInfo("Asia/Shanghai")
+    assert shown == ["2026-11-20 09:15", "2027-03-01", time_text(1795455872, "zh_CN", zone)]
     # Sound off is remembered (localStorage) across page loads. The modules bind the
     # settings before the live link goes up: once live, a change is stored (under load a
     # click that came earlier was lost).

@@ -27,7 +27,7 @@ JS_TYPES = ("text/javascript", "application/javascript")
 def _page_modules(entry: str) -> set[str]:
     """The URL paths a page's module graph must fetch: its entry, the shared modules it
     uses, and every file of its own folder."""
-    shared = {"desk": ["dom.js", "live.js"], "wallboard": ["dom.js"]}[entry]
+    shared = {"desk": ["dom.js", "live.js", "display.js"], "wallboard": ["dom.js"]}[entry]
     names = [f"{entry}.js", *shared,
              *(p.relative_to(JS).as_posix() for p in (JS / entry).glob("*.js"))]
     return {f"/static/js/{name}" for name in names}

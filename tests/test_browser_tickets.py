@@ -5,7 +5,8 @@ without a reload (the real ``ticket.changed`` event makes the panel re-fetch), a
 ticket breaching and escalating shows on the panel and as a banner.
 
 Screenshots (English and Chinese, desk and phone width) of every ticket screen go to
-$TICKET_SHOTS (default: the test's tmp dir).
+$TICKET_SHOTS (default: the test's tmp dir). On SQLite only: the browser part is the same
+on both databases, and what the flow writes is held on both without a browser.
 """
 
 from __future__ import annotations
@@ -79,9 +80,12 @@ def _seed(url: str) -> dict:
 
 
 @pytest.fixture
-def server(backend, fresh_database, tmp_path, redis_url):
+def server(fresh_database, tmp_path, redis_url):
+    """SQLite only: what the flow writes is held on both databases without a browser
+    (tests/test_web_tickets.py: the form from the call; test_escalation.py,
+    test_escalation_notices.py, the ticket panel in test_web_tickets.py)."""
     redis.Redis.from_url(redis_url).flushdb()
-    url = fresh_database.create(backend)
+    url = fresh_database.create("sqlite")
     ids = _seed(url)
     with live_app(live_settings(tmp_path / "instance", url, redis_url,
                                 secret="browser-tickets-secret-key")) as live:
@@ -243,27 +247,40 @@ def _until_no_unread_notices(db_url: str, user_id: int, timeout_s: float = 15) -
 
 
 SIZES = {"desk": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
+#: Resolves once the page has painted: fonts loaded, every finite animation (a pop
+#: sliding in, a banner fading) finished, two frames drawn.
+SETTLED = """async () => {
+  await document.fonts.ready;
+  const finite = document.getAnimations().filter(
+    (a) => a.effect && a.effect.getComputedTiming().endTime !== Infinity);
+  await Promise.all(finite.map((a) => a.finished.catch(() => null)));
+  await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+}"""
 
 
 def _screenshots(browser, base: str, ids: dict, ticket_id: int, redis_url: str,
                  shots: Path) -> None:
-    """Every ticket screen, English and Chinese, desk and phone width."""
+    """Every ticket screen, English and Chinese, desk and phone width: one login per
+    user, the language switched and the window resized within that session."""
     shots.mkdir(parents=True, exist_ok=True)
     publisher = AgentEventPublisher(redis.Redis.from_url(redis_url), redis_url)
     pages = {"list": "/tickets/?queue=all", "view": f"/tickets/{ticket_id}",
              "new": f"/tickets/new?customer_id={ids['customer']}&phone=13700009999&"
                     "name=王先生&call_id=1795455872.8",
              "customer": f"/customers/{ids['customer']}#open"}
-    for lang in ("en", "zh_CN"):
-        for size, viewport in SIZES.items():
-            for user, names in (("li", [*pages, "desk"]), ("lead", ["wallboard"])):
-                ctx = browser.new_context(viewport=viewport)
-                page = ctx.new_page()
-                _log_in(page, base, user, "/tickets/")
-                # The switch folds behind the menu button at phone width: press it by script.
-                with page.expect_navigation():
-                    page.evaluate("(code) => document.querySelector("
-                                  "`button[name='locale'][value='${code}']`).click()", lang)
+    for user, names in (("li", [*pages, "desk"]), ("lead", ["wallboard"])):
+        ctx = browser.new_context(viewport=SIZES["desk"])
+        page = ctx.new_page()
+        _log_in(page, base, user, "/tickets/")
+        for lang in ("en", "zh_CN"):
+            if "/tickets/" not in page.url:
+                page.goto(base + "/tickets/")
+            # The switch folds behind the menu button at phone width: press it by script.
+            with page.expect_navigation():
+                page.evaluate("(code) => document.querySelector("
+                              "`button[name='locale'][value='${code}']`).click()", lang)
+            for size, viewport in SIZES.items():
+                page.set_viewport_size(viewport)
                 for name in names:
                     if name == "desk":
                         page.goto(base + "/desk")
@@ -282,7 +299,7 @@ def _screenshots(browser, base: str, ids: dict, ticket_id: int, redis_url: str,
                         page.wait_for_selector("[data-ticket-panel]")
                     else:
                         page.goto(base + pages[name])
-                    page.wait_for_timeout(300)
+                    page.evaluate(SETTLED)
                     page.screenshot(path=str(shots / f"{name}-{lang}-{size}.png"),
                                     full_page=True)
-                ctx.close()
+        ctx.close()

@@ -57,7 +57,7 @@ def customer(session, agent, make_customer):
 def test_known_caller_by_customer_phone(session, customer, agent):
     card = caller_card(session, "(010) 6234-5678", "HUATONG", "CN", today=TODAY)
     assert card["caller"] == {"number": "(010) 6234-5678", "name": "HUATONG",
-                              "e164": "+861062345678"}
+                              "e164": "+861062345678", "display": "010 6234 5678"}
     c = card["customer"]
     assert (c["id"], c["name"], c["tier"], c["lifecycle"], c["url"]) == \
         (customer.id, "北京华通汽车有限公司", "vip", "current", f"/customers/{customer.id}")
@@ -65,7 +65,9 @@ def test_known_caller_by_customer_phone(session, customer, agent):
     assert len(c["contacts"]) == 5
     assert [x["name"] for x in c["contacts"]] == [f"联系人{n}" for n in range(5)]
     assert c["contacts"][0]["position"] == "P0"
-    assert c["contacts"][0]["phones"] == ["+8613900000000", "+8613800000000"]
+    assert c["contacts"][0]["phones"] == [
+        {"number": "+8613900000000", "display": "139 0000 0000"},
+        {"number": "+8613800000000", "display": "138 0000 0000"}]
     assert not any(x["calling"] for x in c["contacts"])
     assert len(c["products"]) == 10
     states = {p["serial_number"]: (p["warranty_state"], p["warranty_end"])
@@ -88,7 +90,8 @@ def test_a_contacts_phone_finds_the_customer_and_puts_that_contact_first(session
     contacts = card["customer"]["contacts"]
     assert card["customer"]["id"] == customer.id
     assert contacts[0]["name"] == "李伟" and contacts[0]["calling"] is True
-    assert contacts[0]["phones"] == ["+8613812345678"] and len(contacts) == 5
+    assert contacts[0]["phones"] == [{"number": "+8613812345678", "display": "138 1234 5678"}]
+    assert len(contacts) == 5
 
 
 def test_last_calls_newest_first_with_the_agents_name(session, customer, agent):

@@ -53,7 +53,7 @@ def test_an_agent_sees_the_calls_they_handled_with_the_wrapup(client, world):
     assert _ids(page) == ["1795455872.8"]
     assert "换了压缩机皮带，客户满意" in page and "北京华通汽车有限公司" in page
     assert f'/customers/{world["customer"].id}' in page
-    assert "+86 138 1234 5678" in page
+    assert "138 1234 5678" in page and "+86 138" not in page  # national at home
     assert "&lt;" not in page or "=HYPERLINK" in page   # the name is text, escaped
 
 

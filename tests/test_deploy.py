@@ -236,11 +236,18 @@ def test_dialplan_runs_the_lookup_on_the_bridge_and_queues_exist():
     assert queues["repairs"]["strategy"] == "rrmemory"
 
 
-def test_demo_agents_are_members_of_the_queues():
+def test_demo_agents_are_members_of_the_queues_and_supervisors_have_phones():
     members = set(re.findall(r"^member => ([^,]+),", (ASTERISK / "queues.conf").read_text(),
                              re.M))
-    interfaces = {login.interface for login in LOGINS if login.interface}
-    assert interfaces and interfaces <= members
+    agents = {login.interface for login in LOGINS if login.interface and login.role == "agent"}
+    assert agents and agents <= members
+    # Supervisors' phones ring for live monitoring: in no queue, but in the dialplan.
+    phones = {login.interface for login in LOGINS
+              if login.interface and login.role == "supervisor"}
+    assert phones and not phones & members
+    extensions = (ASTERISK / "extensions.conf").read_text()
+    assert "exten => _supervisorX,1," in extensions
+    assert all(re.fullmatch(r"Local/supervisor\d@agents/n", phone) for phone in phones)
 
 
 #: Settings of issue 9 and the service that reads them in compose.

@@ -102,7 +102,11 @@ def test_import_job_reports_progress_and_summary(live_env, redis_conn, monkeypat
 
     failed = Job.fetch(second.id, connection=redis_conn)
     assert failed.get_status() == JobStatus.FAILED
-    assert "unknown column" in failed.meta["file_error"]
+    assert failed.meta["file_error"] == ["import.unknown_columns", {
+        "columns": ["id"], "allowed": ["external_id", "name", "phones", "tax_id", "region",
+                                       "industry", "lifecycle", "tier", "email",
+                                       "responsible", "department", "notes",
+                                       "is_placeholder"]}]
 
 
 def test_cli_import_prints_summary_and_writes_errors(live_env, tmp_path):
@@ -135,7 +139,7 @@ def test_cli_import_prints_summary_and_writes_errors(live_env, tmp_path):
     unusable = tmp_path / "wrong.csv"
     unusable.write_text("nothing,useful\n")
     failed = runner.invoke(main, ["import", "customers", str(unusable)])
-    assert failed.exit_code == 1 and "unknown column" in failed.output
+    assert failed.exit_code == 1 and "Unknown columns: nothing, useful." in failed.output
     nobody = runner.invoke(main, ["import", "customers", str(source), "--as-user", "ghost"])
     assert nobody.exit_code == 1 and "no active user" in nobody.output
 

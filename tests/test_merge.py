@@ -168,7 +168,8 @@ def test_survivor_values_win_over_merged_ones(session, make_user, make_customer)
     assert merge_details(merge)["filled"] == {"notes": "call mornings only"}
 
 
-def test_other_domains_move_their_rows_on_customers_merged(session, world):
+def test_other_domains_move_their_rows_on_customers_merged(app, session, world):
+    # `app`: the domains are started (repairs connects its receiver), whatever ran before.
     calls = []
 
     def tickets(survivor_id, *, merged_id, session, **_):

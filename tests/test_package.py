@@ -198,7 +198,9 @@ def test_the_wheel_carries_templates_static_files_catalogues_and_browser_librari
     # Only the allow-listed browser files, nothing else of node_modules.
     vendored = {n for n in names if "/node_modules/" in n}
     assert vendored == {"callcenter/_assets/node_modules/socket.io-client/dist/" + f
-                        for f in ("socket.io.min.js", "socket.io.min.js.map")}
+                        for f in ("socket.io.min.js", "socket.io.min.js.map")} | {
+        "callcenter/_assets/node_modules/chart.js/dist/" + f
+        for f in ("chart.umd.min.js", "chart.umd.min.js.map")}
 
 
 def test_the_installed_package_migrates_and_serves_from_any_directory(installed, tmp_path):
@@ -231,6 +233,8 @@ def test_the_installed_package_migrates_and_serves_from_any_directory(installed,
         library = requests.get(base + "/vendor/socket.io.min.js", timeout=10)
         assert library.status_code == 200 and b"io" in library.content
         assert requests.get(base + "/vendor/socket.io.js", timeout=10).status_code == 404
+        charts = requests.get(base + "/vendor/chart.umd.min.js", timeout=10)  # the wallboard's
+        assert charts.status_code == 200 and b"Chart.js" in charts.content
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:

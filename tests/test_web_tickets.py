@@ -14,10 +14,18 @@ import pytest
 from sqlalchemy import func, select
 from webtools import csrf_token, login, text
 
+from callcenter.calls.models import CallRecord, Outcome
 from callcenter.customers.services import add_contact
 from callcenter.products.models import InstalledProduct
 from tickets.figures import ticket_panel
-from tickets.models import SlaState, Ticket, TicketComment, TicketHistory, TicketStatus
+from tickets.models import (
+    SlaState,
+    Ticket,
+    TicketComment,
+    TicketHistory,
+    TicketStatus,
+    ticket_calls,
+)
 from tickets.services import create_ticket
 
 
@@ -119,6 +127,36 @@ def test_create_a_ticket_with_a_new_reporter(logged_in, session, customer):
     ticket = session.scalar(select(Ticket).where(Ticket.subject.startswith("How do I")))
     assert r.headers["Location"].endswith(f"/tickets/{ticket.id}")
     assert ticket.contact_id is not None  # the reporter became a contact
+
+
+def test_a_ticket_made_from_the_call_pop_is_linked_to_the_call(logged_in, session, agent,
+                                                                customer):
+    """What the desk's "New ticket" sends (tests/test_browser_tickets.py drives it in a
+    browser on SQLite only): contact, product and the ringing call, on both databases."""
+    contact_id = session.scalar(select(func.min(customer.contacts[0].__class__.id)))
+    product = session.scalar(select(InstalledProduct))
+    call = CallRecord(call_id="1795455872.8", queue="support", caller_number="13900001111",
+                      caller_e164="+8613900001111", customer_id=customer.id,
+                      agent_id=agent.id, agents=[], outcome=Outcome.IN_PROGRESS,
+                      started_at=datetime.now(UTC))
+    session.add(call)
+    session.flush()
+    url = (f"/tickets/new?customer_id={customer.id}&phone=13900001111"
+           f"&installed_product_id={product.id}&call_id=1795455872.8")
+    r = logged_in.post("/tickets/new", data={
+        "csrf_token": token(logged_in, url), "customer_id": customer.id,
+        "type": "complaint", "priority": "urgent", "subject": "车门无法关闭，车辆停运",
+        "description": "前门气泵故障", "contact_id": contact_id, "reporter_name": "",
+        "reporter_phone": "", "installed_product_id": product.id, "channel": "phone",
+        "assignee_id": "", "call_id": "1795455872.8"})
+    assert r.status_code == 302, text(r)
+    ticket = session.scalar(select(Ticket).where(Ticket.subject == "车门无法关闭，车辆停运"))
+    assert (ticket.contact_id, ticket.installed_product_id) == (contact_id, product.id)
+    assert session.scalars(select(ticket_calls.c.call_id).where(
+        ticket_calls.c.ticket_id == ticket.id)).all() == [call.id]
+    assert session.scalar(select(TicketHistory.new_value).where(
+        TicketHistory.ticket_id == ticket.id, TicketHistory.field == "call")) == "1795455872.8"
+    assert "call of " in text(logged_in.get(f"/tickets/{ticket.id}"))
 
 
 def test_create_names_the_bad_field_and_keeps_the_input(logged_in, customer):

@@ -21,7 +21,7 @@ import logging
 import smtplib
 import ssl
 import unicodedata
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import formatdate
@@ -36,6 +36,7 @@ from rq import Retry
 from sqlalchemy import select, update
 
 from callcenter.config import Settings, SmtpSettings
+from callcenter.core.display import datetime_text
 from callcenter.core.fields import is_email_address
 from callcenter.core.messages import N_
 from callcenter.db import utcnow
@@ -93,7 +94,7 @@ def compose(notice: TicketNotice, ticket: Ticket, user: User, *, sender: str,
               "level": notice.level,
               "status": getattr(ticket.status, "value", ticket.status),
               "state": getattr(ticket.sla_state, "value", ticket.sla_state),
-              "due": _local(due, timezone)}
+              "due": _local(due, user.locale, timezone)}
     message = EmailMessage(policy=SMTP_POLICY)
     message["From"] = sender
     message["To"] = user.email
@@ -107,10 +108,14 @@ def compose(notice: TicketNotice, ticket: Ticket, user: User, *, sender: str,
     return message
 
 
-def _local(value: datetime | None, timezone: str) -> str:
+def _local(value: datetime | None, locale: str | None, timezone: str) -> str:
+    """As the pages show it in the recipient's language, with the zone: a mail is read
+    anywhere."""
     if value is None:
         return "-"
-    return value.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M %Z")
+    zone = ZoneInfo(timezone)
+    moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return f"{datetime_text(moment, locale, zone)} {moment.astimezone(zone):%Z}"
 
 
 def deliver(smtp: SmtpSettings, message: EmailMessage) -> None:

@@ -9,13 +9,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import g
-from flask_babel import format_datetime, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from wtforms import SelectChoice
 
+from callcenter.core.display import page_datetime
 from callcenter.customers.models import Contact, Customer
 from callcenter.products.models import InstalledProduct
 from callcenter.users.models import Department, User
@@ -232,7 +233,7 @@ def edit_choices(session: Session, form, ticket: Ticket) -> None:
 
 
 def _when(value: datetime | None) -> str:
-    return format_datetime(value, "short") if value else "—"
+    return page_datetime(value) if value else "—"
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -304,7 +305,7 @@ def _history_value(field: str, value: str | None, names: dict[int, str],
         if field == "type":
             return _TypeLabels().get(value)
         if field in TIME_FIELDS:
-            return format_datetime(datetime.fromisoformat(value), "short")
+            return page_datetime(datetime.fromisoformat(value))
     except ValueError:
         pass
     return value if len(value) <= HISTORY_TEXT else value[:HISTORY_TEXT] + "…"

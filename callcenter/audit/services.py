@@ -12,7 +12,7 @@ from callcenter.users.models import User
 
 #: The actions written today, with their wording on the admin page (callcenter.audit.views).
 ACTIONS = ("customer.viewed_via_call", "call.wrapped_up_via_call",
-           "customer.popped_via_call")
+           "customer.popped_via_call", "agent.monitored")
 
 
 def record(session: Session, user: User, action: str, *, entity: str,
@@ -27,6 +27,18 @@ def record(session: Session, user: User, action: str, *, entity: str,
     session.add(entry)
     session.flush()
     return entry
+
+
+def complete(session: Session, entry_id: int, *, detail: str,
+             call_id: str | None = None) -> None:
+    """Say how an audited action went, on the row written before it was tried (flushed)."""
+    entry = session.get(AuditEntry, entry_id)
+    if entry is None:
+        raise ValueError(f"no audit entry {entry_id}")
+    entry.detail = clean_printable(detail, 500)
+    if call_id:
+        entry.call_id = clean_printable(call_id, 64) or None
+    session.flush()
 
 
 def audit_query(*, user_id: int | None = None, entity: str | None = None,

@@ -28,6 +28,7 @@ from callcenter.calls.recording import ensure_queue, record_call
 from callcenter.db import session_scope
 from callcenter.realtime.live import write_live_entries
 from callcenter.wallboard.figures import agent_rows, local_day_start, queue_figures
+from callcenter.wallboard.pauses import PauseRecorder
 from telephony.callstate import CallFinished, CallUpdated
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,8 @@ class CallLogWriter:
         self._last_figures: dict[str, float] = {}
         self._live_queues: dict[str, dict] = {}
         self._agent_queues: dict[str, set[str]] = {}  # interface -> queues last told
+        #: the agents' pauses, written between batches (the wallboard's pause time)
+        self.pauses = PauseRecorder(session_factory)
         self.stats = {"calls_written": 0, "figure_pushes": 0, "agent_pushes": 0}
 
     # -- one batch ----------------------------------------------------------------------
@@ -100,6 +103,7 @@ class CallLogWriter:
                 live_queues[item.queue] = item.data
             elif kind is AgentSnapshot:
                 live_agents[item.interface] = item.data
+                self.pauses.observe(item.interface, item.data)
             elif kind is CustomerShown:
                 shown.append((item.user_id, item.customer_id, item.call_id))
             elif kind is LiveReplacement:
@@ -107,6 +111,7 @@ class CallLogWriter:
                 live_queues.clear()
                 live_agents.clear()
                 self.replace_live(item.queues, item.agents)
+                self.pauses.replace(item.agents)
             elif kind is AfterResync:
                 # the calls reported before it first: the repair reads what they wrote
                 if summaries:
@@ -186,6 +191,7 @@ class CallLogWriter:
 
     def push_figures(self) -> None:
         """Recompute and push the figures of queues whose calls changed (throttled)."""
+        self.pauses.flush_if_due()
         now_mono = time.monotonic()
         due = [q for q in self._dirty_queues
                if now_mono - self._last_figures.get(q, float("-inf")) >= self.figures_every_s]

@@ -1,4 +1,5 @@
-"""PBX commands from the web (agent status, click-to-dial, transfer), run over AMI.
+"""PBX commands from the web (agent status, click-to-dial, transfer, live monitoring),
+run over AMI.
 
 The web pushes JSON onto ``live.COMMANDS_KEY`` (``callcenter.realtime.commands``); the
 active bridge pops it, runs the AMI action and pushes the result onto
@@ -21,6 +22,13 @@ _CALL_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")
 #: A queue is an extension of the ``[transfer]`` context (deploy/asterisk/extensions.conf).
 _QUEUE = re.compile(r"[A-Za-z0-9_-]{1,80}\Z")
 TRANSFER_CONTEXT = "transfer"
+#: ChanSpy's options per monitoring mode (app_chanspy, Asterisk 22): ``q`` no beep and
+#: no channel name read out, ``E`` leave when the agent's call ends, ``u`` the argument
+#: is one channel's full name or Uniqueid (a prefix could match another agent's call);
+#: ``w`` whisper to the agent only, ``B`` barge: talk to both parties.
+MONITOR_OPTIONS = {"listen": "qEu", "whisper": "qEuw", "barge": "qEuB"}
+#: What the supervisor's phone shows while it listens.
+MONITOR_CALLER_NAME = "Monitor"
 
 
 class CommandError(ValueError):
@@ -73,13 +81,36 @@ def _transfer_target(command: dict, tracker: Any) -> tuple[str, str]:
     return channel, queue
 
 
+def _monitor_target(command: dict, tracker: Any) -> tuple[str, str, str]:
+    """(call_id, spied channel, ChanSpy options) for a ``monitor``: the agent's phone must
+    be on a connected call right now, and it must not be the supervisor's own."""
+    interface = _field(command, "interface")
+    agent = _field(command, "agent_interface")
+    mode = command.get("mode")
+    if not isinstance(mode, str) or mode not in MONITOR_OPTIONS:
+        raise CommandError(f"mode: one of {', '.join(MONITOR_OPTIONS)}")
+    if agent == interface:
+        raise CommandError("agent_interface: that is your own phone", "own_phone")
+    if tracker is None:
+        raise CommandError("monitor: this bridge follows no calls", "no_call")
+    found = tracker.connected_leg(agent)
+    if found is None:
+        raise CommandError("agent_interface: the agent is on no call", "no_call")
+    call_id, channel = found
+    if not _NAME.match(channel):
+        raise CommandError("agent_interface: the agent's channel is not known", "no_call")
+    return call_id, channel, MONITOR_OPTIONS[mode]
+
+
 async def execute_command(ami: AMIClient, command: dict, directory: Any = None,
                           tracker: Any = None) -> dict:
     """Run one command; ``{"ok": True}`` or ``{"ok": False, "error": ..., "code": ...}``.
 
-    ``tracker``: the bridge's CallTracker (``transfer`` looks the call up in it); run
+    ``tracker``: the bridge's CallTracker (``transfer`` and ``monitor`` look the call up
+    in it; ``monitor`` answers the call's id as ``call_id``); run
     this on the loop that feeds it, as the bridge does.
     """
+    extra: dict[str, str] = {}
     try:
         action = command.get("action")
         if action == "queue_add":
@@ -103,6 +134,14 @@ async def execute_command(ami: AMIClient, command: dict, directory: Any = None,
         elif action == "transfer":
             channel, queue = _transfer_target(command, tracker)
             await ami.redirect(channel, queue, TRANSFER_CONTEXT, priority=1)
+        elif action == "monitor":
+            call_id, channel, options = _monitor_target(command, tracker)
+            # The supervisor's phone rings; once picked up it runs ChanSpy on the agent's
+            # leg. Every value is checked above: a comma would start another argument.
+            await ami.originate(_field(command, "interface"), application="ChanSpy",
+                                data=f"{channel},{options}",
+                                caller_id=format_caller_id(MONITOR_CALLER_NAME, ""))
+            extra = {"call_id": call_id}
         elif action == "redirect":
             await ami.redirect(_field(command, "channel"), _field(command, "exten"),
                                _field(command, "context"))
@@ -114,4 +153,4 @@ async def execute_command(ami: AMIClient, command: dict, directory: Any = None,
         return {"ok": False, "error": str(exc), "code": "invalid"}
     except AMIActionError as exc:
         return {"ok": False, "error": f"the PBX refused: {exc}", "code": "refused"}
-    return {"ok": True}
+    return {"ok": True, **extra}

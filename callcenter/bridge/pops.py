@@ -143,7 +143,7 @@ class PopSender:
             # A pop without the customer beats no pop: the agent still sees the number.
             log.exception("customer card for call %s failed", call_id)
             self.stats["card_failures"] += 1
-            return {"caller": {"number": number, "name": name, "e164": None},
+            return {"caller": {"number": number, "name": name, "e164": None, "display": None},
                     "customer": None}
 
     def _card(self, call_id: str, number: str, name: str) -> dict:

@@ -121,6 +121,9 @@ class Bridge:
         self.log_worker = EffectWorker("bridge-log", self.log_writer.handle,
                                        idle=self._between_log_batches,
                                        settle_s=LOG_SETTLE_S, **retry)
+        # After-call work (a Redis SET, two RQ enqueues, a QueuePause) has a thread of its
+        # own: on the pop thread it would hold up the next caller's screen pop.
+        self.acw_worker = EffectWorker("bridge-acw", self._start_after_call_work)
         bs = bridge_settings
         self.ami = AMIClient(bs.ami_host, bs.ami_port, bs.ami_username, bs.ami_secret,
                              events=True, on_event=self._on_frame,
@@ -153,6 +156,7 @@ class Bridge:
                         "are closed after the reconnect but not checked against the PBX")
         self.pop_worker.start()
         self.log_worker.start()
+        self.acw_worker.start()
         await self.agi.start()
         log.info("FastAGI listening on %s:%s", self.agi.host, self.agi.port)
         ami_task = self.ami.start()
@@ -174,6 +178,7 @@ class Bridge:
             await self.agi.close()
             self.pop_worker.stop()
             self.log_worker.stop()
+            self.acw_worker.stop()
             self.pops.close()
             if self._command_thread is not None:
                 self._command_thread.join(5)
@@ -201,6 +206,8 @@ class Bridge:
             kind = type(effect)
             if kind in POP_EFFECTS:
                 self.pop_worker.submit(effect)
+                if kind is CallEnded and self.settings.acw_seconds > 0:
+                    self.acw_worker.submit(effect)
             elif kind is CallUpdated:
                 summary = effect.summary
                 self.pops.prefetch(summary.call_id, summary.caller_number or "",
@@ -235,8 +242,10 @@ class Bridge:
                 self.pop_checker.check(effect, self.directory.agents())
             else:
                 self.pops.handle(effect)
-                if type(effect) is CallEnded:
-                    self._after_call_work(effect)
+
+    def _start_after_call_work(self, batch: list[CallEnded]) -> None:
+        for effect in batch:
+            self._after_call_work(effect)
 
     def _after_call_work(self, effect: CallEnded) -> None:
         """An agent's call ended: pause them for the wrap-up (callcenter.desk.acw)."""

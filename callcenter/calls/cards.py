@@ -34,6 +34,7 @@ from callcenter.calls.models import CallRecord
 from callcenter.calls.recording import LIMITS
 from callcenter.calls.serializers import iso
 from callcenter.calls.signals import open_tickets_asked
+from callcenter.core.display import phone_text
 from callcenter.core.fields import clean_printable
 from callcenter.core.signals import collect
 from callcenter.customers.models import Contact, Customer, Phone
@@ -59,7 +60,8 @@ def open_tickets(session: Session, customer_id: int) -> list[dict[str, Any]]:
     return tickets[:MAX_OPEN_TICKETS]
 
 
-def _contacts(session: Session, customer_id: int, e164: str) -> list[dict[str, Any]]:
+def _contacts(session: Session, customer_id: int, e164: str,
+              region: str) -> list[dict[str, Any]]:
     """Up to MAX_CONTACTS contacts; the one whose phone is calling comes first."""
     calling = exists().where(Phone.contact_id == Contact.id, Phone.e164 == e164)
     rows = session.execute(
@@ -68,12 +70,13 @@ def _contacts(session: Session, customer_id: int, e164: str) -> list[dict[str, A
         .order_by(calling.desc(), Contact.id).limit(MAX_CONTACTS)).all()
     if not rows:
         return []
-    phones: dict[int, list[str]] = {row.id: [] for row in rows}
+    phones: dict[int, list[dict[str, str]]] = {row.id: [] for row in rows}
     for contact_id, number in session.execute(
             select(Phone.contact_id, Phone.e164).where(Phone.contact_id.in_(phones))
             .order_by(Phone.id)):
         if len(phones[contact_id]) < MAX_CONTACT_PHONES:
-            phones[contact_id].append(number)
+            phones[contact_id].append({"number": number,
+                                       "display": phone_text(number, region)})
     return [{"id": row.id, "name": row.name, "position": row.position or "",
              "phones": phones[row.id], "calling": bool(row.calling)} for row in rows]
 
@@ -104,10 +107,10 @@ def _last_calls(session: Session, customer_id: int,
             for row in session.execute(stmt)]
 
 
-def customer_card(session: Session, customer: Customer, *, today: date, e164: str = "",
-                  exclude_call_id: str | None = None) -> dict[str, Any]:
+def customer_card(session: Session, customer: Customer, *, today: date, region: str,
+                  e164: str = "", exclude_call_id: str | None = None) -> dict[str, Any]:
     """The ``customer`` part of the pop for a customer already found; ``today`` (the call
-    center's date) dates the products' warranty state."""
+    center's date) dates the products' warranty state, ``region`` words the phones."""
     return {
         "id": customer.id,
         "name": customer.name,
@@ -118,7 +121,7 @@ def customer_card(session: Session, customer: Customer, *, today: date, e164: st
         # is outside their scope, while the call is theirs (callcenter.calls.access).
         "url": f"/customers/{customer.id}" + (f"?call={quote(exclude_call_id, safe='')}"
                                               if exclude_call_id else ""),
-        "contacts": _contacts(session, customer.id, e164),
+        "contacts": _contacts(session, customer.id, e164, region),
         "products": _products(session, customer.id, today),
         "open_tickets": open_tickets(session, customer.id),
         "last_calls": _last_calls(session, customer.id, exclude_call_id),
@@ -127,13 +130,14 @@ def customer_card(session: Session, customer: Customer, *, today: date, e164: st
 
 def caller_card(session: Session, number: str, name: str, region: str, *, today: date,
                 exclude_call_id: str | None = None) -> dict[str, Any]:
-    """``{"caller": {"number", "name", "e164"}, "customer": {...} | None}`` for a caller ID.
+    """``{"caller": {"number", "name", "e164", "display"}, "customer": {...} | None}`` for
+    a caller ID (``display``: the number as pages show it, ``callcenter.core.display``).
 
     ``number``/``name`` are the PBX's caller ID (hostile input: cleaned, never refused),
     ``region`` the setting DEFAULT_PHONE_REGION. ``customer`` holds id, name, tier,
     lifecycle, is_placeholder, url (through ``exclude_call_id``, the call, when given),
-    contacts (at most 5: id, name, position, phones as
-    E.164, ``calling`` for the contact whose phone this is; that one first), products
+    contacts (at most 5: id, name, position, phones as ``{"number": E.164, "display"}``,
+    ``calling`` for the contact whose phone this is; that one first), products
     (at most 10: id, model, serial_number, warranty_state, warranty_end as ISO date, as
     of ``today`` in the call center's time zone), open_tickets (``open_tickets``) and
     last_calls (at most 5, newest first, without ``exclude_call_id``, the call now
@@ -143,7 +147,8 @@ def caller_card(session: Session, number: str, name: str, region: str, *, today:
     name = clean_printable(name, LIMITS["caller_name"])
     normalised = try_normalise_phone(number, region) if number else None
     caller = {"number": number, "name": name,
-              "e164": normalised.e164 if normalised else None}
+              "e164": normalised.e164 if normalised else None,
+              "display": phone_text(normalised.e164, region) if normalised else None}
     if normalised is None:
         return {"caller": caller, "customer": None}
     customer = find_customer_by_phone(session, normalised.e164, region=region)
@@ -151,7 +156,7 @@ def caller_card(session: Session, number: str, name: str, region: str, *, today:
         return {"caller": caller, "customer": None}
     return {"caller": caller,
             "customer": customer_card(session, customer, e164=normalised.e164, today=today,
-                                      exclude_call_id=exclude_call_id)}
+                                      region=region, exclude_call_id=exclude_call_id)}
 
 
 __all__ = ["caller_card", "customer_card", "open_tickets"]

@@ -123,9 +123,28 @@ MESSAGES: dict[str, str] = {
     "import.no_customer": N_("There is no customer with the external id %(ref)s."),
     "import.gone": N_("Refers to a record that no longer exists."),
     "import.db_rejected": N_("Rejected by the database: %(detail)s"),
-    "import.malformed": N_("Malformed CSV (%(detail)s); an unclosed quote?"),
+    # ``detail``: the csv module's own (English) words, kept for programs, not shown.
+    "import.malformed": N_("This line is not valid CSV: is a quote left unclosed?"),
+    "import.cell_too_large": N_("A cell is longer than %(max)s characters: is a quote "
+                                "left unclosed?"),
     "import.line_too_long": N_("The line is longer than %(max)s characters."),
     "import.cell_count": N_("%(cells)s cells, but the header has %(width)s."),
+    # --- CSV import: the whole file ---
+    "import.empty": N_("The file is empty."),
+    "import.spreadsheet": N_("This is a spreadsheet file, not CSV: save it as “CSV UTF-8” "
+                             "and upload that."),
+    "import.binary": N_("This is a binary file, not CSV text."),
+    "import.cannot_open": N_("Cannot open %(name)s (%(reason)s)."),
+    "import.no_header": N_("The first line must be a header naming the columns."),
+    "import.bad_header": N_("The first line, the header, cannot be read as CSV."),
+    "import.unknown_columns": N_("Unknown columns: %(columns)s. This kind of file may have: "
+                                 "%(allowed)s."),
+    "import.columns_twice": N_("Columns named twice: %(columns)s."),
+    "import.columns_missing": N_("Required columns missing: %(columns)s."),
+    "import.user_gone": N_("The user who started this import no longer exists."),
+    "import.read_utf16": N_("Read as UTF-16 (a Unicode text export)."),
+    "import.read_gb18030": N_("The file is not UTF-8; it was read as GB18030 (Excel in "
+                              "Chinese)."),
     # --- records changed meanwhile (optimistic locking: callcenter.core.versions) ---
     "stale_version": N_("Someone else changed this record meanwhile (it is now at version "
                         "%(current_version)s); reload it and try again."),

@@ -74,7 +74,7 @@ def live_customer(customer_id: int) -> Customer:
 
 
 def detail(customer: Customer) -> dict[str, Any]:
-    return customer_to_dict(customer, detail=True, today=today())
+    return customer_to_dict(customer, detail=True, today=today(), region=phone_region())
 
 
 # --- customers ------------------------------------------------------------------------
@@ -86,8 +86,9 @@ def customers_list():
     stmt = customers_query(
         api_user(), q=arg("q"), phone=arg("phone"), serial=arg("serial"), tier=arg("tier"),
         lifecycle=arg("lifecycle"), region=arg("region"), industry=arg("industry"),
-        region_code=phone_region())
-    return jsonify(paginate(stmt.options(selectinload(Customer.phones)), customer_to_dict))
+        region_code=(region := phone_region()))
+    return jsonify(paginate(stmt.options(selectinload(Customer.phones)),
+                            lambda customer: customer_to_dict(customer, region=region)))
 
 
 @api_route("POST", "/customers", summary="Create a customer", tag="customers",
@@ -150,7 +151,7 @@ def contacts_list(customer_id: int):
     customer = get_customer(db_session(), user, customer_id)
     contacts = db_session().scalars(contacts_query(user, customer.id)
                                     .options(selectinload(Contact.phones)))
-    return jsonify({"items": [contact_to_dict(c) for c in contacts]})
+    return jsonify({"items": [contact_to_dict(c, region=phone_region()) for c in contacts]})
 
 
 @api_route("POST", CUSTOMER_ID + "/contacts", summary="Add a contact person", tag="contacts",
@@ -163,7 +164,7 @@ def contact_create(customer_id: int, body: dict[str, Any]):
             select(Contact.id).where(Contact.external_id == external_id)):
         raise ValidationError({"external_id": Problem("contact.external_id_taken")})
     contact = add_contact(db_session(), api_user(), customer, body, region=phone_region())
-    return created(contact_to_dict(contact))
+    return created(contact_to_dict(contact, region=phone_region()))
 
 
 @api_route("PATCH", "/contacts/<id:contact_id>", summary="Correct a contact person",
@@ -174,7 +175,7 @@ def contact_create(customer_id: int, body: dict[str, Any]):
 def contact_patch(contact_id: int, body: dict[str, Any]):
     contact = get_contact(db_session(), api_user(), contact_id)
     update_contact(db_session(), api_user(), contact, body, region=phone_region())
-    return jsonify(contact_to_dict(contact))
+    return jsonify(contact_to_dict(contact, region=phone_region()))
 
 
 from callcenter.customers import api_addresses as _addresses_api  # noqa: E402,F401

@@ -7,7 +7,7 @@ from typing import Any
 from flask import jsonify
 from sqlalchemy.orm import selectinload
 
-from callcenter.api import api_route, int_arg, today
+from callcenter.api import api_route, int_arg, phone_region, today
 from callcenter.auth import api_user
 from callcenter.core.errors import Problem, ValidationError
 from callcenter.core.fields import MAX_ID
@@ -81,8 +81,9 @@ def customer_duplicates(customer_id: int):
     rows = {c.id: c for c in db_session().scalars(
         customers_query(user).where(Customer.id.in_(others))
         .options(selectinload(Customer.phones)))}
+    region = phone_region()
     return jsonify({"items": [
-        {"customer": customer_to_dict(rows[other]), "reasons": list(c.reasons),
+        {"customer": customer_to_dict(rows[other], region=region), "reasons": list(c.reasons),
          "score": round(c.score, 4)}
         for c, other in zip(found, others, strict=True) if other in rows]})
 
@@ -112,5 +113,6 @@ def customer_merge(customer_id: int, body: dict[str, Any]):
         "merge": {"id": merge.id, "survivor_id": merge.survivor_id,
                   "merged_id": merge.merged_id, "user_id": merge.user_id,
                   "merged_at": merge.merged_at.isoformat(), "details": merge_details(merge)},
-        "customer": customer_to_dict(survivor, detail=True, today=today()),
+        "customer": customer_to_dict(survivor, detail=True, today=today(),
+                                     region=phone_region()),
     })

@@ -12,6 +12,7 @@ from typing import Any
 
 import phonenumbers
 
+from callcenter.core.display import phone_text
 from callcenter.core.errors import Problem
 
 #: Longest input we even try to parse; anything longer is not a phone number.
@@ -62,10 +63,7 @@ def try_normalise_phone(raw: str | None, region: str) -> NormalisedPhone | None:
         return None
 
 
-def display_phone(e164: str) -> str:
-    """The international format for display, e.g. '+86 138 1234 5678'."""
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return e164
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+def display_phone(e164: str, region: str) -> str:
+    """As shown to people (``callcenter.core.display``): national for numbers of
+    ``region``'s country ('138 1234 5678'), international for others."""
+    return phone_text(e164, region)

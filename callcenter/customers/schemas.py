@@ -99,7 +99,9 @@ MAX_PHONE_LABEL = max_lengths(PhoneInput)["label"]
 
 class Phone(Schema):
     number: Annotated[str, Field(description="E.164")]
-    display: str
+    display: Annotated[str, Field(description="As pages show it: national for numbers of "
+                                              "the call center's country, else "
+                                              "international; without the extension.")]
     extension: str
     label: str
     raw: Annotated[str, Field(description="As typed.")]

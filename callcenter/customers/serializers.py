@@ -22,26 +22,28 @@ from callcenter.customers.schemas import Phone as PhoneSchema
 from callcenter.products.schemas import Product as ProductSchema
 
 
-def _phone(phone: Phone) -> PhoneSchema:
-    return PhoneSchema(number=phone.e164, display=display_phone(phone.e164),
+def _phone(phone: Phone, region: str) -> PhoneSchema:
+    # ``display`` as pages show it: national for numbers of the call center's country.
+    return PhoneSchema(number=phone.e164, display=display_phone(phone.e164, region),
                        extension=phone.extension or "", label=phone.label or "",
                        raw=phone.raw)
 
 
-def phone_to_dict(phone: Phone) -> dict[str, Any]:
-    return _phone(phone).model_dump(mode="json")
+def phone_to_dict(phone: Phone, *, region: str) -> dict[str, Any]:
+    return _phone(phone, region).model_dump(mode="json")
 
 
-def _contact(contact: Contact) -> ContactSchema:
+def _contact(contact: Contact, region: str) -> ContactSchema:
     return ContactSchema(id=contact.id, customer_id=contact.customer_id,
                          external_id=contact.external_id, name=contact.name,
                          position=contact.position or "", email=contact.email or "",
-                         phones=[_phone(p) for p in contact.phones],
+                         phones=[_phone(p, region) for p in contact.phones],
                          created_at=contact.created_at, version=contact.version)
 
 
-def contact_to_dict(contact: Contact) -> dict[str, Any]:
-    return _contact(contact).model_dump(mode="json")
+def contact_to_dict(contact: Contact, *, region: str) -> dict[str, Any]:
+    """The contact; ``region`` (``Locality.region``) words the phones' ``display``."""
+    return _contact(contact, region).model_dump(mode="json")
 
 
 def _address(address: Address) -> AddressSchema:
@@ -63,7 +65,7 @@ def _user_ref(user) -> UserRef | None:
                    display_name=user.display_name or user.username)
 
 
-def _customer_fields(customer: Customer) -> dict[str, Any]:
+def _customer_fields(customer: Customer, region: str) -> dict[str, Any]:
     return {
         "id": customer.id,
         "external_id": customer.external_id,
@@ -82,32 +84,32 @@ def _customer_fields(customer: Customer) -> dict[str, Any]:
         "bill_to_id": customer.bill_to_id or customer.id,
         "payer_id": customer.payer_id or customer.id,
         "merged_into_id": customer.merged_into_id,
-        "phones": [_phone(p) for p in customer.phones],
+        "phones": [_phone(p, region) for p in customer.phones],
         "created_at": customer.created_at,
         "updated_at": customer.updated_at,
         "version": customer.version,
     }
 
 
-def customer_to_dict(customer: Customer, detail: bool = False, *,
+def customer_to_dict(customer: Customer, detail: bool = False, *, region: str,
                      today: date | None = None) -> dict[str, Any]:
     """The customer; ``detail`` adds the card: notes, people, contacts, addresses, products.
 
-    ``today`` (the call center's date) dates the products' warranty state; the card
-    (``detail``) needs it.
+    ``region`` (``Locality.region``) words the phones' ``display``; ``today`` (the call
+    center's date) dates the products' warranty state; the card (``detail``) needs it.
     """
     if not detail:
-        return CustomerSchema(**_customer_fields(customer)).model_dump(mode="json")
+        return CustomerSchema(**_customer_fields(customer, region)).model_dump(mode="json")
     if today is None:
         raise TypeError("customer_to_dict(detail=True) needs today's date")
     dept = customer.department
     return CustomerDetail(
-        **_customer_fields(customer),
+        **_customer_fields(customer, region),
         notes=customer.notes or "",
         responsible=_user_ref(customer.responsible),
         department=DepartmentRef(id=dept.id, name=dept.name) if dept else None,
         related_users=[_user_ref(u) for u in customer.related_users],
-        contacts=[_contact(c) for c in customer.contacts],
+        contacts=[_contact(c, region) for c in customer.contacts],
         addresses=[_address(a) for a in customer.addresses],
         products=[ProductSchema.of(p, today) for p in customer.products],
     ).model_dump(mode="json")

@@ -27,12 +27,11 @@ from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from callcenter.auth import permission_required
+from callcenter.core.display import phone_label
 from callcenter.core.errors import StaleVersion, ValidationError
 from callcenter.core.pagination import Page, fetch_page
 from callcenter.customers.forms import (
     ADDRESS_PURPOSES,
-    CHANGE_ENTITIES,
-    CHANGE_FIELDS,
     LIFECYCLE_LABELS,
     TIER_LABELS,
     ContactForm,
@@ -43,7 +42,7 @@ from callcenter.customers.forms import (
 )
 from callcenter.customers.history import customer_history
 from callcenter.customers.models import Contact, Customer
-from callcenter.customers.phones import display_phone, try_normalise_phone
+from callcenter.customers.phones import try_normalise_phone
 from callcenter.customers.services import (
     CustomerNotFound,
     add_contact,
@@ -73,19 +72,7 @@ def _require_login():
 @customers_bp.app_template_filter("phone")
 def _phone_filter(phone) -> str:
     """A Phone (with its extension) or an E.164 string, in the one display format."""
-    if isinstance(phone, str):
-        return display_phone(phone)
-    text = display_phone(phone.e164)
-    return _("%(number)s ext. %(ext)s", number=text, ext=phone.extension) \
-        if phone.extension else text
-
-
-@customers_bp.app_template_filter("change_what")
-def _change_what(record) -> str:
-    """A change record's entity and field in words ("Contact · added")."""
-    entity = CHANGE_ENTITIES.get(record.entity)
-    field = CHANGE_FIELDS.get(record.field)
-    return f"{entity or record.entity} · {field or record.field}"
+    return phone_label(phone, region())
 
 
 @customers_bp.app_context_processor
@@ -236,14 +223,6 @@ def _customer_calls(customer_id: int) -> list[dict]:
             if call.disposition else None,
         })
     return rows
-
-
-@customers_bp.route("/<int:customer_id>/history")
-@permission_required(Permission.CUSTOMER_READ)
-def history(customer_id: int):
-    customer = load_customer(customer_id)
-    return render_template("customers/history.html", customer=customer,
-                           changes=customer_history(db_session(), customer.id, limit=500))
 
 
 # --- writing --------------------------------------------------------------------------
@@ -405,6 +384,8 @@ def new_contact(customer_id: int):
                            errors=[])
 
 
-# Routes for addresses, and for duplicates and merging, live in their own modules.
+# Routes for addresses, the change history, and duplicates and merging live in their own
+# modules.
 from callcenter.customers import views_addresses as _views_addresses  # noqa: E402,F401
+from callcenter.customers import views_history as _views_history  # noqa: E402,F401
 from callcenter.customers import views_merge as _views_merge  # noqa: E402,F401

@@ -45,7 +45,8 @@ def run_import_command(settings: Settings, sessionmaker, kind: str, file: Path, 
             result = import_csv(session, actor, kind, file,
                                 region=settings.default_phone_region, progress=progress)
     except ImportFileError as exc:
-        raise click.ClickException(f"{file.name}: {exc}") from exc
+        words = describer(terminal_locale())
+        raise click.ClickException(f"{file.name}: {words(exc.problem)}") from exc
     except PermissionDenied as exc:
         raise click.ClickException(f"--as-user: {error_message(exc)}") from exc
     words = describer(terminal_locale())
@@ -73,7 +74,7 @@ def _print_summary(result: ImportResult, show_errors: int,
                f"{result.created} created, {result.updated} updated, "
                f"{result.unchanged} unchanged, {result.skipped} skipped")
     for notice in result.notices:
-        click.echo(f"note: {notice}")
+        click.echo(f"note: {words(notice)}")
     for error in result.errors[:show_errors]:
         where = f" {error.field}:" if error.field else ""
         click.echo(f"line {error.line}:{where} {words(error.problem)}", err=True)

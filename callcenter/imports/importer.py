@@ -56,7 +56,7 @@ from typing import IO, NamedTuple
 from sqlalchemy.orm import Session
 
 from callcenter.core.errors import Problem
-from callcenter.core.messages import describe
+from callcenter.core.messages import describe, describer
 from callcenter.customers.services import require
 from callcenter.imports.batches import BatchWriter
 from callcenter.imports.rows import ImportContext, RowInvalid
@@ -74,12 +74,20 @@ MAX_LINE_CHARS = 1_000_000
 #: How many per-row errors a result keeps (the count goes on beyond).
 MAX_ERRORS_KEPT = 10_000
 _SNIFF_BYTES = 64 * 1024
+#: English words of a problem, for ``str()`` of errors (logs, tracebacks).
+ENGLISH = describer(None)
 
 ProgressCallback = Callable[[int, int | None, int | None], None]
 
 
 class ImportFileError(ValueError):
-    """The file as a whole is unusable (missing, empty, not a CSV, bad header)."""
+    """The file as a whole is unusable (missing, empty, not a CSV, bad header): what is
+    wrong as a catalogue code and its values (``problem``), worded where it is shown;
+    ``str()`` is the English text, for logs."""
+
+    def __init__(self, problem: Problem):
+        self.problem = problem
+        super().__init__(ENGLISH(problem))
 
 
 class RowError(NamedTuple):
@@ -115,7 +123,8 @@ class ImportResult:
     errors: list[RowError] = field(default_factory=list)
     #: Errors beyond MAX_ERRORS_KEPT are only counted.
     errors_total: int = 0
-    notices: list[str] = field(default_factory=list)
+    #: What the reader should know about the whole file (how it was read), as problems.
+    notices: list[Problem] = field(default_factory=list)
     seconds: float = 0.0
 
     def add_error(self, line: int, field_name: str, problem: Problem) -> None:
@@ -127,7 +136,8 @@ class ImportResult:
         return {"kind": self.kind, "encoding": self.encoding, "rows_read": self.rows_read,
                 "created": self.created, "updated": self.updated,
                 "unchanged": self.unchanged, "skipped": self.skipped,
-                "errors_total": self.errors_total, "notices": list(self.notices),
+                "errors_total": self.errors_total,
+                "notices": [[n.code, dict(n.params)] for n in self.notices],
                 "seconds": round(self.seconds, 3)}
 
 
@@ -161,15 +171,14 @@ def _looks_binary(sample: bytes) -> bool:
     return b"\x00" in first_line or sample.count(b"\x00") > len(sample) * BINARY_NUL_SHARE
 
 
-def _choose_encoding(sample: bytes) -> tuple[str, str | None]:
+def _choose_encoding(sample: bytes) -> tuple[str, Problem | None]:
     """(codec, notice) for a file starting with ``sample``."""
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16", "read as UTF-16 (a Unicode text export)"
+        return "utf-16", Problem("import.read_utf16")
     if sample.startswith(b"PK\x03\x04") or sample.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ImportFileError("this is a spreadsheet file, not CSV: save it as "
-                              "'CSV UTF-8' and upload that")
+        raise ImportFileError(Problem("import.spreadsheet"))
     if _looks_binary(sample):
-        raise ImportFileError("this is a binary file, not CSV text")
+        raise ImportFileError(Problem("import.binary"))
     for codec in ("utf-8", "gb18030"):
         try:
             codecs.getincrementaldecoder(codec)().decode(sample, final=False)
@@ -177,14 +186,14 @@ def _choose_encoding(sample: bytes) -> tuple[str, str | None]:
             continue
         if codec == "utf-8":
             return "utf-8-sig", None
-        return "gb18030", "the file is not UTF-8; it was read as GB18030 (Chinese Excel)"
+        return "gb18030", Problem("import.read_gb18030")
     # Mostly UTF-8 with a few bad bytes: keep them escaped, their rows are rejected.
     return "utf-8-sig", None
 
 
 @contextmanager
 def _open_text(source) -> Iterator[tuple[IO[str], _CountingReader | None, int | None,
-                                         str, str | None]]:
+                                         str, Problem | None]]:
     """Text stream over ``source`` (path, binary or text file object)."""
     if isinstance(source, io.TextIOBase):
         yield source, None, None, getattr(source, "encoding", None) or "text", None
@@ -195,7 +204,8 @@ def _open_text(source) -> Iterator[tuple[IO[str], _CountingReader | None, int | 
         try:
             owned = source = path.open("rb")
         except OSError as exc:
-            raise ImportFileError(f"cannot open {path.name}: {exc.strerror}") from exc
+            raise ImportFileError(Problem("import.cannot_open", {
+                "name": path.name, "reason": exc.strerror or ""})) from exc
     try:
         total = _size_of(source)
         counter = _CountingReader(source)
@@ -258,18 +268,17 @@ def _read_header(cells: list[str], kind: str) -> list[str]:
     spec = KINDS[kind]
     names = [c.strip().lower().lstrip("\ufeff") for c in cells]
     if not any(names):
-        raise ImportFileError("the first line must be a header naming the columns")
+        raise ImportFileError(Problem("import.no_header"))
     unknown = [n for n in names if n and n not in spec.columns]
     if unknown:
-        raise ImportFileError(
-            f"unknown column(s) {', '.join(map(repr, unknown))}; {kind} files may have: "
-            + ", ".join(spec.columns))
+        raise ImportFileError(Problem("import.unknown_columns", {
+            "columns": unknown, "allowed": list(spec.columns)}))
     dupes = sorted({n for n in names if n and names.count(n) > 1})
     if dupes:
-        raise ImportFileError(f"column(s) named twice: {', '.join(dupes)}")
+        raise ImportFileError(Problem("import.columns_twice", {"columns": dupes}))
     missing = [c for c in spec.required if c not in names]
     if missing:
-        raise ImportFileError(f"required column(s) missing: {', '.join(missing)}")
+        raise ImportFileError(Problem("import.columns_missing", {"columns": missing}))
     return names
 
 
@@ -279,12 +288,12 @@ def _records(text: IO[str], kind: str, result: ImportResult
     lines = _Lines(text)
     first = next(lines, None)
     if first is None:
-        raise ImportFileError("the file is empty")
+        raise ImportFileError(Problem("import.empty"))
     reader = csv.reader(itertools.chain([first], lines), delimiter=_delimiter(first))
     try:
         header = _read_header(next(reader), kind)
     except (csv.Error, StopIteration) as exc:
-        raise ImportFileError(f"line 1: unreadable header ({exc})") from exc
+        raise ImportFileError(Problem("import.bad_header", {"detail": str(exc)})) from exc
     width = len(header)
     done = reader.line_num
     while True:
@@ -295,7 +304,7 @@ def _records(text: IO[str], kind: str, result: ImportResult
             return
         except csv.Error as exc:
             done = reader.line_num
-            result.add_error(line, "", Problem("import.malformed", {"detail": str(exc)}))
+            result.add_error(line, "", _malformed(exc))
             yield line, None
             continue
         done = reader.line_num
@@ -324,6 +333,16 @@ def _records(text: IO[str], kind: str, result: ImportResult
             yield line, None
             continue
         yield line, {name: cell for name, cell in zip(header, cells, strict=False) if name}
+
+
+def _malformed(exc: csv.Error) -> Problem:
+    """A record the csv module cannot read. Its message is English, so it is kept as a
+    value for programs (``detail``) and worded by the catalogue."""
+    detail = str(exc)
+    if "field limit" in detail:
+        return Problem("import.cell_too_large", {"max": csv.field_size_limit(),
+                                                 "detail": detail})
+    return Problem("import.malformed", {"detail": detail})
 
 
 # --- writing ----------------------------------------------------------------------

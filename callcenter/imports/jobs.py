@@ -6,6 +6,7 @@ import logging
 import time
 from pathlib import Path
 
+from callcenter.core.errors import Problem
 from callcenter.imports.importer import ImportFileError, import_csv
 from callcenter.jobs import JobContext, get_queue, job_task
 from callcenter.uploads import UPLOADS_DIR
@@ -40,7 +41,9 @@ def run_import(ctx: JobContext, kind: str, path: str, user_id: int) -> dict:
 
     Progress (rows_done, bytes_done, bytes_total) goes to job.meta every
     PROGRESS_EVERY_S; at the end meta holds the summary and the first META_ERRORS
-    errors. An unusable file leaves ``file_error`` in meta and fails the job.
+    errors. An unusable file leaves ``file_error`` in meta and fails the job. Errors and
+    notices are kept as ``[code, params]``, never as text: whoever reads the outcome
+    later reads it in their own language (``callcenter.imports.views``).
     """
     job = ctx.job
     last_save = 0.0
@@ -61,11 +64,11 @@ def run_import(ctx: JobContext, kind: str, path: str, user_id: int) -> dict:
     try:
         user = ctx.session.get(User, user_id)
         if user is None or not user.active:
-            raise ImportFileError("the user who started this import no longer exists")
+            raise ImportFileError(Problem("import.user_gone"))
         result = import_csv(ctx.session, user, kind, file,
                             region=ctx.settings.default_phone_region, progress=progress)
     except ImportFileError as exc:
-        save(file_error=str(exc))
+        save(file_error=[exc.problem.code, dict(exc.problem.params)])
         raise
     finally:
         _remove_upload(file, ctx.settings.instance_path)

@@ -130,17 +130,31 @@ def import_status(job: Job) -> dict:
     done, total = meta.get("bytes_done"), meta.get("bytes_total")
     percent = 100 if state == "finished" else (
         min(99, int(done * 100 / total)) if done and total else 0)
+    summary = meta.get("summary")
+    if summary is not None:
+        summary = {**summary, "notices": [_words(n) for n in summary.get("notices", [])]}
     body = {"id": job.id, "state": state, "kind": meta.get("kind"),
             "filename": meta.get("filename", ""), "rows_done": meta.get("rows_done", 0),
             "bytes_done": done, "bytes_total": total, "percent": percent,
-            "summary": meta.get("summary"),
-            # Each error is a code and its values, worded here in the user's language.
+            "summary": summary,
+            # Each error is a code and its values, worded here in the reader's language.
             "errors": [{"line": line, "field": field, "code": code,
                         "message": render(code, params)}
                        for line, field, code, params in meta.get("errors", [])]}
     if state == "failed":
         # The file's own problem is worth showing; a crash's traceback is not.
-        body["message"] = meta.get("file_error") or _("The import failed. Try again, or "
-                                                      "ask an administrator to look at "
-                                                      "the worker's log.")
+        file_error = meta.get("file_error")
+        body["message"] = _words(file_error) if file_error else _(
+            "The import failed. Try again, or ask an administrator to look at the "
+            "worker's log.")
+        if isinstance(file_error, list):
+            body["code"] = file_error[0]
     return body
+
+
+def _words(kept) -> str:
+    """A kept ``[code, params]`` in the reader's language (text kept by an older
+    version as it is)."""
+    if isinstance(kept, list | tuple) and len(kept) == 2:
+        return render(kept[0], kept[1])
+    return str(kept)

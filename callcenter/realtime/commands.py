@@ -18,7 +18,8 @@ import redis
 
 from callcenter.realtime.live import COMMANDS_KEY, PbxResult, result_key
 
-ACTIONS = ("queue_add", "queue_remove", "queue_pause", "originate", "redirect", "transfer")
+ACTIONS = ("queue_add", "queue_remove", "queue_pause", "originate", "redirect", "transfer",
+           "monitor")
 NOT_ANSWERING = "the telephony bridge is not answering"
 
 log = logging.getLogger(__name__)

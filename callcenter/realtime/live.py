@@ -179,14 +179,20 @@ class PbxCommand(TypedDict, total=False):
     channel: str
     exten: str
     call_id: str
+    #: ``monitor``: the agent's phone listened to, and ``listen``/``whisper``/``barge``.
+    agent_interface: str
+    mode: str
 
 
 class PbxResult(TypedDict, total=False):
     ok: bool
     error: str
-    #: ``invalid``, ``refused``, or a transfer's ``no_call`` / ``not_connected`` /
-    #: ``same_queue``; absent when the bridge failed (AMI down, timeout).
+    #: ``invalid``, ``refused``, a transfer's ``no_call`` / ``not_connected`` /
+    #: ``same_queue``, a monitor's ``no_call`` / ``own_phone``; absent when the bridge
+    #: failed (AMI down, timeout).
     code: str
+    #: ``monitor``: the call listened to (its Linkedid).
+    call_id: str
 
 
 def encode(value: Any) -> str:

@@ -66,6 +66,9 @@ register_schemas({
             "asa_s": _SECONDS,
             "aht_s": _SECONDS,
             "sl_threshold_s": {"type": "integer", "minimum": 0},
+            "longest_wait_limit_s": {"type": "integer", "minimum": 0,
+                                     "description": "A caller waiting longer is flagged "
+                                                    "(the queue's alert threshold)."},
             "sl_target": {"type": "number", "minimum": 0, "maximum": 1,
                           "description": "Service level below this is flagged."},
             "abandon_rate_limit": {"type": "number", "minimum": 0, "maximum": 1,
@@ -136,3 +139,7 @@ def get_wallboard():
     response = jsonify(data)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+# The charts and the alert thresholds (their routes register on import).
+from callcenter.wallboard import api_charts as _api_charts  # noqa: E402,F401

@@ -49,6 +49,10 @@ for a row that has a queue but no ``queued_at``).
 ``waiting`` / ``longest_wait_s``
     From the live state only: callers in the queue now, and how long the first of them
     has waited at ``now``. ``None`` when there is no live state for the queue.
+``alerts``
+    The thresholds crossed: service level below ``sl_target``, abandon rate above
+    ``abandon_rate_limit``, longest wait above ``longest_wait_limit_s``: the queue's own
+    (``callcenter.wallboard.thresholds``: set by its supervisors, else the defaults).
 
 Against queue_log (``figures`` of tests/queue_log.py, the reference): offered, answered,
 abandoned, ASA and AHT are the same counts; the service level is the same once no
@@ -70,15 +74,19 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from callcenter.calls.models import CallRecord, Outcome, PbxQueue
+from callcenter.calls.models import CallRecord, Outcome
+from callcenter.wallboard.thresholds import (
+    DEFAULT_ABANDON_RATE_PERCENT,
+    DEFAULT_SERVICE_LEVEL_PERCENT,
+    DEFAULT_SL_THRESHOLD_S,
+    queues_with_thresholds,
+)
 
-#: Answered within this many seconds counts towards the service level, unless the
-#: queue's row says otherwise (PbxQueue.service_level_s has the same default).
-DEFAULT_SL_THRESHOLD_S = 20
-#: The service level the wallboard flags when today's falls below it (the 80/20 rule).
-SL_TARGET = 0.80
-#: The abandon rate the wallboard flags when today's rises above it.
-ABANDON_RATE_LIMIT = 0.05
+#: The service level the wallboard flags when today's falls below it (the 80/20 rule),
+#: unless the queue's supervisors set their own.
+SL_TARGET = DEFAULT_SERVICE_LEVEL_PERCENT / 100
+#: The abandon rate the wallboard flags when today's rises above it (same).
+ABANDON_RATE_LIMIT = DEFAULT_ABANDON_RATE_PERCENT / 100
 #: Waiting callers listed per queue (the count is always complete).
 MAX_CALLERS_LISTED = 10
 #: Calls queued more than this long after they started are not looked for (it only
@@ -153,16 +161,19 @@ def _per_queue(thresholds: Mapping[str, int], build) -> Any:
     return or_(*clauses) if clauses else false()
 
 
-def aggregate_calls(session: Session, thresholds: Mapping[str, int], *, day_start: datetime,
-                    now: datetime) -> dict[str, dict[str, Any]]:
-    """Today's counts per queue in one aggregate query (GROUP BY queue).
+def entered_at() -> Any:
+    """When a call entered its queue: the moment that decides its day (and interval)."""
+    return func.coalesce(CallRecord.queued_at, CallRecord.started_at)
+
+
+def count_columns(thresholds: Mapping[str, int], *, now: datetime) -> list[Any]:
+    """The aggregate columns of the day's figures (see the module's docstring), for a
+    SELECT over ``calls`` grouped by queue (and by interval: ``callcenter.wallboard.day``).
 
     ``thresholds``: queue name -> service level threshold in seconds.
     """
-    if not thresholds:
-        return {}
     c = CallRecord
-    entered = func.coalesce(c.queued_at, c.started_at)
+    entered = entered_at()
     answered = c.answered_at.is_not(None)
     within_sl = and_(answered, _per_queue(
         thresholds, lambda names, t: and_(c.queue.in_(names), c.wait_s <= t)))
@@ -175,27 +186,42 @@ def aggregate_calls(session: Session, thresholds: Mapping[str, int], *, day_star
     def count_if(condition):
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
-    stmt = (
-        select(
-            c.queue,
-            func.count().label("offered"),
-            count_if(answered).label("answered"),
-            count_if(c.outcome == Outcome.ABANDONED).label("abandoned"),
-            count_if(within_sl).label("answered_within_sl"),
-            count_if(pending_within).label("pending_within_sl"),
-            func.avg(case((answered, c.wait_s))).label("asa_s"),
-            func.avg(case((finished, c.talk_s))).label("aht_s"),
-        )
-        .where(
-            c.queue.in_(list(thresholds)),
-            # The (queue, started_at) index bounds the scan; the day is decided by entry.
-            c.started_at >= day_start - _START_SLACK,
-            c.started_at <= now,
-            entered >= day_start,
-            entered <= now,
-        )
-        .group_by(c.queue)
-    )
+    return [
+        func.count().label("offered"),
+        count_if(answered).label("answered"),
+        count_if(c.outcome == Outcome.ABANDONED).label("abandoned"),
+        count_if(within_sl).label("answered_within_sl"),
+        count_if(pending_within).label("pending_within_sl"),
+        func.avg(case((answered, c.wait_s))).label("asa_s"),
+        func.avg(case((finished, c.talk_s))).label("aht_s"),
+    ]
+
+
+def today_filter(queues: Iterable[str], *, day_start: datetime, now: datetime) -> list[Any]:
+    """WHERE clauses: the calls of ``queues`` that entered their queue today (up to now)."""
+    c = CallRecord
+    entered = entered_at()
+    return [
+        c.queue.in_(list(queues)),
+        # The (queue, started_at) index bounds the scan; the day is decided by entry.
+        c.started_at >= day_start - _START_SLACK,
+        c.started_at <= now,
+        entered >= day_start,
+        entered <= now,
+    ]
+
+
+def aggregate_calls(session: Session, thresholds: Mapping[str, int], *, day_start: datetime,
+                    now: datetime) -> dict[str, dict[str, Any]]:
+    """Today's counts per queue in one aggregate query (GROUP BY queue).
+
+    ``thresholds``: queue name -> service level threshold in seconds.
+    """
+    if not thresholds:
+        return {}
+    stmt = (select(CallRecord.queue, *count_columns(thresholds, now=now))
+            .where(*today_filter(thresholds, day_start=day_start, now=now))
+            .group_by(CallRecord.queue))
     return {row.queue: row._asdict() for row in session.execute(stmt)}
 
 
@@ -228,7 +254,8 @@ def alerts_for(figures: Mapping[str, Any]) -> list[str]:
     if rate is not None and rate > figures.get("abandon_rate_limit", ABANDON_RATE_LIMIT):
         alerts.append(ALERT_ABANDON_RATE)
     longest = figures.get("longest_wait_s")
-    if longest is not None and longest > figures["sl_threshold_s"]:
+    if longest is not None and longest > figures.get("longest_wait_limit_s",
+                                                     figures["sl_threshold_s"]):
         alerts.append(ALERT_LONGEST_WAIT)
     return alerts
 
@@ -247,7 +274,9 @@ def queue_figures(session: Session, queues: list[str], *, day_start: datetime,
     names = list(dict.fromkeys(q for q in queues if q))
     if not names:
         return []
-    rows = {q.name: q for q in session.scalars(select(PbxQueue).where(PbxQueue.name.in_(names)))}
+    found = queues_with_thresholds(session, names)
+    rows = {name: queue for name, (queue, _limits) in found.items()}
+    limits = {name: limit for name, (_queue, limit) in found.items()}
     thresholds = {n: (rows[n].service_level_s if n in rows and rows[n].service_level_s
                       is not None else DEFAULT_SL_THRESHOLD_S) for n in names}
     counts = aggregate_calls(session, thresholds, day_start=day_start, now=now)
@@ -263,6 +292,7 @@ def queue_figures(session: Session, queues: list[str], *, day_start: datetime,
         if not isinstance(entry, Mapping):
             entry = None
         waiting, longest, callers = _waiting(entry, now)
+        limit = limits.get(name)
         figures = {
             "queue": name,
             "display_name": (rows[name].display_name if name in rows else "") or name,
@@ -279,8 +309,9 @@ def queue_figures(session: Session, queues: list[str], *, day_start: datetime,
             "asa_s": _seconds(row.get("asa_s")),
             "aht_s": _seconds(row.get("aht_s")),
             "sl_threshold_s": thresholds[name],
-            "sl_target": SL_TARGET,
-            "abandon_rate_limit": ABANDON_RATE_LIMIT,
+            "sl_target": limit.sl_target if limit else SL_TARGET,
+            "abandon_rate_limit": limit.abandon_rate_limit if limit else ABANDON_RATE_LIMIT,
+            "longest_wait_limit_s": limit.longest_wait_s if limit else thresholds[name],
             "live": entry is not None,
             "updated_at": iso(now),
         }

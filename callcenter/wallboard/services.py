@@ -23,8 +23,14 @@ from callcenter.core.errors import PermissionDenied
 from callcenter.users.models import Role, Scope, User
 from callcenter.users.permissions import Permission, has_permission
 from callcenter.users.scopes import department_subtree_ids
+from callcenter.wallboard.day import agent_figures, interval_series
 from callcenter.wallboard.figures import agent_rows, iso, local_day_start, queue_figures
 from callcenter.wallboard.live import LiveState, read_live
+from callcenter.wallboard.thresholds import (
+    DEFAULT_SERVICE_LEVEL_PERCENT,
+    DEFAULT_SL_THRESHOLD_S,
+    queues_with_thresholds,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +72,14 @@ def _members(live: LiveState, names: set[str]) -> dict[str, set[str]]:
     return membership
 
 
+def _board_queues(session: Session, actor: User, live: LiveState) -> list[str]:
+    names = visible_queue_names(session, actor)
+    if sees_every_queue(actor) and live.available:
+        # Queues the PBX reports before the bridge registered them (the same rooms).
+        names += sorted(set(live.queues or {}) - set(names))
+    return names
+
+
 def wallboard(session: Session, actor: User, now: datetime, live: LiveState | None, *,
               timezone: str) -> dict[str, Any]:
     """``{"queues", "agents", "updated_at", "day_start", "live"}`` for ``actor``.
@@ -77,10 +91,7 @@ def wallboard(session: Session, actor: User, now: datetime, live: LiveState | No
     if not has_permission(actor.role, Permission.WALLBOARD_VIEW):
         raise PermissionDenied(Permission.WALLBOARD_VIEW.value, actor.role.value)
     live = live if live is not None else LiveState()
-    names = visible_queue_names(session, actor)
-    if sees_every_queue(actor) and live.available:
-        # Queues the PBX reports before the bridge registered them (the same rooms).
-        names += sorted(set(live.queues or {}) - set(names))
+    names = _board_queues(session, actor, live)
     day_start = local_day_start(now, timezone)
     queues = queue_figures(session, names, day_start=day_start, now=now,
                            live=live.queues if live.available else None)
@@ -98,6 +109,40 @@ def wallboard(session: Session, actor: User, now: datetime, live: LiveState | No
         "day_start": iso(day_start),
         "timezone": timezone,
         "live": live.summary(),
+    }
+
+
+def day_so_far(session: Session, actor: User, now: datetime, live: LiveState | None, *,
+               timezone: str) -> dict[str, Any]:
+    """The charts of ``actor``'s wallboard: the queues' figures per 15 minutes today, and
+    each agent's (of the board) calls, handling and pause time today
+    (``callcenter.wallboard.day``). The same queues and agents as ``wallboard``."""
+    if not has_permission(actor.role, Permission.WALLBOARD_VIEW):
+        raise PermissionDenied(Permission.WALLBOARD_VIEW.value, actor.role.value)
+    live = live if live is not None else LiveState()
+    names = _board_queues(session, actor, live)
+    found = queues_with_thresholds(session, names)
+    queues = {}
+    for name in names:
+        queue, limits = found.get(name, (None, None))
+        queues[name] = {
+            "display_name": (queue.display_name if queue else "") or name,
+            "sl_threshold_s": queue.service_level_s if queue and queue.service_level_s
+            is not None else DEFAULT_SL_THRESHOLD_S,
+            "sl_target": limits.sl_target if limits else DEFAULT_SERVICE_LEVEL_PERCENT / 100}
+    day_start = local_day_start(now, timezone)
+    series = interval_series(session, queues, day_start=day_start, now=now, timezone=timezone)
+    for entry in series["queues"]:
+        entry["display_name"] = queues[entry["queue"]]["display_name"]
+    membership = _members(live, set(names)) if live.available else {}
+    agents = agent_figures(session, membership, names, day_start=day_start, now=now)
+    return {
+        **series,
+        "agents": [{"interface": interface, **figures}
+                   for interface, figures in sorted(agents.items())],
+        "updated_at": iso(now),
+        "day_start": iso(day_start),
+        "timezone": timezone,
     }
 
 

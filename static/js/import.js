@@ -25,8 +25,11 @@
     });
   }
 
+  var lang = document.documentElement.lang || undefined;
+
+  /** A count in the page's language (not the browser's). */
   function number(n) {
-    return typeof n === "number" ? n.toLocaleString() : "";
+    return typeof n === "number" ? n.toLocaleString(lang) : "";
   }
 
   function showSummary(summary) {
@@ -48,12 +51,17 @@
   function showErrors(errors, total) {
     var section = document.querySelector("[data-errors]");
     var body = section.querySelector("[data-error-rows]");
+    // Each cell names its column, for the stacked rows of a phone's width.
+    var labels = Array.prototype.map.call(section.querySelectorAll("thead th"), function (th) {
+      return th.textContent.trim();
+    });
     body.textContent = "";
     errors.forEach(function (error) {
       var tr = document.createElement("tr");
-      [error.line, error.field, error.message].forEach(function (value) {
+      [error.line, error.field, error.message].forEach(function (value, i) {
         var td = document.createElement("td");
         td.textContent = value === null || value === undefined ? "" : String(value);
+        if (labels[i]) { td.setAttribute("data-label", labels[i]); }
         tr.appendChild(td);
       });
       body.appendChild(tr);

@@ -157,6 +157,17 @@ class CallTracker(LegEvents):
             return None
         return call.queue_channel or call.queue_uniqueid
 
+    def connected_leg(self, interface: str) -> tuple[str, str] | None:
+        """(call_id, channel) of the call ``interface`` is talking on right now: the
+        member leg's channel name (``Local/agentN@agents-XXXXXXXX;1``), or its Uniqueid
+        when the name was never seen; None when that phone is on no connected call. What
+        live monitoring (ChanSpy) listens to."""
+        for call_id, call in self._calls.items():
+            leg = call.current
+            if leg is not None and leg.status == LEG_CONNECTED and leg.interface == interface:
+                return call_id, leg.channel or leg.uid
+        return None
+
     def summary(self, call_id: str) -> CallSummary | None:
         call = self._calls.get(call_id)
         return call.summary() if call is not None else None

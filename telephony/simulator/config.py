@@ -41,6 +41,9 @@ class SimulatorConfig:
     queues: list[QueueSpec] = field(default_factory=list)
     agents: int = 5
     interface_template: str = "Local/agent{n}@agents/n"
+    #: Phones that are in no queue (``Local/<exten>@agents/n``): the supervisors', which
+    #: live monitoring rings (extensions.conf has ``_supervisorX`` in ``[agents]``).
+    phones: list[str] = field(default_factory=lambda: ["supervisor1", "supervisor2"])
     seed: int | None = None
     duration: float | None = None  # stop generating calls after this many seconds
     max_calls: int | None = None
@@ -77,6 +80,9 @@ class SimulatorConfig:
                 raise ConfigError(f"{name}: must be between 0 and 1, got {value}")
         if self.rate < 0:
             raise ConfigError("rate: must be >= 0")
+        for exten in self.phones:
+            if not exten or not exten.isalnum():
+                raise ConfigError(f"phones: {exten!r} is not a plain extension")
         names = [q.name for q in self.queues]
         if len(set(names)) != len(names):
             raise ConfigError("queues: duplicate queue name")

@@ -45,6 +45,14 @@ class AgentOriginate:
         except TimeoutError:
             pass
 
+    async def connected(self, one: Channel) -> None:
+        """The agent picked up: the dialled number (or application) runs until the talk
+        time is over or the call is hung up."""
+        if not self.application:
+            one.context, one.exten = self.context, self.exten
+            self.pbx.newexten(one, 1, "Dial", f"Local/{self.exten}@{self.context}")
+        await self._pause(self.rng.uniform(*self.pbx.config.talk_time))
+
     async def run(self) -> None:
         pbx, cfg, device = self.pbx, self.pbx.config, self.device
         one, two = pbx.new_local_pair(device.exten, "agents")
@@ -77,11 +85,8 @@ class AgentOriginate:
             ("CallerIDName", self.cid.name or "<unknown>")])
         device.talking += 1
         pbx.device_changed(device)
-        if not self.application:
-            one.context, one.exten = self.context, self.exten
-            pbx.newexten(one, 1, "Dial", f"Local/{self.exten}@{self.context}")
         started = time.time()
-        await self._pause(self.rng.uniform(*cfg.talk_time))
+        await self.connected(one)
         pbx.chan_event("HangupRequest", "call", one, [("Cause", "16")])
         pbx.hangup(two, 16)
         pbx.hangup(one, 16)

@@ -41,6 +41,12 @@ class Pbx:
                 device = self.device_for(n)
                 queue.members.append(Member(queue, device, f"Agent {n}", device.interface,
                                             login_time=login))
+        for exten in config.phones:
+            interface = f"Local/{exten}@agents/n"
+            self.devices.setdefault(interface, Device(0, interface, exten, interface[:-2]))
+        #: Every live-monitoring session (ChanSpy) started, in order, with ``spyer``,
+        #: ``spyee``, ``options``, ``phone`` and, once over, ``ended``: what a test reads.
+        self.spies: list[dict[str, str]] = []
 
     # -- identities -------------------------------------------------------------
     def device_for(self, n: int) -> Device:

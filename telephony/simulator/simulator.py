@@ -17,6 +17,7 @@ from telephony.simulator.config import SimulatorConfig
 from telephony.simulator.originate import AgentOriginate
 from telephony.simulator.pbx import Pbx
 from telephony.simulator.queues import Device
+from telephony.simulator.spy import SpyOriginate
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +127,9 @@ class PbxSimulator:
         if device is None:
             return
         rng = random.Random(f"{self.seed}:agent-originate:{self.calls_started}")  # noqa: S311
-        self._spawn(AgentOriginate(self.pbx, device, cid, rng, action_id, context, target,
-                                   application, data))
+        kind = SpyOriginate if application.lower() == "chanspy" else AgentOriginate
+        self._spawn(kind(self.pbx, device, cid, rng, action_id, context, target,
+                         application, data))
 
     def _spawn(self, call: Any) -> None:
         self.calls_started += 1

@@ -48,15 +48,26 @@ class Rig:
     def redis(self) -> redis.Redis:
         return redis.Redis.from_url(self.redis_server.url, socket_timeout=5)
 
-    def start_bridge(self, ami_port: int | None = None) -> BridgeProcess:
+    def env(self, ami_port: int | None = None, **extra: str) -> dict[str, str]:
         env = serve_env(self.database_url, self.redis_server.url, self.tmp / "instance")
         env.update(AMI_HOST="127.0.0.1", AMI_PORT=str(ami_port or self.pbx.ami_port),
                    AMI_USERNAME=self.pbx.bridge_user, AMI_SECRET=self.pbx.bridge_secret,
                    AGI_HOST="127.0.0.1", AGI_PORT=str(self.pbx.agi_port),
-                   BRIDGE_LEADER_TTL="5", PBX_QUEUE_LOG=str(self.pbx.queue_log))
-        bridge = BridgeProcess(env, self.tmp / "bridge.log").start()
+                   BRIDGE_LEADER_TTL="5", PBX_QUEUE_LOG=str(self.pbx.queue_log), **extra)
+        return env
+
+    def start_bridge(self, ami_port: int | None = None, **extra_env: str) -> BridgeProcess:
+        bridge = BridgeProcess(self.env(ami_port, **extra_env),
+                               self.tmp / "bridge.log").start()
         self.bridges.append(bridge)
         return bridge
+
+    def start_worker(self, **extra_env: str) -> BridgeProcess:
+        """``callcenter worker --with-scheduler``: the jobs (after-call work's end, ...)."""
+        worker = BridgeProcess(self.env(**extra_env), self.tmp / "worker.log",
+                               command=("worker", "--with-scheduler")).start()
+        self.bridges.append(worker)
+        return worker
 
     def wait_bridge(self, bridge: BridgeProcess, since: float, timeout: float = 30.0) -> float:
         """Seconds until the bridge (started at ``since``, epoch) is active and logged in
@@ -109,8 +120,7 @@ class Rig:
 @pytest.fixture
 def rig(fresh_database, tmp_path) -> Iterator[Rig]:
     binary = require_asterisk()  # skips (fails under CI) before anything is built
-    url = fresh_database.create("postgresql")
-    ids, _tokens = seed(url)
+    url, (ids, _tokens) = fresh_database.seeded("postgresql", seed)
     server = PrivateRedis(tmp_path / "redis", persist=True)
     server.start()
     pbx = PrivateAsterisk(tmp_path / "pbx", agi_port=free_port(), binary=binary)

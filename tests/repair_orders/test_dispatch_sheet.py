@@ -29,7 +29,7 @@ def test_the_sheet_shows_what_the_technician_needs_in_english_and_chinese(client
     assert login(client, "wang").status_code == 302
     page = text(client.get(f"/repairs/{seeded['order']}/dispatch-sheet?lang=en"))
     for expected in ("Dispatch sheet", f"RO-{seeded['order']:06d}", CUSTOMER, "朝阳区建国路88号",
-                     "13812345678", "张伟", "13900001111", "HT6120 城市客车",
+                     "138 1234 5678", "张伟", "139 0000 1111", "HT6120 城市客车",
                      "LZYTBGCL5K1000001", "Standard warranty", "压缩机有异响",
                      "压缩机皮带磨损", "北京朝阳维修站", "What to bring", "AC-BLT-02",
                      "AC-CMP-01", "Multimeter", "Technician"):

@@ -79,7 +79,7 @@ def test_a_dispatched_job_is_handed_to_another_technician(app, client, session, 
         **form, "to": "dispatched", "technician_id": zhao,
         "scheduled_at": "2030-01-02T09:30"}).status_code == 302
     page = text(client.get(f"/repairs/{order_id}"))
-    assert "1/2/30, 9:30" in page and "2030-01-02T" not in page
+    assert "Jan 2, 2030, 09:30" in page and "2030-01-02T" not in page
     # The job left wang's list and is on zhao's.
     for who, listed in (("wang", False), ("zhao", True)):
         browser = app.test_client()

@@ -3,7 +3,7 @@
 // open tickets, products, contacts and last contacts. Built with textContent only.
 import { el, fill } from "../dom.js";
 import { buildTransfer } from "./dial.js";
-import { duration, isObject, list, sitePath, when } from "./format.js";
+import { day, duration, isObject, list, sitePath, when } from "./format.js";
 import { newTicketHref, renderOpenTicket } from "./tickets.js";
 
 const KNOWN_TIERS = { vip: 1, major: 1, ordinary: 1, small: 1 };
@@ -106,8 +106,10 @@ function buildFacts(T, card, caller, customer) {
   const data = card.data;
   const facts = el("dl", "facts pop__facts");
   fact(facts, T.number, caller.number ? String(caller.number) : T.noNumber, "data-pop-number");
-  if (caller.e164 && caller.e164 !== caller.number) {
-    fact(facts, T.normalised, caller.e164, "data-pop-e164");
+  // The number as every page shows it (national at home), when it reads otherwise.
+  const shown = caller.display || caller.e164;
+  if (shown && shown !== caller.number) {
+    fact(facts, T.normalised, String(shown), "data-pop-e164");
   }
   if (customer && caller.name && caller.name !== customer.name) {
     fact(facts, T.callerIdName, caller.name);
@@ -138,7 +140,7 @@ function buildDetails(desk, customer) {
       const stateName = WARRANTY_TONES[product.warranty_state] ? product.warranty_state : "none";
       li.append(" ", el("span", "badge badge--" + WARRANTY_TONES[stateName], T.warranty[stateName]));
       if (product.warranty_end && stateName !== "none") {
-        li.appendChild(el("span", "muted", " " + fill(T.warrantyUntil, { date: product.warranty_end })));
+        li.append(" ", el("span", "muted nowrap", fill(T.warrantyUntil, { date: day(product.warranty_end) })));
       }
     }));
   details.appendChild(section(T.contacts, list(customer.contacts).slice(0, 3), "—",
@@ -146,11 +148,13 @@ function buildDetails(desk, customer) {
       li.appendChild(el("span", "strong", contact.name || "?"));
       if (contact.position) { li.appendChild(el("span", "muted", " " + contact.position)); }
       const phone = list(contact.phones)[0];
-      if (phone) { li.appendChild(el("span", "nowrap", " " + (phone.display || phone.number || ""))); }
+      if (phone && (phone.display || phone.number)) {
+        li.appendChild(el("span", "nowrap", " " + String(phone.display || phone.number)));
+      }
     }));
   details.appendChild(section(T.lastContacts, list(customer.last_calls).slice(0, 5),
     T.noLastContacts, (li, call) => {
-      li.appendChild(el("span", "muted nowrap", when(call.started_at || call.at || call.date, cfg) + " "));
+      li.appendChild(el("span", "muted nowrap", when(call.started_at || call.at || call.date) + " "));
       const text = [call.queue, T.outcomes[call.outcome] || call.outcome,
         dispositionLabels[call.disposition] || call.disposition, call.agent_name || call.agent]
         .filter((v) => typeof v === "string" && v).join(" · ");

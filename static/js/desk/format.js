@@ -1,5 +1,6 @@
 // Small value helpers of the desk (ES module): what a pop shows is the server's data,
 // checked here before it reaches the page.
+import { formatDate, formatDateTime } from "../display.js";
 
 export function isObject(value) { return value !== null && typeof value === "object"; }
 
@@ -19,18 +20,11 @@ export function duration(seconds) {
   return minutes + ":" + (rest < 10 ? "0" : "") + rest;
 }
 
-/** A date and time in the desk's locale and time zone (epoch seconds or ISO text). */
-export function when(value, cfg) {
-  if (value === null || value === undefined || value === "") { return ""; }
-  const date = new Date(typeof value === "number" ? value * 1000 : value);
-  if (isNaN(date.getTime())) { return String(value); }
-  try {
-    return date.toLocaleString(cfg.locale, { timeZone: cfg.timezone, year: "numeric",
-      month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
-  } catch (e) {
-    return date.toLocaleString();
-  }
-}
+/** A date and time as every page shows it (epoch seconds or ISO text; static/js/display.js). */
+export function when(value) { return formatDateTime(value); }
+
+/** A calendar date ("2026-12-31") as every page shows it. */
+export function day(value) { return formatDate(value); }
 
 let counter = 0;
 

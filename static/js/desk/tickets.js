@@ -105,7 +105,7 @@ export function startTicketNotices(desk) {
     const message = el("span", "ticket-notice__text", text(notice));
     li.append(icon, message);
     if (notice.due_at) {
-      li.appendChild(el("span", "ticket-notice__due", fill(T.noticeDue, { when: when(notice.due_at, cfg) })));
+      li.appendChild(el("span", "ticket-notice__due", fill(T.noticeDue, { when: when(notice.due_at) })));
     }
     const actions = el("span", "ticket-notice__actions");
     if (cfg.ticketUrl) {

@@ -1,5 +1,6 @@
 // The technician's phone (/tech): today's jobs, readable offline, and changes that wait
 // on the phone until the network is back (store.js keeps them, sync.js sends them).
+import { formatDateTime } from "../display.js";
 import { readTexts, fill } from "../dom.js";
 import { enqueue, dequeue, loadState, openStore, queued, saveState, update } from "./store.js";
 import { newKey, syncQueue } from "./sync.js";
@@ -76,7 +77,7 @@ function render() {
     renderList(root, view, pending, texts);
     if (fromCopy) {
       const day = root.querySelector("[data-day]");
-      day.textContent += " · " + fill(texts.cached, { at: doc.generated_at });
+      day.textContent += " · " + fill(texts.cached, { at: formatDateTime(doc.generated_at) });
     }
     return;
   }

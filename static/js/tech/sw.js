@@ -8,6 +8,7 @@ const SHELL = [
   "/tech/manifest.webmanifest",
   "/static/css/app.css",
   "/static/js/app.js",
+  "/static/js/display.js",
   "/static/js/dom.js",
   "/static/js/logout.js",
   "/static/js/tech/app.js",

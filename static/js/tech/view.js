@@ -1,5 +1,6 @@
 // Drawing the day and one job from the jobs document (plus what waits in the queue).
 // Everything from the server goes in as text (textContent), never as markup.
+import { formatDate } from "../display.js";
 import { el, fill, fromTemplate } from "../dom.js";
 
 const BADGE = { dispatched: "badge--info", repairing: "badge--warn", inspection: "badge--ok",
@@ -18,7 +19,8 @@ function status(node, texts, value) {
 
 function when(job, texts, day) {
   const date = job.scheduled_at ? job.scheduled_at.slice(0, 10) : "";
-  return date && date !== day ? job.time + " " + fill(texts.other_day, { day: date }) : job.time;
+  return date && date !== day ? job.time + " " + fill(texts.other_day, { day: formatDate(date) })
+    : job.time;
 }
 
 /** The list of today's jobs. */
@@ -45,7 +47,8 @@ export function renderList(root, doc, pending, texts) {
     list.append(card);
   }
   root.querySelector("[data-empty]").hidden = doc.jobs.length > 0;
-  root.querySelector("[data-day]").textContent = fill(texts.day, { day: doc.day, tz: doc.timezone });
+  root.querySelector("[data-day]").textContent = fill(texts.day, { day: formatDate(doc.day),
+    tz: doc.timezone });
 }
 
 /** One job, in a fresh copy of its template (returned; the caller wires the buttons). */
@@ -57,7 +60,8 @@ export function renderJob(doc, job, pending, failed, texts) {
   field(view, "number").textContent = fill(texts.number, { id: job.id });
   field(view, "time").textContent = when(job, texts, doc.day);
   field(view, "address").textContent = job.customer.address || texts.none;
-  field(view, "contact").textContent = [job.customer.contact, job.customer.phone]
+  field(view, "contact").textContent = [job.customer.contact,
+    job.customer.phone_display || job.customer.phone]
     .filter(Boolean).join(" · ") || texts.none;
   setLink(field(view, "map"), job.customer.map_url);
   setLink(field(view, "call"), job.customer.phone ? "tel:" + job.customer.phone : "");
@@ -67,14 +71,14 @@ export function renderJob(doc, job, pending, failed, texts) {
   warranty.textContent = job.in_warranty ? texts.warranty_in : texts.warranty_out;
   if (job.product.warranty_end) {
     warranty.append(" · ", el("span", "nowrap",
-                              fill(texts.warranty_end, { date: job.product.warranty_end })));
+                              fill(texts.warranty_end, { date: formatDate(job.product.warranty_end) })));
   }
   field(view, "fault").textContent = job.fault || texts.none;
   field(view, "diagnosis").textContent = [job.defect_code, job.diagnosis].filter(Boolean)
     .join(" · ") || texts.none;
   const history = field(view, "history");
   for (const old of job.history) {
-    history.append(el("li", null, `${old.date} · ${texts["st_" + old.status] || old.status}`
+    history.append(el("li", null, `${formatDate(old.date)} · ${texts["st_" + old.status] || old.status}`
       + ` · ${old.fault}${old.findings ? " → " + old.findings : ""}`));
   }
   if (!job.history.length) { history.append(el("li", "muted", texts.no_history)); }

@@ -1,8 +1,10 @@
 // The agents' figures (ES module): one row per agent of the board's queues, with the
-// state, the time in it (ticking each second), the pause reason and the queues; sorted
-// by name in the page's language.
+// state, the time in it (ticking each second), the pause reason, today's calls, average
+// handling time and pause time (from GET /api/v1/wallboard/today, charts.js), and the
+// queues; sorted by name in the page's language. showAgent renders a whole row.
 import { fromTemplate, setText } from "../dom.js";
-import { duration, elapsed, epoch, field } from "./format.js";
+import { clock, duration, elapsed, epoch, field } from "./format.js";
+import { showMonitor } from "./monitor.js";
 import { queueLabel } from "./queues.js";
 
 function agentSeconds(entry) {
@@ -10,6 +12,16 @@ function agentSeconds(entry) {
   return typeof a.seconds_in_state === "number" ? a.seconds_in_state + elapsed(entry) : null;
 }
 
+/** Today's pause time as of now: the figure fetched, plus the time since while the
+ *  agent is still in the pause that was open then. */
+function pauseSeconds(board, entry) {
+  const day = board.agentDay[entry.data.interface];
+  if (!day || typeof day.pause_s !== "number") { return null; }
+  const open = day.paused_since && entry.data.state === "paused";
+  return day.pause_s + (open ? (clock() - board.agentDayAt) / 1000 : 0);
+}
+
+/** One agent's whole row (every cell), from the live state and today's figures. */
 function showAgent(board, entry) {
   const a = entry.data;
   const row = entry.row;
@@ -24,6 +36,23 @@ function showAgent(board, entry) {
   setText(field(row, "reason"), a.reason || "");
   setText(field(row, "seconds_in_state"), duration(agentSeconds(entry)));
   setText(field(row, "queues"), (a.queues || []).map((name) => queueLabel(board, name)).join(", "));
+  const day = board.agentDay[a.interface];
+  setText(field(row, "handled"), day ? String(day.handled) : "0");
+  setText(field(row, "aht_s"), duration(day ? day.aht_s : null));
+  setText(field(row, "pause_s"), duration(pauseSeconds(board, entry)));
+  showMonitor(board, entry);
+}
+
+/** Today's figures per agent (GET /api/v1/wallboard/today's `agents`) that arrived at `at`. */
+export function applyAgentDay(board, agents, at) {
+  board.agentDay = {};
+  (agents || []).forEach((a) => {
+    if (a && typeof a.interface === "string") { board.agentDay[a.interface] = a; }
+  });
+  board.agentDayAt = at;
+  Object.values(board.agents).forEach((entry) => {
+    if (entry.data && entry.data.state) { showAgent(board, entry); }
+  });
 }
 
 export function sortAgents(board) {
@@ -80,7 +109,10 @@ export function applyAgent(board, a, at, full) {
   showAgentsNone(board);
 }
 
-/** Every second: the time in state goes on. */
-export function tickAgent(entry) {
+/** Every second: the time in state goes on, and a pause's time today with it. */
+export function tickAgent(board, entry) {
   setText(field(entry.row, "seconds_in_state"), duration(agentSeconds(entry)));
+  if (entry.data && entry.data.state === "paused") {
+    setText(field(entry.row, "pause_s"), duration(pauseSeconds(board, entry)));
+  }
 }

@@ -3,6 +3,7 @@
 // undoing a push that came while it was on its way, and the clocks ticking each second.
 import { setText } from "../dom.js";
 import { applyAgent, removeAgent, showAgentsNone, sortAgents, tickAgent } from "./agents.js";
+import { readMonitor } from "./monitor.js";
 import { applyQueue, tickQueue } from "./queues.js";
 
 /** The board of the page under root, with the server-rendered cards and rows adopted. */
@@ -16,7 +17,10 @@ export function createBoard(root, texts) {
     queues: {},        // queue name -> {data, at, card}
     queueOrder: [],    // names, as the server orders them
     agents: {},        // interface -> {data, at, row}
-    liveAvailable: true
+    agentDay: {},      // interface -> today's figures (GET /api/v1/wallboard/today)
+    agentDayAt: 0,     // when they arrived (clock())
+    liveAvailable: true,
+    monitor: readMonitor()   // null: this user may monitor nobody (monitor.js)
   };
   board.queuesBox.querySelectorAll("[data-queue]").forEach((card) => {
     board.queues[card.getAttribute("data-queue")] = { data: null, at: 0, card };
@@ -70,5 +74,5 @@ export function renderAll(board, data, at, since) {
 /** Every second: the waits and the times in state on the board. */
 export function tick(board) {
   Object.values(board.queues).forEach(tickQueue);
-  Object.values(board.agents).forEach(tickAgent);
+  Object.values(board.agents).forEach((entry) => tickAgent(board, entry));
 }

@@ -10,6 +10,11 @@ function longestNow(entry) {
   return q.waiting ? q.longest_wait_s + elapsed(entry) : q.longest_wait_s;
 }
 
+/** Above this many seconds a caller's wait is flagged: the queue's alert threshold. */
+function waitLimit(q) {
+  return typeof q.longest_wait_limit_s === "number" ? q.longest_wait_limit_s : q.sl_threshold_s;
+}
+
 function alertsOf(entry) {
   const q = entry.data;
   const alerts = {};
@@ -22,7 +27,7 @@ function alertsOf(entry) {
     alerts.abandon_rate = true;
   }
   const longest = longestNow(entry);
-  if (longest !== null && longest > q.sl_threshold_s) { alerts.longest_wait = true; }
+  if (longest !== null && longest > waitLimit(q)) { alerts.longest_wait = true; }
   return alerts;
 }
 
@@ -90,7 +95,7 @@ function showQueue(board, entry) {
   setText(field(card, "asa_s"), duration(q.asa_s));
   setText(field(card, "aht_s"), duration(q.aht_s));
   const flagTexts = {
-    longest_wait: fill(texts["flag.longest_wait"], { s: q.sl_threshold_s }),
+    longest_wait: fill(texts["flag.longest_wait"], { s: waitLimit(q) }),
     service_level: fill(texts["flag.service_level"], { p: percent(q.sl_target) }),
     abandon_rate: fill(texts["flag.abandon_rate"], { p: percent(q.abandon_rate_limit) })
   };
