@@ -92,6 +92,8 @@ def create_app(settings: Settings | None = None, *, db_bind=None, testing: bool 
                    timezone_selector=lambda: app.config["TIMEZONE"])
     from callcenter.core import display
     display.init_app(app)  # one date style per language, over Flask-Babel's filters
+    from callcenter.core import lists
+    lists.init_app(app)  # lists in running text: 、 in Chinese, ", " in English
 
     from callcenter.api import api_bp
     from callcenter.customers.views import customers_bp

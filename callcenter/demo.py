@@ -49,7 +49,7 @@ class DemoLogin:
 LOGINS = (
     DemoLogin("admin", "demo-adm-2026", "admin", None, None, "系统管理员 Admin"),
     DemoLogin("supervisor", "demo-sup-2026", "supervisor", "客服中心",
-              "Local/supervisor1@agents/n", "陈静 (班长)"),
+              "Local/supervisor1@agents/n", "陈静（班长）"),
     DemoLogin("agent1", "demo-agt1-2026", "agent", "客服中心/北京热线",
               "Local/agent1@agents/n", "王芳"),
     DemoLogin("agent2", "demo-agt2-2026", "agent", "客服中心/北京热线",
@@ -61,11 +61,11 @@ LOGINS = (
     DemoLogin("agent5", "demo-agt5-2026", "agent", "售后服务/北京维修站",
               "Local/agent5@agents/n", "Emma Zhou"),
     DemoLogin("supervisor2", "demo-sup2-2026", "supervisor", "售后服务",
-              "Local/supervisor2@agents/n", "吴刚 (维修调度)"),
+              "Local/supervisor2@agents/n", "吴刚（维修调度）"),
     DemoLogin("tech1", "demo-tec1-2026", "technician", "售后服务/北京维修站", None, "刘师傅"),
     DemoLogin("tech2", "demo-tec2-2026", "technician", "售后服务/广州维修站", None, "黄师傅"),
     DemoLogin("finance", "demo-fin-2026", "finance", "售后服务/售后财务", None,
-              "钱丽 (售后财务)"),
+              "钱丽（售后财务）"),
 )
 
 #: The queues of deploy/asterisk/queues.conf (and of the quick start's simulator), with

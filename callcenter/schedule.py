@@ -174,13 +174,23 @@ def periodic_job_ids(connection: redis.Redis, definition: PeriodicJob) -> list[s
     return sorted(k.decode()[prefix:] if isinstance(k, bytes) else k[prefix:] for k in keys)
 
 
+#: Jobs that run with every call (after-call work's end, its default wrap-up, the end on
+#: a saved wrap-up): their routine runs are DEBUG too, else a busy queue's console is
+#: four lines of RQ per call. Their failures are logged as ever.
+QUIET_JOBS = ("acw-end-", "acw-default-", "acw-saved-", "callcenter.desk.acw.")
+
+
 class QuietPeriodicRuns(logging.Filter):
-    """Demotes RQ's INFO lines about the runs of quiet periodic jobs to DEBUG."""
+    """Demotes RQ's INFO lines about the runs of quiet periodic jobs (by id or by their
+    description, as "Successfully completed periodic ..." names them) and of the
+    per-call jobs of ``QUIET_JOBS`` to DEBUG."""
 
     def __init__(self, definitions: list[PeriodicJob] | None = None) -> None:
         super().__init__()
         definitions = periodic_jobs() if definitions is None else definitions
-        self.prefixes = tuple(d.key for d in definitions if d.quiet)
+        quiet = [d for d in definitions if d.quiet]
+        self.prefixes = (tuple(d.key for d in quiet)
+                         + tuple(f"periodic {d.name} (every" for d in quiet) + QUIET_JOBS)
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno != logging.INFO or not self.prefixes:

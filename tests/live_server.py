@@ -67,3 +67,21 @@ def browser_login(browser, base: str, username: str, password: str, viewport: di
     page.locator("form button[type=submit]").last.click()
     page.wait_for_url(lambda url: "/login" not in url)
     return context, page
+
+
+#: Resolves once the page has painted: web fonts loaded, every finite animation (a pop
+#: sliding in, a banner fading) finished, two frames drawn. What a screenshot of a
+#: server-rendered page waits for, instead of a fixed pause or "network idle" (which is
+#: half a second of silence after the last request, every time).
+SETTLED_JS = """async () => {
+  await document.fonts.ready;
+  const finite = document.getAnimations().filter(
+    (a) => a.effect && a.effect.getComputedTiming().endTime !== Infinity);
+  await Promise.all(finite.map((a) => a.finished.catch(() => null)));
+  await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+}"""
+
+
+def settled(page) -> None:
+    """Wait until ``page`` has painted what it loaded (``SETTLED_JS``)."""
+    page.evaluate(SETTLED_JS)

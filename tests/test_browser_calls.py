@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 from simulator_support import originate_inbound
 from sqlalchemy.orm import Session
-from stack import PASSWORD, BridgeThread, interface_of, start_stack, wait_until
+from stack import PASSWORD, BridgeThread, interface_of, seed, start_stack, wait_until
 
 from callcenter.customers.services import create_customer
 from callcenter.db import make_engine
@@ -34,8 +34,8 @@ SEED = 11
 
 @pytest.fixture
 def stack(backend, fresh_database, tmp_path, redis_conn, redis_url):
-    url = fresh_database.create(backend)
-    st, stop = start_stack(url, redis_url, tmp_path / "instance")
+    url, seeded = fresh_database.seeded(backend, seed)
+    st, stop = start_stack(url, redis_url, tmp_path / "instance", seeded)
     try:
         engine = make_engine(url)
         try:

@@ -41,7 +41,8 @@ def site(fresh_database, tmp_path, redis_url, monkeypatch):
             session.commit()
     finally:
         engine.dispose()
-    settings = live_settings(tmp_path / "instance", url, redis_url, secret="import-browser-secret-key")
+    settings = live_settings(tmp_path / "instance", url, redis_url,
+                             secret="import-browser-secret-key")
     # The worker below runs in this process and reads its settings from the environment.
     for name, value in {"DATABASE_URL": url, "REDIS_URL": redis_url,
                         "CALLCENTER_INSTANCE": str(tmp_path / "instance"),

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from live_server import live_app, live_settings
+from live_server import live_app, live_settings, settled
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -247,15 +247,6 @@ def _until_no_unread_notices(db_url: str, user_id: int, timeout_s: float = 15) -
 
 
 SIZES = {"desk": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
-#: Resolves once the page has painted: fonts loaded, every finite animation (a pop
-#: sliding in, a banner fading) finished, two frames drawn.
-SETTLED = """async () => {
-  await document.fonts.ready;
-  const finite = document.getAnimations().filter(
-    (a) => a.effect && a.effect.getComputedTiming().endTime !== Infinity);
-  await Promise.all(finite.map((a) => a.finished.catch(() => null)));
-  await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
-}"""
 
 
 def _screenshots(browser, base: str, ids: dict, ticket_id: int, redis_url: str,
@@ -299,7 +290,7 @@ def _screenshots(browser, base: str, ids: dict, ticket_id: int, redis_url: str,
                         page.wait_for_selector("[data-ticket-panel]")
                     else:
                         page.goto(base + pages[name])
-                    page.evaluate(SETTLED)
+                    settled(page)
                     page.screenshot(path=str(shots / f"{name}-{lang}-{size}.png"),
                                     full_page=True)
         ctx.close()

@@ -109,7 +109,7 @@ def _values(params: dict) -> list[str]:
     """The values a text echoes (what the file said), which stay as they were written."""
     out = []
     for value in params.values():
-        out.append(", ".join(map(str, value)) if isinstance(value, list) else str(value))
+        out.extend(map(str, value) if isinstance(value, list) else [str(value)])
     return sorted(out, key=len, reverse=True)
 
 

@@ -80,6 +80,9 @@ def test_import_job_reports_progress_and_summary(live_env, redis_conn, monkeypat
 
     monkeypatch.setattr(Job, "save_meta", recording_save_meta)
     worker = SimpleWorker([get_queue("imports", settings=settings)], connection=redis_conn)
+    # No command channel for a worker that lives a second: a burst worker that quits
+    # before Redis confirmed the subscription waits 60 s for it (redis-py's stop()).
+    worker.subscribe = lambda: None
     assert worker.work(burst=True)
 
     job = Job.fetch(first.id, connection=redis_conn)

@@ -277,3 +277,13 @@ def test_quiet_periodic_runs_are_logged_at_debug_only(job_env, caplog):
     assert not rq_filter.filter(record(logging.INFO, f"Job OK ({quiet.job_id(7)})"))
     assert rq_filter.filter(record(logging.INFO, f"Job OK ({loud.job_id(7)})"))
     assert rq_filter.filter(record(logging.ERROR, f"Job failed ({quiet.job_id(7)})"))
+    # RQ names a finished run by its description, and per-call jobs by id and function.
+    assert not rq_filter.filter(record(
+        logging.INFO, "Successfully completed periodic test_quiet (every 5 s) job in 0:00:00.1s"))
+    assert rq_filter.filter(record(
+        logging.INFO, "Successfully completed periodic test_loud (every 600 s) job in 0:00:00.1s"))
+    for line in ("default: Job OK (acw-end-7-1796615390_5)",
+                 "Successfully completed callcenter.desk.acw.end_after_call_work_job(7, '1.5') "
+                 "job in 0:00:00.1s", "job acw-default-1796615390_5 result is kept for 86400 s"):
+        assert not rq_filter.filter(record(logging.INFO, line)), line
+    assert rq_filter.filter(record(logging.WARNING, "Job failed (acw-end-7-1796615390_5)"))

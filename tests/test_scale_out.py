@@ -24,8 +24,7 @@ CALL_WAIT_S = 30.0
 
 @pytest.fixture
 def two_servers(fresh_database, redis_url, redis_conn, tmp_path):
-    url = fresh_database.create("postgresql")
-    ids, tokens = seed(url)
+    url, (ids, tokens) = fresh_database.seeded("postgresql", seed)
     instance = tmp_path / "instance"
     instance.mkdir()
     env = serve_env(url, redis_url, instance)

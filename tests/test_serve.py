@@ -23,8 +23,7 @@ from callcenter.realtime.live import agent_room, channel_for
 
 @pytest.fixture
 def database(fresh_database):
-    url = fresh_database.create("sqlite")
-    ids, tokens = seed(url)
+    url, (ids, tokens) = fresh_database.seeded("sqlite", seed)
     return url, ids, tokens
 
 

@@ -9,6 +9,8 @@
   every domain (web app, worker and bridge alike).
 - ``locality``: the call center's phone region and time zone, passed to domain code
   as a small frozen value (domain code never reads ``os.environ`` or ``current_app``).
+- ``display``: how phone numbers, dates and times are shown (one style per kind and
+  language; the Jinja filters, and the patterns ``static/js/display.js`` applies).
 
 Domains import the kernel; the kernel imports no domain and no Flask (``messages``
 uses Flask-Babel's gettext, which works in and out of a request).

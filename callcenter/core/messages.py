@@ -19,6 +19,7 @@ from babel.support import NullTranslations, Translations
 from flask_babel import gettext
 
 from callcenter.core.errors import AppError, Problem, ValidationError
+from callcenter.core.lists import CHINESE_SEPARATOR, ENGLISH_SEPARATOR, list_separator
 
 
 def N_(message: str) -> str:  # noqa: N802 - the conventional marker name for extraction
@@ -291,9 +292,11 @@ MESSAGES: dict[str, str] = {
 }
 
 
-def _flat(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Parameters as the texts show them (lists joined)."""
-    return {k: ", ".join(str(i) for i in v) if isinstance(v, (list, tuple, set)) else v
+def _flat(params: Mapping[str, Any], separator: str | None = None) -> dict[str, Any]:
+    """Parameters as the texts show them (lists joined as the language writes them:
+    ``separator``, else the request's language's)."""
+    sep = separator if separator is not None else list_separator()
+    return {k: sep.join(str(i) for i in v) if isinstance(v, (list, tuple, set)) else v
             for k, v in params.items()}
 
 
@@ -313,6 +316,7 @@ def describer(locale: str | None) -> Callable[[Problem], str]:
     """Problem -> text in ``locale`` ("zh_CN"; None or an unknown one: English), for the
     edges that have no request to take the language from (the command line)."""
     translations: NullTranslations = NullTranslations()
+    separator = CHINESE_SEPARATOR if (locale or "").startswith("zh") else ENGLISH_SEPARATOR
     if locale:
         folder = Path(__file__).resolve().parent.parent / "translations"
         translations = Translations.load(str(folder), [Locale.parse(locale)])
@@ -321,7 +325,7 @@ def describer(locale: str | None) -> Callable[[Problem], str]:
         template = MESSAGES.get(problem.code)
         if template is None:
             return problem.code
-        return translations.gettext(template) % _flat(problem.params)
+        return translations.gettext(template) % _flat(problem.params, separator)
     return words
 
 

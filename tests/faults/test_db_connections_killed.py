@@ -38,8 +38,7 @@ def _kill_backends(admin, database: str) -> int:
 
 @pytest.fixture
 def served_pg(fresh_database, redis_url, redis_conn, tmp_path):
-    url = fresh_database.create("postgresql")
-    ids, tokens = seed(url)
+    url, (ids, tokens) = fresh_database.seeded("postgresql", seed)
     instance = tmp_path / "instance"
     instance.mkdir()
     server = ServeProcess(serve_env(url, redis_url, instance), tmp_path / "serve.log")

@@ -27,9 +27,9 @@ WAIT_MS = 15_000
 SIZES = {"desk": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 
-@pytest.fixture
-def site(backend, fresh_database, tmp_path, redis_url):
-    url = fresh_database.create(backend)
+def _seed(url: str) -> None:
+    """The users and the demo content: built once per database kind and run, then each
+    test gets a copy of its own (``fresh_database.seeded``)."""
     engine = make_engine(url)
     try:
         with Session(engine) as session:
@@ -42,6 +42,11 @@ def site(backend, fresh_database, tmp_path, redis_url):
             session.commit()
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def site(backend, fresh_database, tmp_path, redis_url):
+    url, _ = fresh_database.seeded(backend, _seed)
     with live_app(live_settings(tmp_path / "instance", url, redis_url,
                                 secret="kb-browser-secret-key")) as live:
         yield live.base, url
@@ -96,8 +101,9 @@ def test_screenshots_of_the_knowledge_base(site, browser, tmp_path):
     folder = Path(os.environ.get("KB_SHOTS") or tmp_path / "shots")
     folder.mkdir(parents=True, exist_ok=True)
     for user, lang in (("editor", "en"), ("editor_zh", "zh")):
+        context, page = _log_in(browser, base, user)  # one login; resized per width
         for width, viewport in SIZES.items():
-            context, page = _log_in(browser, base, user, viewport)
+            page.set_viewport_size(viewport)
             for name, path in (("search", "/kb/?q=" + ("车门关不上" if lang == "zh" else
                                                          "door will not close")),
                                ("home", "/kb/"), ("categories", "/kb/categories"),
@@ -121,4 +127,4 @@ def test_screenshots_of_the_knowledge_base(site, browser, tmp_path):
             page.screenshot(path=folder / f"{lang}-{width}-version.png", full_page=True)
             assert page.evaluate("document.documentElement.scrollWidth <= "
                                  "window.innerWidth + 1"), (lang, width, "version")
-            context.close()
+        context.close()

@@ -33,8 +33,9 @@ def test_repeated_categories_are_merged_and_nothing_is_lost(database):
                            dict(zip(("i", "p", "path", "n"), row, strict=True)))
             for item_id, category in ((1, 2), (2, 4), (3, 5), (4, 3)):
                 db.execute(text(
-                    "INSERT INTO kb_items (id, kind, lang, title, body, symptom, cause, solution, status, version, "
-                    "category_id, views, helpful, not_helpful, created_at, updated_at) "
+                    "INSERT INTO kb_items (id, kind, lang, title, body, symptom, cause, "
+                    "solution, status, version, category_id, views, helpful, not_helpful, "
+                    "created_at, updated_at) "
                     "VALUES (:i, 'article', 'zh', :t, '', '', '', '', 'draft', 1, :c, 0, 0, 0, "
                     "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
                     {"i": item_id, "t": f"条目 {item_id}", "c": category})

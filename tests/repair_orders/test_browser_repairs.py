@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from live_server import live_app
+from live_server import live_app, settled
 from sheet_support import CUSTOMER, seed_order
 from sqlalchemy.orm import Session
 
@@ -150,21 +150,24 @@ def test_every_repair_screen_in_both_languages_and_widths(server, browser, tmp_p
     problems: list[str] = []
     overflow: list[str] = []
     for user, lang in (("boss", "en"), ("laoban", "zh")):
+        # One login per language; the window resized for each width.
+        ctx = browser.new_context(locale="en-US" if lang == "en" else "zh-CN",
+                                  viewport=SIZES["desk"])
+        page = ctx.new_page()
+        _watch(page, problems)
+        _log_in(page, base, user)
         for size, viewport in SIZES.items():
-            ctx = browser.new_context(locale="en-US" if lang == "en" else "zh-CN",
-                                      viewport=viewport)
-            page = ctx.new_page()
-            _watch(page, problems)
-            _log_in(page, base, user)
+            page.set_viewport_size(viewport)
             for name, path in _screens(ids):
                 response = page.goto(f"{base}{path}")
                 assert response.status == 200, (name, response.status)
-                page.wait_for_load_state("networkidle")
+                # Server-rendered screens (no fetch after load): painted is complete.
+                settled(page)
                 wide = page.evaluate("document.documentElement.scrollWidth"
                                      " - document.documentElement.clientWidth")
                 if wide > 1:
                     overflow.append(f"{name} {lang} {size}: {wide}px")
                 page.screenshot(path=str(shots / f"{name}-{lang}-{size}.png"), full_page=True)
-            ctx.close()
+        ctx.close()
     assert overflow == []
     assert problems == []

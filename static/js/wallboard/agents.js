@@ -35,7 +35,8 @@ function showAgent(board, entry) {
   row.querySelector(".wb-state").className = "badge wb-state wb-state--" + state;
   setText(field(row, "reason"), a.reason || "");
   setText(field(row, "seconds_in_state"), duration(agentSeconds(entry)));
-  setText(field(row, "queues"), (a.queues || []).map((name) => queueLabel(board, name)).join(", "));
+  setText(field(row, "queues"), (a.queues || []).map((name) => queueLabel(board, name))
+    .join(board.root.getAttribute("data-list-separator") || ", "));
   const day = board.agentDay[a.interface];
   setText(field(row, "handled"), day ? String(day.handled) : "0");
   setText(field(row, "aht_s"), duration(day ? day.aht_s : null));
