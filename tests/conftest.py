@@ -1,7 +1,8 @@
 """Test infrastructure as fixtures: real SQLite and PostgreSQL, real Redis.
 
 Every database test runs twice, once per backend (the ``backend`` parameter). Each
-backend gets a brand-new database built by the Alembic migrations; each test runs
+backend gets a brand-new database built by the Alembic migrations (copied from a template
+they built once per run: ``FreshDatabase``); each test runs
 inside a transaction that is rolled back at its end (savepoint mode), so tests
 never see each other's rows and the app's own commits stay inside it.
 
@@ -13,6 +14,7 @@ choice instead; then only that database number is flushed.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import sqlite3
@@ -78,7 +80,8 @@ class FreshDatabase:
             template = self.create(backend)
             self._seeded[key] = (template, seed(template))
         template, result = self._seeded[key]
-        return self._copy(template, backend), result
+        # A copy: a test that adds to its ids or tokens changes nobody else's.
+        return self._copy(template, backend), copy.deepcopy(result)
 
     def _empty(self, backend: str) -> str:
         if backend == "sqlite":

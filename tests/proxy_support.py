@@ -62,9 +62,12 @@ class Proxied:
 
 @contextmanager
 def proxied_serves(database_url: str, redis_url: str, tmp_path: Path, count: int = 2,
+                   seeded: tuple[dict[str, int], dict[str, str]] | None = None,
                    **extra_env: str) -> Iterator[Proxied]:
-    """``count`` serve processes (PROXY_HOPS=1) behind haproxy with the deployed config."""
-    ids, tokens = seed(database_url)
+    """``count`` serve processes (PROXY_HOPS=1) behind haproxy with the deployed config.
+    ``seeded``: what ``stack.seed`` returned for this database, when it is a seeded copy
+    (``fresh_database.seeded``); else it is seeded here."""
+    ids, tokens = seeded or seed(database_url)
     instance = tmp_path / "instance"
     instance.mkdir()
     env = {**serve_env(database_url, redis_url, instance), "PROXY_HOPS": "1", **extra_env}

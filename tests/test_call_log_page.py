@@ -52,7 +52,8 @@ def test_an_agent_sees_the_calls_they_handled_with_the_wrapup(client, world):
     page = text(client.get("/calls/"))
     assert _ids(page) == ["1795455872.8"]
     assert "换了压缩机皮带，客户满意" in page and "北京华通汽车有限公司" in page
-    assert f'/customers/{world["customer"].id}' in page
+    # Outside agent1's own scope: opened through the call they took (audited).
+    assert f'/customers/{world["customer"].id}?call=1795455872.8' in page
     assert "138 1234 5678" in page and "+86 138" not in page  # national at home
     assert "&lt;" not in page or "=HYPERLINK" in page   # the name is text, escaped
 
@@ -119,3 +120,25 @@ def _token(client) -> str:
     import re
     return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
                      text(client.get("/calls/"))).group(1)
+
+
+def test_a_customer_outside_the_readers_scope_is_named_not_linked(client, session, world,
+                                                                   make_user):
+    from sqlalchemy import update
+
+    from callcenter.calls.models import PbxQueue
+    from callcenter.users.services import ensure_department
+
+    session.execute(update(PbxQueue).where(PbxQueue.name == "support").values(
+        department_id=ensure_department(session, "Aftersales").id))
+    session.flush()
+    # Sees the queue's calls (their department's queue), not the customer's record.
+    make_user("supervisor", username="far_sup", department="Aftersales", scope="department")
+    assert login(client, "far_sup").status_code == 302
+    page = text(client.get("/calls/"))
+    assert "1795455872.8" in page and "北京华通汽车有限公司" in page
+    assert f'/customers/{world["customer"].id}' not in page
+    client.post("/logout", data={"csrf_token": _token(client)})
+    assert login(client, "boss").status_code == 302
+    page = text(client.get("/calls/"))
+    assert f'href="/customers/{world["customer"].id}"' in page

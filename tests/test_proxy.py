@@ -18,7 +18,7 @@ import pytest
 import requests
 import socketio
 from proxy_support import proxied_serves
-from stack import Stack, wait_until
+from stack import Stack, seed, wait_until
 
 from callcenter.config import load_settings
 from callcenter.realtime.live import agent_room, channel_for
@@ -32,8 +32,8 @@ pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None
 
 @pytest.fixture
 def proxied(fresh_database, redis_url, redis_conn, tmp_path):
-    url = fresh_database.create("sqlite")
-    with proxied_serves(url, redis_url, tmp_path) as proxy:
+    url, seeded = fresh_database.seeded("sqlite", seed)
+    with proxied_serves(url, redis_url, tmp_path, seeded=seeded) as proxy:
         env = proxy.env
         settings = load_settings({k: env[k] for k in ("DATABASE_URL", "REDIS_URL",
                                                        "CALLCENTER_INSTANCE", "SECRET_KEY")})

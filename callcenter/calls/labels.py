@@ -1,10 +1,13 @@
-"""Words for the call log on screen (zh_CN / en): outcomes, dispositions, durations."""
+"""Words for the call log on screen (zh_CN / en): outcomes, dispositions, durations,
+queues by their display names."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from callcenter.calls.models import Outcome
+from callcenter.calls.models import Outcome, PbxQueue
 
 OUTCOME_LABELS = {
     Outcome.IN_PROGRESS: _l("In progress"),
@@ -39,3 +42,10 @@ def format_duration(seconds: float | None) -> str:
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def queue_labels(session: Session) -> dict[str, str]:
+    """Queue name -> the name people read ("客服热线 Support" for ``support``); a queue
+    without a display name is shown by its name."""
+    return {name: display or name for name, display in session.execute(
+        select(PbxQueue.name, PbxQueue.display_name))}

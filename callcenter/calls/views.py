@@ -16,7 +16,12 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from callcenter.auth import permission_required
-from callcenter.calls.labels import DISPOSITION_LABELS, OUTCOME_LABELS, format_duration
+from callcenter.calls.labels import (
+    DISPOSITION_LABELS,
+    OUTCOME_LABELS,
+    format_duration,
+    queue_labels,
+)
 from callcenter.calls.models import CallRecord, PbxQueue
 from callcenter.calls.services import calls_query, user_names
 from callcenter.core.errors import ValidationError
@@ -24,6 +29,7 @@ from callcenter.core.exports import CSV_MEDIA_TYPE, EXCEL_UTF8_BOM, SafeCsvWrite
 from callcenter.core.messages import field_messages
 from callcenter.core.pagination import fetch_page
 from callcenter.customers.models import Customer
+from callcenter.customers.services import visible_to
 from callcenter.db import db_session
 from callcenter.users.models import Role, User
 from callcenter.users.permissions import Permission
@@ -68,7 +74,7 @@ def _choices() -> dict[str, Any]:
         agents = [(u.username, u.display_name or u.username) for u in dbs.scalars(
             select(User).where(User.role.in_((Role.AGENT, Role.SUPERVISOR)),
                                User.active.is_(True)).order_by(User.username))]
-    return {"queues": queues, "agents": agents}
+    return {"queues": queues, "agents": agents, "queue_labels": queue_labels(dbs)}
 
 
 @calls_bp.route("/")
@@ -89,8 +95,14 @@ def index():
     customers = _customers(c.customer_id for c in calls)
     if filters["customer"].isdigit() and len(filters["customer"]) < 10:
         customers.update(_customers([int(filters["customer"])]))
+    # Linked only where the reader may open the customer: in their scope, or through
+    # their own call (?call=, audited); a supervisor sees the queue's calls, not every
+    # caller's record.
+    openable = set(dbs.scalars(select(Customer.id).where(
+        Customer.id.in_(list(customers)), visible_to(current_user)))) if customers else set()
     return render_template("calls/list.html", filters=filters, result=result, calls=calls,
-                           users=users, customers=customers, errors=errors,
+                           users=users, customers=customers, openable=openable,
+                           errors=errors,
                            outcome_labels=OUTCOME_LABELS,
                            disposition_labels=DISPOSITION_LABELS,
                            duration=format_duration, **_choices()), 422 if errors else 200

@@ -203,17 +203,20 @@ def _customer_calls(customer_id: int) -> list[dict]:
         OUTCOME_LABELS,
         OUTCOME_TONES,
         format_duration,
+        queue_labels,
     )
     from callcenter.calls.services import customer_calls, user_names
 
     dbs = db_session()
     calls = customer_calls(dbs, customer_id, limit=CALLS_ON_PAGE)
+    queues = queue_labels(dbs) if calls else {}
     users = user_names(dbs, [c.agent_id for c in calls])
     rows = []
     for call in calls:
         agent = users.get(call.agent_id)
         rows.append({
             "call": call,
+            "queue": queues.get(call.queue, call.queue) if call.queue else None,
             "agent": (agent.display_name or agent.username) if agent else None,
             "outcome": OUTCOME_LABELS.get(call.outcome, call.outcome),
             "tone": OUTCOME_TONES.get(call.outcome, "muted"),

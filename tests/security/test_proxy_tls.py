@@ -15,6 +15,7 @@ import subprocess
 import pytest
 import requests
 from proxy_support import make_cert, proxied_serves
+from stack import seed
 
 pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None
                                 or shutil.which("openssl") is None,
@@ -23,8 +24,8 @@ pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None
 
 @pytest.fixture
 def proxy(fresh_database, redis_url, redis_conn, tmp_path):
-    with proxied_serves(fresh_database.create("sqlite"), redis_url, tmp_path,
-                        count=1) as proxied:
+    url, seeded = fresh_database.seeded("sqlite", seed)
+    with proxied_serves(url, redis_url, tmp_path, count=1, seeded=seeded) as proxied:
         yield proxied
 
 
