@@ -20,6 +20,7 @@ import os
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -240,6 +241,32 @@ def redis_conn(redis_url) -> Iterator[redis.Redis]:
     conn.close()
 
 
+#: One real argon2 hash per password for the users ``make_user`` makes: argon2 is slow
+#: on purpose (about a tenth of a second a hash, all CPU), and hundreds of tests make
+#: users with the same few passwords. Each is a genuine argon2id hash of that password,
+#: which a login verifies as for any user; only its salt is shared.
+_PASSWORD_HASHES: dict[str, str] = {}
+
+
+@contextmanager
+def _each_password_hashed_once() -> Iterator[None]:
+    from callcenter.users import services
+    # The product's own function, even if another thread's make_user has it swapped now.
+    real = getattr(services.hash_password, "__wrapped__", services.hash_password)
+
+    def hash_once(password: str) -> str:
+        if password not in _PASSWORD_HASHES:
+            _PASSWORD_HASHES[password] = real(password)
+        return _PASSWORD_HASHES[password]
+
+    hash_once.__wrapped__ = real
+    services.hash_password = hash_once
+    try:
+        yield
+    finally:
+        services.hash_password = real
+
+
 @pytest.fixture
 def make_user(session):
     """Factory: make_user("agent", scope="own", department="Service/Beijing")."""
@@ -248,9 +275,10 @@ def make_user(session):
     def factory(role: str = "agent", *, username: str | None = None, scope: str | None = None,
                 department: str | None = None, interface: str | None = None,
                 password: str = "correct horse battery", token: bool = False):
-        user = create_user(session, username=username or f"{role}{next(counter)}",
-                           password=password, role=role, scope=scope,
-                           department=department, interface=interface)
+        with _each_password_hashed_once():
+            user = create_user(session, username=username or f"{role}{next(counter)}",
+                               password=password, role=role, scope=scope,
+                               department=department, interface=interface)
         if token:
             user.plain_token = issue_api_token(session, user)
         session.flush()
