@@ -238,3 +238,35 @@ def test_the_default_and_a_saved_wrap_up_racing_in_parallel(backend, fresh_datab
             assert sum("saved" in o for o in outcome.values()) >= len(calls) // 2
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize(("live", "key_is_this_call", "outcome"), [
+    ({"state": "wrap_up", "reason": "wrap-up"}, True, "ended"),
+    # Right after the call the live state shows the queue's own wrap-up time, without a
+    # reason, before our pause: a wrap-up saved then still ends the pause.
+    ({"state": "wrap_up", "reason": None}, True, "ended"),
+    # ... but only for the call the wrap-up was started for,
+    ({"state": "wrap_up", "reason": None}, False, "not_in_wrap_up"),
+    # and never over a pause the agent chose.
+    ({"state": "paused", "reason": "lunch"}, True, "not_in_wrap_up"),
+])
+def test_which_states_a_wrap_up_ends(session, make_user, redis_conn, redis_url, live,
+                                     key_is_this_call, outcome):
+    import json
+
+    from fake_bridge import FakeBridge
+
+    from callcenter.realtime.live import AGENTS_KEY
+
+    agent = make_user("agent", username="acw_states", department="Service",
+                      interface="PJSIP/3101")
+    redis_conn.hset(AGENTS_KEY, agent.interface, json.dumps({
+        "interface": agent.interface, "name": "acw_states", "queues": ["support"],
+        "since": time.time(), **live}))
+    if key_is_this_call:
+        redis_conn.set(CURRENT_KEY.format(agent.id), "1795.1")
+    with FakeBridge(redis_url) as bridge:
+        assert end_after_call_work(session, redis_conn, agent, "1795.1") == outcome
+    # Ended: the PBX was asked to make the agent available; else it was asked nothing.
+    assert bool(bridge.commands) is (outcome == "ended"), bridge.commands
+    assert redis_conn.get(CURRENT_KEY.format(agent.id)) is None

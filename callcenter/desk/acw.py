@@ -80,6 +80,18 @@ def schedule_after_call_work(redis_client, settings: Settings, *, user_id: int,
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end"
 
 
+def _still_in_wrap_up(state: dict | None, *, ours: bool) -> bool:
+    """Is the agent (live ``state``) still in the wrap-up we started? Paused with our
+    reason, or, for the call we started it for (``ours``), in wrap-up without a reason
+    yet: right after the call the live state shows the queue's own short wrap-up time
+    before our pause, and a wrap-up saved in that moment must still end the pause (found
+    by tests/test_browser_agent_day.py). A pause the agent chose has a reason of its own."""
+    if state is None:
+        return False
+    reason = state.get("reason")
+    return reason == ACW_REASON or (ours and reason is None and state.get("state") == "wrap_up")
+
+
 def end_after_call_work(session: Session, redis_client, user: User,
                         call_id: str | None) -> str:
     """Make ``user`` available again if they are still paused for the wrap-up of
@@ -93,7 +105,7 @@ def end_after_call_work(session: Session, redis_client, user: User,
     if call_id is not None and current is not None and current != call_id:
         return "newer_call"
     state = live.agent_state(redis_client, user.interface) if user.interface else None
-    if state is None or state.get("reason") != ACW_REASON:
+    if not _still_in_wrap_up(state, ours=current is not None and current == call_id):
         if call_id is not None:
             redis_client.eval(_RELEASE, 1, key, call_id)
         return "not_in_wrap_up"
