@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from live_server import browser_login, live_app, live_settings
+from page_checks import OVERFLOW as _OVERFLOW
 from sqlalchemy.orm import Session
 
 from callcenter.calls.models import CallRecord, Outcome
@@ -74,23 +75,6 @@ def _log_in(browser, base: str, username: str, width: int, height: int = 900):
                          {"width": width, "height": height})
 
 
-_OVERFLOW = """() => {
-  const out = [];
-  if (document.documentElement.scrollWidth > window.innerWidth + 1) out.push("page");
-  for (const el of document.querySelectorAll("main *, header *")) {
-    const parent = el.parentElement;
-    if (!parent || el.offsetParent === null) continue;
-    const hidden = el.closest(".visually-hidden, thead");   // read aloud, never shown
-    if (hidden && getComputedStyle(hidden).position === "absolute") continue;
-    const style = getComputedStyle(parent);
-    if (style.overflowX !== "visible") continue;
-    if (el.getBoundingClientRect().right > parent.getBoundingClientRect().right + 1 &&
-        getComputedStyle(el).position !== "absolute") {
-      out.push((el.className || el.tagName) + " in " + (parent.className || parent.tagName));
-    }
-  }
-  return out.slice(0, 5);
-}"""
 
 
 def test_the_call_log_and_the_header_at_every_width(site, browser, tmp_path):

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 from live_server import browser_login, live_app, live_settings
+from page_checks import OVERFLOW as _OVERFLOW
 from rq import SimpleWorker
 from sqlalchemy.orm import Session
-from test_browser_call_log import _OVERFLOW
 from test_import_errors_i18n import ENGLISH_WORD, _customers_file
 
 from callcenter.db import make_engine

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import redis
 from live_server import browser_login, live_app, live_settings
+from page_checks import OVERFLOW as _OVERFLOW
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -179,31 +180,6 @@ def shots(tmp_path) -> Path:
     return folder
 
 
-#: Something wider than what holds it: the page wider than the window, or an element
-#: sticking out of a parent that shows what overflows (overflow-x visible). Folded
-#: <details> content and visually-hidden text are not on screen and do not count.
-_OVERFLOW = """() => {
-  const out = [];
-  if (document.documentElement.scrollWidth > window.innerWidth + 1)
-    out.push("page " + document.documentElement.scrollWidth + " > " + window.innerWidth);
-  for (const el of document.querySelectorAll("main *, header *")) {
-    const parent = el.parentElement;
-    if (!parent || el.offsetParent === null) continue;
-    const shut = el.closest("details:not([open])");
-    if (shut && !el.closest("summary")) continue;
-    const hidden = el.closest(".visually-hidden, thead");
-    if (hidden && getComputedStyle(hidden).position === "absolute") continue;
-    if (getComputedStyle(parent).overflowX !== "visible") continue;
-    const over = el.getBoundingClientRect().right - parent.getBoundingClientRect().right;
-    if (over > 1 && getComputedStyle(el).position !== "absolute") {
-      const name = e => e.tagName.toLowerCase() + (e.className && typeof e.className ===
-        "string" ? "." + e.className.trim().split(/\\s+/).join(".") : "");
-      out.push(name(el) + " in " + name(parent) + " by " + Math.round(over) + "px: '" +
-               el.textContent.trim().slice(0, 20) + "'");
-    }
-  }
-  return out.slice(0, 8);
-}"""
 
 #: Visible table cells with text whose content box is under two of their characters
 #: (2 x font-size) and whose text breaks onto more lines (or runs out) for it: "已解决"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from live_server import browser_login, live_app, live_settings
+from page_checks import OVERFLOW as _OVERFLOW
 from sqlalchemy.orm import Session
 
 from callcenter.calls.models import CallRecord, Outcome, PbxQueue
@@ -107,23 +108,6 @@ def site(fresh_database, tmp_path, redis_url, redis_conn):
         yield live
 
 
-_OVERFLOW = """() => {
-  const out = [];
-  if (document.documentElement.scrollWidth > window.innerWidth + 1) out.push("page");
-  for (const el of document.querySelectorAll("main *, header *")) {
-    const parent = el.parentElement;
-    if (!parent || el.offsetParent === null) continue;
-    const hidden = el.closest(".visually-hidden, thead");   // read aloud, never shown
-    if (hidden && getComputedStyle(hidden).position === "absolute") continue;
-    const style = getComputedStyle(parent);
-    if (style.overflowX !== "visible") continue;
-    if (el.getBoundingClientRect().right > parent.getBoundingClientRect().right + 1 &&
-        getComputedStyle(el).position !== "absolute") {
-      out.push((el.className || el.tagName) + " in " + (parent.className || parent.tagName));
-    }
-  }
-  return out.slice(0, 5);
-}"""
 
 #: The chart's data as Chart.js holds it (labels and the datasets' numbers).
 _CHART = """() => {

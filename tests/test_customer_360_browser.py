@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from live_server import browser_login, live_app, live_settings
+from page_checks import OVERFLOW as _OVERFLOW
 from sqlalchemy.orm import Session
 
 from callcenter.calls.models import CallRecord, Outcome
@@ -117,25 +118,6 @@ def site(fresh_database, tmp_path, redis_url):
         yield live.base, customer_id
 
 
-#: Something wider than what holds it (the page, or any element in a visible parent).
-_OVERFLOW = """() => {
-  const out = [];
-  if (document.documentElement.scrollWidth > window.innerWidth + 1) out.push("page");
-  for (const el of document.querySelectorAll("main *, header *")) {
-    const parent = el.parentElement;
-    if (!parent || el.offsetParent === null) continue;
-    const shut = el.closest("details:not([open])");            // folded: not on screen
-    if (shut && !el.closest("summary")) continue;
-    const hidden = el.closest(".visually-hidden, thead");   // read aloud, never shown
-    if (hidden && getComputedStyle(hidden).position === "absolute") continue;
-    if (getComputedStyle(parent).overflowX !== "visible") continue;
-    if (el.getBoundingClientRect().right > parent.getBoundingClientRect().right + 1 &&
-        getComputedStyle(el).position !== "absolute") {
-      out.push((el.className || el.tagName) + " in " + (parent.className || parent.tagName));
-    }
-  }
-  return out.slice(0, 5);
-}"""
 
 #: Table cells, badges, headings and labels narrower than two characters of their own
 #: font: where "小结" or "已解决" would stand one character per line.
