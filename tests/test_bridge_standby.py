@@ -3,7 +3,7 @@ leader that lost its lock (taken by another, or a stall past the TTL) stops brid
 once and waits as a standby.
 
 Two ``run_bridge`` threads share one Redis and one PBX simulator; the leader lock has a
-one-second TTL. Calls are placed one at a time in the simulator (no random traffic) so
+two-second TTL. Calls are placed one at a time in the simulator (no random traffic) so
 the test knows which bridge should have seen them.
 """
 
@@ -25,7 +25,7 @@ from callcenter.bridge.leader import LEADER_KEY, LeaderLock
 from callcenter.realtime.commands import NOT_ANSWERING, request_pbx_action
 from telephony.simulator import SimulatorConfig, ThreadedSimulator, parse_queues
 
-TTL_S = 1.0
+TTL_S = 2.0  # 1 s was too tight on a loaded 2-core CI machine: a standby deposed itself
 
 
 class RecordingLock(LeaderLock):
@@ -161,9 +161,11 @@ def test_one_leader_the_standby_waits_then_takes_over_when_the_leader_dies(
 
     # The successor bridges: a call made now pops up and reaches the call log.
     after = place_call(sim)
-    rung = wait_until(lambda: pops_for(inboxes, after), 5, what="a pop after the takeover")
+    wait_until(lambda: pops_for(inboxes, after), 5, what="a pop after the takeover")
     answered = wait_until(lambda: pops_for(inboxes, after, "call.answered"), 5)
-    assert set(answered) <= set(rung)
+    # Read the ringing pops only now: a ring-all queue rings three agents, and their pops
+    # arrive one by one, so the one who answers may not have had theirs at the first pop.
+    assert set(answered) <= set(pops_for(inboxes, after))
     row = wait_until(lambda: logged(stack, after), 10, 0.1, what="the call after takeover")
     assert row["outcome"] == "answered"
     assert row["agent"] == f"agent{answered[0]}"

@@ -110,9 +110,14 @@ async def _keep_lock(lock: LeaderLock, stop: asyncio.Event, deposed: asyncio.Eve
     """
     loop = asyncio.get_running_loop()
     renewed_at = loop.time()
+    # The first renewal goes out as soon as the loop is free: the lease was counted from
+    # before the acquire, and building the Bridge and starting it ate into it.
+    first = True
     while not both.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(_first(stop, both), lock.renew_every_s)
+        if not first:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(_first(stop, both), lock.renew_every_s)
+        first = False
         if stop.is_set():
             both.set()
             return
@@ -126,11 +131,21 @@ async def _keep_lock(lock: LeaderLock, stop: asyncio.Event, deposed: asyncio.Eve
             if kept:
                 renewed_at = loop.time()
                 if bridge is not None:
+                    _warn_if_late(bridge.lease_until - asked_at, lock)
                     bridge.lease_until = asked_at + lock.ttl_ms / 1000
         if not kept:
             deposed.set()
             both.set()
             return
+
+
+def _warn_if_late(left_s: float, lock: LeaderLock) -> None:
+    """Say so when a renewal went out with less than one renewal interval of the lease
+    left: a little more delay and this bridge would have stopped itself."""
+    if left_s < lock.renew_every_s:
+        log.warning("the leader lock was renewed with %.0f ms of its lease left (TTL %d "
+                    "ms): this bridge's event loop is running late", left_s * 1000,
+                    lock.ttl_ms)
 
 
 async def _first(*events: asyncio.Event) -> None:

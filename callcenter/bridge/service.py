@@ -150,7 +150,8 @@ class Bridge:
         """Serve until ``stop`` is set; then close everything in order."""
         self.loop = asyncio.get_running_loop()
         self._run_stop = stop
-        self.directory.refresh()
+        # Off the loop: the leader lock's first renewal waits for the loop to be free.
+        await asyncio.to_thread(self.directory.refresh)
         if not self.bridge_settings.queue_log_path:
             log.warning("PBX_QUEUE_LOG is not set: calls that end while the bridge is away "
                         "are closed after the reconnect but not checked against the PBX")
