@@ -73,6 +73,8 @@ def create_app(settings: Settings | None = None, *, db_bind=None, testing: bool 
             "connect-src 'self' ws: wss:; frame-ancestors 'none'")
         return response
 
+    from callcenter import compression
+    compression.init_app(app)  # before the database's hook: compresses after the commit
     https.init_app(app, hsts_max_age=settings.hsts_max_age)
     db.init_app(app, db_bind, **(session_options or {}))
     from callcenter.core.domains import check_domain_settings, init_domains

@@ -65,7 +65,8 @@ def test_the_defaults_until_a_supervisor_sets_them(client, make_user, queues):
     assert set(items) == {"support", "vip"}
     assert items["vip"] == {"queue": "vip", "display_name": "VIP", "sl_threshold_s": 10,
                             "service_level_percent": 80, "longest_wait_s": 10,
-                            "abandon_rate_percent": 5, "custom": False, "updated_at": None}
+                            "abandon_rate_percent": 5, "custom": False, "updated_at": None,
+                            "version": 0}
     support = _support(client, boss)
     assert (support["sl_target"], support["abandon_rate_limit"],
             support["longest_wait_limit_s"]) == (0.8, 0.05, 20)

@@ -119,11 +119,15 @@ def list_wallboard_thresholds():
 
 @api_route("PUT", "/wallboard/thresholds/<queue>", summary="Set a queue's alert thresholds",
            tag="wallboard", permission=Permission.WALLBOARD_VIEW,
-           body=WallboardThresholdsUpdate, response=WallboardThresholds, errors=(404,),
+           body=WallboardThresholdsUpdate, response=WallboardThresholds,
+           errors=(404, 409),
            description="For a queue of the caller's wallboard (another is 404). All three "
-                       "values; the queue's wallboards re-colour at once.")
+                       "values, and the `version` read: a stale one is a 409 carrying "
+                       "`current_version`. The queue's wallboards re-colour at once.")
 def put_wallboard_thresholds(queue: str, body: dict[str, Any]):
-    return jsonify(_one(set_thresholds(db_session(), api_user(), queue, body,
+    values = {k: v for k, v in body.items() if k != "version"}
+    return jsonify(_one(set_thresholds(db_session(), api_user(), queue, values,
+                                       version=body.get("version"),
                                        settings=current_app.config["SETTINGS"])))
 
 

@@ -29,6 +29,9 @@ class QueueThresholds(Base):
         ForeignKey("users.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow,
                                                  onupdate=utcnow)
+    #: Bumped by every save: a save holding an older one is refused (a supervisor's form
+    #: must not silently overwrite what another saved meanwhile). No row: version 0.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class AgentPause(Base):

@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, Strict
 
-from callcenter.core.schema import Schema
+from callcenter.core.schema import MAX_ID, Schema
 from callcenter.wallboard.thresholds import RANGES
 
 
@@ -26,6 +26,8 @@ LongestWait = _whole("longest_wait_s", "A caller waiting longer than this many s
                                        "flagged.")
 AbandonRatePercent = _whole("abandon_rate_percent",
                             "Today's abandon rate above this percentage is flagged.")
+#: 0 while a queue alerts at the defaults (it has no thresholds of its own).
+Version = Annotated[int, Strict(), Field(ge=0, le=MAX_ID)]
 
 
 class WallboardThresholdsUpdate(Schema):
@@ -34,6 +36,11 @@ class WallboardThresholdsUpdate(Schema):
     service_level_percent: ServiceLevelPercent  # type: ignore[valid-type]
     longest_wait_s: LongestWait  # type: ignore[valid-type]
     abandon_rate_percent: AbandonRatePercent  # type: ignore[valid-type]
+    version: Annotated[Version | None, Field(
+        description="The `version` you read (0: the defaults). Another supervisor saved "
+                    "meanwhile: 409 `wallboard.thresholds_stale` carrying "
+                    "`current_version`, nothing changed. Left out: the last save wins.")
+    ] = None
 
 
 class WallboardThresholds(Schema):
@@ -47,6 +54,8 @@ class WallboardThresholds(Schema):
     custom: Annotated[bool, Field(description="False: the defaults (80 %, the queue's "
                                               "service-level time, 5 %).")]
     updated_at: datetime | None
+    version: Annotated[Version, Field(description="Bumped by every save; send it back "
+                                                  "with the next one.")]
 
 
 class WallboardThresholdsList(Schema):

@@ -49,6 +49,8 @@ class Thresholds:
     custom: bool = False
     updated_at: datetime | None = None
     updated_by_id: int | None = None
+    #: What a save must send back to change them (``threshold_edits``); 0: the defaults.
+    version: int = 0
 
     @property
     def sl_target(self) -> float:
@@ -78,7 +80,7 @@ def defaults_for(queue: PbxQueue | None) -> Thresholds:
 def from_row(row: QueueThresholds) -> Thresholds:
     return Thresholds(row.service_level_percent, row.longest_wait_s,
                       row.abandon_rate_percent, custom=True, updated_at=row.updated_at,
-                      updated_by_id=row.updated_by_id)
+                      updated_by_id=row.updated_by_id, version=row.version)
 
 
 def queues_with_thresholds(session: Session, names: Iterable[str]

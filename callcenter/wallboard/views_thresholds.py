@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from callcenter.auth import permission_required
-from callcenter.core.errors import AppError, ValidationError
+from callcenter.core.errors import AppError, StaleVersion, ValidationError
 from callcenter.core.messages import error_message, field_messages
 from callcenter.db import db_session
 from callcenter.users.permissions import Permission
@@ -34,6 +34,7 @@ from callcenter.wallboard.views import wallboard_bp
 def thresholds_page():
     dbs = db_session()
     errors: dict[str, str] = {}
+    theirs: dict[str, int] = {}
     failure = ""
     posted_queue = ""
     status = 200
@@ -49,13 +50,21 @@ def thresholds_page():
             else:
                 queue, _limits = set_thresholds(
                     dbs, current_user, posted_queue,
-                    {name: request.form.get(name, "") for name in FIELDS}, settings=settings)
+                    {name: request.form.get(name, "") for name in FIELDS},
+                    version=_version(request.form.get("version")), settings=settings)
                 flash(_("The alerts of %(queue)s are saved.",
                         queue=queue.display_name or queue.name), "success")
             return redirect(url_for("wallboard.thresholds_page"))
         except ValidationError as exc:
             dbs.rollback()
             errors, status = field_messages(exc), 422
+        except StaleVersion:
+            # Another supervisor saved meanwhile: their values in words and beside each
+            # field that differs, ours still in the form, which now carries their
+            # version (a second save replaces them).
+            dbs.rollback()
+            failure, theirs = _stale(dbs, current_user, posted_queue)
+            status = 409
         except AppError as exc:
             dbs.rollback()
             failure, status = error_message(exc), exc.status
@@ -65,5 +74,27 @@ def thresholds_page():
     return render_template(
         "wallboard/thresholds.html", rows=rows, errors=errors, failure=failure,
         posted_queue=posted_queue, posted_label=posted_label, posted=request.form,
+        theirs=theirs,
         ranges=RANGES, default_sl=DEFAULT_SERVICE_LEVEL_PERCENT,
         default_abandon=DEFAULT_ABANDON_RATE_PERCENT), status
+
+
+def _version(text: str | None) -> int | str | None:
+    """The form's hidden version: None when the form has none (last save wins)."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    return int(text) if text.isdigit() and len(text) < 10 else text
+
+
+def _stale(dbs, actor, queue_name: str) -> tuple[str, dict[str, int]]:
+    """What to say to a stale save, and the values saved now."""
+    for queue, limits in queue_thresholds(dbs, actor):
+        if queue.name == queue_name:
+            return _("Someone else saved the alerts of %(queue)s meanwhile. They are now: "
+                     "service level below %(sl)s %%, longest wait over %(wait)s s, abandoned "
+                     "above %(ab)s %%. Your values are still in the form: save again to "
+                     "replace theirs.", queue=queue.display_name or queue.name,
+                     sl=limits.service_level_percent, wait=limits.longest_wait_s,
+                     ab=limits.abandon_rate_percent), limits.values()
+    return "", {}
