@@ -15,7 +15,7 @@ from live_server import browser_login, live_app, live_settings
 from page_checks import OVERFLOW as _OVERFLOW
 from sqlalchemy.orm import Session
 
-from callcenter.calls.models import CallRecord, Outcome
+from callcenter.calls.models import CallRecord, Direction, Outcome
 from callcenter.customers.services import create_customer
 from callcenter.db import make_engine
 from callcenter.users.services import create_user
@@ -62,6 +62,18 @@ def site(fresh_database, tmp_path, redis_url):
                     wrapup_notes=NOTE if answered and n % 3 == 0 else "",
                     wrapup_by_id=agent.id if answered and n % 3 == 0 else None,
                     wrapup_at=at + timedelta(minutes=4) if answered and n % 3 == 0 else None))
+            # the newest two: the agent's click-to-dials (answered; busy)
+            for n, outcome in ((30, Outcome.ANSWERED), (31, Outcome.BUSY)):
+                at = start + timedelta(minutes=5 * n)
+                session.add(CallRecord(
+                    call_id=f"1795455{n:03d}.1", caller_number="13812345678",
+                    caller_e164="+8613812345678", caller_name="北京华通汽车服务有限公司",
+                    customer_id=customer.id, direction=Direction.OUTBOUND,
+                    agent_id=agent.id, agent_interface=agent.interface,
+                    agents=[agent.interface], outcome=outcome, started_at=at,
+                    answered_at=at + timedelta(seconds=8) if n == 30 else None,
+                    ended_at=at + timedelta(minutes=2),
+                    talk_s=112.0 if n == 30 else None))
             session.commit()
     finally:
         engine.dispose()
@@ -88,6 +100,11 @@ def test_the_call_log_and_the_header_at_every_width(site, browser, tmp_path):
             expect(page.locator("[data-calls] tbody tr").first).to_be_visible(timeout=WAIT_MS)
             page.screenshot(path=folder / f"{lang}-{width}-calls.png", full_page=True)
             assert page.evaluate(_OVERFLOW) == [], (lang, width)
+            outbound = page.locator("[data-direction='outbound']")
+            expect(outbound).to_have_count(2)
+            expect(outbound.first).to_have_text({"en": "Outbound", "zh": "呼出"}[lang])
+            expect(page.locator("[data-direction='inbound']").first).to_have_text(
+                {"en": "Inbound", "zh": "呼入"}[lang])
             if width > 1000:
                 header = page.locator(".site-header__inner").bounding_box()
                 assert header["height"] < 80, (lang, width, header)   # one row

@@ -110,7 +110,8 @@ def test_ringall_losers_are_answered_elsewhere():
         "caller_number": "13812345678", "caller_name": "Zhang San", "customer_id": 42,
         "queue": "support", "agent_interface": "Local/agent2@agents/n",
         "agents": ["Local/agent2@agents/n"], "outcome": "answered", "started_at": 0,
-        "queued_at": 0, "answered_at": 0, "ended_at": 0, "wait_s": 1.0, "talk_s": 13.0}
+        "queued_at": 0, "answered_at": 0, "ended_at": 0, "wait_s": 1.0, "talk_s": 13.0,
+        "direction": "inbound"}
 
 
 def test_ring_timeout_is_no_answer():

@@ -14,7 +14,14 @@ import re
 from typing import Any
 
 from telephony.ami import AMIActionError, AMIClient, AMIValueError, format_caller_id
-from telephony.callstate import CALL_CONNECTED
+from telephony.callstate import (
+    CALL_AGENT_VARIABLE,
+    CALL_CONNECTED,
+    CALL_KIND_MONITOR,
+    CALL_KIND_OUTBOUND,
+    CALL_KIND_VARIABLE,
+    CALL_NUMBER_VARIABLE,
+)
 
 _NAME = re.compile(r"[A-Za-z0-9_.@/;:+#*-]{1,120}\Z")
 _DIALLABLE = re.compile(r"\+?[0-9*#]{1,32}\Z")
@@ -128,9 +135,15 @@ async def execute_command(ami: AMIClient, command: dict, directory: Any = None,
             interface = _field(command, "interface")
             number = _field(command, "number", _DIALLABLE)
             context = _field(command, "context", required=False) or "outbound"
+            # The variables mark the call as ours: the call-state tracker reads them
+            # (VarSet) and logs an outbound call of this agent to this number, never a
+            # stranger calling in (telephony/README.md).
             await ami.originate(interface, exten=number, context=context, priority=1,
                                 caller_id=format_caller_id(
-                                    str(command.get("caller_name") or "")[:40], number))
+                                    str(command.get("caller_name") or "")[:40], number),
+                                variables={CALL_KIND_VARIABLE: CALL_KIND_OUTBOUND,
+                                           CALL_AGENT_VARIABLE: interface,
+                                           CALL_NUMBER_VARIABLE: number})
         elif action == "transfer":
             channel, queue = _transfer_target(command, tracker)
             await ami.redirect(channel, queue, TRANSFER_CONTEXT, priority=1)
@@ -138,9 +151,12 @@ async def execute_command(ami: AMIClient, command: dict, directory: Any = None,
             call_id, channel, options = _monitor_target(command, tracker)
             # The supervisor's phone rings; once picked up it runs ChanSpy on the agent's
             # leg. Every value is checked above: a comma would start another argument.
+            # CC_CALL_KIND=monitor: the tracker keeps the spy's channels out of the
+            # call log and the figures (the audit log records the session).
             await ami.originate(_field(command, "interface"), application="ChanSpy",
                                 data=f"{channel},{options}",
-                                caller_id=format_caller_id(MONITOR_CALLER_NAME, ""))
+                                caller_id=format_caller_id(MONITOR_CALLER_NAME, ""),
+                                variables={CALL_KIND_VARIABLE: CALL_KIND_MONITOR})
             extra = {"call_id": call_id}
         elif action == "redirect":
             await ami.redirect(_field(command, "channel"), _field(command, "exten"),

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from callcenter.calls.models import Outcome, PbxQueue
+from callcenter.calls.models import Direction, Outcome, PbxQueue
 
 OUTCOME_LABELS = {
     Outcome.IN_PROGRESS: _l("In progress"),
@@ -15,6 +15,12 @@ OUTCOME_LABELS = {
     Outcome.ABANDONED: _l("Abandoned"),
     Outcome.TRANSFERRED: _l("Transferred"),
     Outcome.UNANSWERED: _l("Unanswered"),
+    Outcome.BUSY: _l("Busy"),
+}
+#: Who started the call: a caller (inbound) or an agent's click-to-dial (outbound).
+DIRECTION_LABELS = {
+    Direction.INBOUND: _l("Inbound"),
+    Direction.OUTBOUND: _l("Outbound"),
 }
 #: Badge tone per outcome (the badge text says it too: nothing by colour alone).
 OUTCOME_TONES = {
@@ -23,6 +29,7 @@ OUTCOME_TONES = {
     Outcome.ABANDONED: "danger",
     Outcome.TRANSFERRED: "muted",
     Outcome.UNANSWERED: "warn",
+    Outcome.BUSY: "warn",
 }
 #: The wrap-up dispositions (callcenter.calls.services.DISPOSITIONS), in form order.
 DISPOSITION_LABELS = {

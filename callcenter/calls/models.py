@@ -17,6 +17,13 @@ class Outcome(enum.StrEnum):
     ABANDONED = "abandoned"        # the caller gave up (or timed out) while queued
     TRANSFERRED = "transferred"    # answered, then sent elsewhere (another queue, a number)
     UNANSWERED = "unanswered"      # ended without a queue or an agent ever connecting
+    #                                (outbound: the customer did not answer)
+    BUSY = "busy"                  # outbound: the customer's line was busy
+
+
+class Direction(enum.StrEnum):
+    INBOUND = "inbound"            # a caller came in (the dialplan, usually a queue)
+    OUTBOUND = "outbound"          # click-to-dial: an agent called the customer
 
 
 def _enum(cls, name):
@@ -50,6 +57,12 @@ class CallRecord(Base):
     agents: Mapped[list] = mapped_column(JSON, default=list)
     outcome: Mapped[Outcome] = mapped_column(_enum(Outcome, "call_outcome"),
                                              default=Outcome.IN_PROGRESS, index=True)
+    #: Who started it. Outbound (click-to-dial): ``caller_number`` is the number dialled,
+    #: ``agent_id`` the agent who dialled, ``answered_at`` when the customer answered;
+    #: such a call never counts as offered or abandoned in a queue's figures.
+    direction: Mapped[Direction] = mapped_column(
+        _enum(Direction, "call_direction"), default=Direction.INBOUND,
+        server_default=Direction.INBOUND.value, index=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from callcenter.calls.models import CallRecord, Outcome, PbxRecordCursor
+from callcenter.calls.models import CallRecord, Direction, Outcome, PbxRecordCursor
 from callcenter.calls.recording import record_call
 from callcenter.users.models import User
 from telephony.queuelog import PbxCall
@@ -121,6 +121,8 @@ def _partly_seen(session: Session, pbx: PbxCall) -> CallRecord | None:
     entered = _at(pbx.entered_at)
     rows = session.scalars(select(CallRecord).where(
         CallRecord.queue_uniqueid.is_(None), CallRecord.queued_at.is_(None),
+        # a click-to-dial to the same number (the customer calling back) is another call
+        CallRecord.direction == Direction.INBOUND,
         CallRecord.caller_number == pbx.caller,
         CallRecord.outcome.in_((Outcome.IN_PROGRESS, Outcome.UNANSWERED)),
         CallRecord.started_at >= entered - timedelta(seconds=_BEFORE_QUEUE_S),

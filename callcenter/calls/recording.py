@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from callcenter.calls.models import CallRecord, Outcome, PbxQueue
+from callcenter.calls.models import CallRecord, Direction, Outcome, PbxQueue
 from callcenter.core.fields import as_id, clean_printable
 from callcenter.customers.models import Customer
 from callcenter.customers.phones import try_normalise_phone
@@ -31,6 +31,7 @@ MAX_AGENTS = 50
 #: Longest duration (seconds) believed; anything larger is a clock error.
 MAX_DURATION_S = 7 * 24 * 3600
 OUTCOMES = {m.value: m for m in Outcome}
+DIRECTIONS = {m.value: m for m in Direction}
 
 
 # --- hostile input ---------------------------------------------------------------------
@@ -80,6 +81,8 @@ def _summary_values(summary: Any) -> dict[str, Any]:
     """The summary as CallRecord column values, cleaned; None where it says nothing."""
     outcome = _field(summary, "outcome")
     outcome = getattr(outcome, "value", outcome)
+    direction = _field(summary, "direction")
+    direction = getattr(direction, "value", direction)
     values = {
         "queue_uniqueid": clean_printable(_field(summary, "queue_uniqueid"),
                                      LIMITS["queue_uniqueid"]) or None,
@@ -91,6 +94,9 @@ def _summary_values(summary: Any) -> dict[str, Any]:
         "agents": _agents(_field(summary, "agents")),
         "outcome": OUTCOMES.get(outcome if isinstance(outcome, str) else None,
                                  Outcome.IN_PROGRESS),
+        # None: the summary does not say (queue_log's, an older bridge's dead letter):
+        # a new row is inbound, an existing one keeps its direction
+        "direction": DIRECTIONS.get(direction) if isinstance(direction, str) else None,
         "started_at": _timestamp(_field(summary, "started_at")),
         "queued_at": _timestamp(_field(summary, "queued_at")),
         "answered_at": _timestamp(_field(summary, "answered_at")),
@@ -193,10 +199,11 @@ def record_call(session: Session, summary: Any, *, region: str) -> CallRecord:
 
     ``summary`` is a mapping or an object with the ``CallSummary`` fields: call_id,
     queue_uniqueid, caller_number, caller_name, customer_id, queue, agent_interface,
-    agents, outcome, started_at, queued_at, answered_at, ended_at (epoch seconds or
-    None), wait_s, talk_s. The row is keyed by ``call_id`` (the Linkedid): the same
-    summary twice changes nothing, a later one updates the row, and a final row
-    (``ended_at`` set) is never taken back to "in progress" by an older summary.
+    agents, outcome, direction (``inbound`` when absent), started_at, queued_at,
+    answered_at, ended_at (epoch seconds or None), wait_s, talk_s. The row is keyed by
+    ``call_id`` (the Linkedid): the same summary twice changes nothing, a later one
+    updates the row, and a final row (``ended_at`` set) is never taken back to "in
+    progress" by an older summary.
 
     Caller IDs are cleaned, never refused. ``agent_id`` comes from ``users.interface``;
     ``customer_id`` is the summary's (from the FastAGI lookup) or found by the phone
@@ -243,6 +250,7 @@ def record_call(session: Session, summary: Any, *, region: str) -> CallRecord:
         return call
     values["started_at"] = (values["started_at"] or values["queued_at"]
                             or values["answered_at"] or utcnow())
+    values["direction"] = values["direction"] or Direction.INBOUND
     call = _insert_unless_exists(session, CallRecord, "call_id", {"call_id": call_id, **values})
     if call is not None:
         return call

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from callcenter.calls.models import Outcome
+from callcenter.calls.models import Direction, Outcome
 from callcenter.core.pagination import page_schema
 from callcenter.core.schema import Schema, json_schemas
 from callcenter.openapi import register_schemas
@@ -51,6 +51,9 @@ class Call(Schema):
     agents: Annotated[list[str], Field(
         description="Every interface that talked to the caller, in order.")]
     outcome: Outcome
+    direction: Annotated[Direction, Field(
+        description="inbound: a caller came in; outbound: an agent's click-to-dial (then "
+                    "caller is the number dialled and agent who dialled).")]
     wait_s: Seconds
     talk_s: Seconds
     started_at: datetime

@@ -34,7 +34,7 @@ def call_to_dict(call: CallRecord, users: dict[int, User] | None = None) -> dict
         customer_id=call.customer_id, queue=call.queue,
         agent=agent.username if agent is not None else None, agent_id=call.agent_id,
         agent_interface=call.agent_interface, agents=list(call.agents or []),
-        outcome=call.outcome, wait_s=call.wait_s, talk_s=call.talk_s,
+        outcome=call.outcome, direction=call.direction, wait_s=call.wait_s, talk_s=call.talk_s,
         started_at=call.started_at, queued_at=call.queued_at,
         answered_at=call.answered_at, ended_at=call.ended_at,
         disposition=call.disposition, notes=call.wrapup_notes or "",

@@ -14,9 +14,11 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from callcenter.auth import permission_required
 from callcenter.calls.labels import (
+    DIRECTION_LABELS,
     DISPOSITION_LABELS,
     OUTCOME_LABELS,
     format_duration,
@@ -30,7 +32,7 @@ from callcenter.core.messages import field_messages
 from callcenter.core.pagination import fetch_page
 from callcenter.customers.models import Customer
 from callcenter.customers.services import visible_to
-from callcenter.db import db_session
+from callcenter.db import db_session, own_transaction
 from callcenter.users.models import Role, User
 from callcenter.users.permissions import Permission
 
@@ -58,12 +60,12 @@ def _query(filters: dict[str, str]):
                        **{k: v or None for k, v in filters.items()})
 
 
-def _customers(ids) -> dict[int, str]:
+def _customers(ids, session: Session | None = None) -> dict[int, str]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    return dict(db_session().execute(select(Customer.id, Customer.name)
-                                     .where(Customer.id.in_(wanted))).all())
+    return dict((session or db_session()).execute(select(Customer.id, Customer.name)
+                                                  .where(Customer.id.in_(wanted))).all())
 
 
 def _choices() -> dict[str, Any]:
@@ -104,6 +106,7 @@ def index():
                            users=users, customers=customers, openable=openable,
                            errors=errors,
                            outcome_labels=OUTCOME_LABELS,
+                           direction_labels=DIRECTION_LABELS,
                            disposition_labels=DISPOSITION_LABELS,
                            duration=format_duration, **_choices()), 422 if errors else 200
 
@@ -122,42 +125,53 @@ def export():
         return Response("\n".join(f"{f}: {m}" for f, m in field_messages(exc).items()),
                         status=422, mimetype="text/plain")
     zone = ZoneInfo(current_app.config["TIMEZONE"])
-    dbs = db_session()
 
     def rows() -> Iterator[str]:
-        out = io.StringIO()
-        writer = SafeCsvWriter(out)   # a caller's "=..." name never runs as a formula
-        writer.writerow(["call_id", "started_at", "caller_number", "caller_name",
-                         "customer_id", "customer", "queue", "agent", "outcome", "wait_s",
-                         "talk_s", "disposition", "notes", "wrapup_by", "wrapup_at"])
-        batch: list[CallRecord] = []
-
-        def flush() -> Iterator[str]:
-            users = user_names(dbs, [i for c in batch for i in (c.agent_id, c.wrapup_by_id)])
-            names = _customers(c.customer_id for c in batch)
-            for c in batch:
-                agent, by = users.get(c.agent_id), users.get(c.wrapup_by_id)
-                writer.writerow(["" if v is None else v for v in (
-                    c.call_id, _local(c.started_at, zone), c.caller_number, c.caller_name,
-                    c.customer_id, names.get(c.customer_id, ""), c.queue,
-                    agent.username if agent else "", c.outcome.value,
-                    "" if c.wait_s is None else round(c.wait_s, 1),
-                    "" if c.talk_s is None else round(c.talk_s, 1), c.disposition or "",
-                    c.wrapup_notes or "", by.username if by else "",
-                    _local(c.wrapup_at, zone))])
-            batch.clear()
-            yield out.getvalue()
-            out.seek(0)
-            out.truncate()
-
-        yield EXCEL_UTF8_BOM
-        yield from flush()
-        for call in dbs.scalars(stmt.execution_options(yield_per=1000)):
-            batch.append(call)
-            if len(batch) == 1000:
-                yield from flush()
-        yield from flush()
+        # The body streams after the request's session was committed and closed
+        # (callcenter.db): reading through that one would open a connection nobody
+        # returns. The export reads through a session of its own, closed at the end.
+        dbs = own_transaction()
+        try:
+            yield from _csv_rows(dbs, stmt, zone)
+        finally:
+            dbs.close()
 
     stamp = datetime.now(zone).strftime("%Y%m%d-%H%M")
     return Response(stream_with_context(rows()), mimetype=CSV_MEDIA_TYPE,
                     headers={"Content-Disposition": f'attachment; filename="calls-{stamp}.csv"'})
+
+
+def _csv_rows(dbs: Session, stmt, zone: ZoneInfo) -> Iterator[str]:
+    out = io.StringIO()
+    writer = SafeCsvWriter(out)   # a caller's "=..." name never runs as a formula
+    writer.writerow(["call_id", "started_at", "caller_number", "caller_name",
+                     "customer_id", "customer", "queue", "agent", "outcome", "wait_s",
+                     "talk_s", "disposition", "notes", "wrapup_by", "wrapup_at",
+                     "direction"])
+    batch: list[CallRecord] = []
+
+    def flush() -> Iterator[str]:
+        users = user_names(dbs, [i for c in batch for i in (c.agent_id, c.wrapup_by_id)])
+        names = _customers((c.customer_id for c in batch), dbs)
+        for c in batch:
+            agent, by = users.get(c.agent_id), users.get(c.wrapup_by_id)
+            writer.writerow(["" if v is None else v for v in (
+                c.call_id, _local(c.started_at, zone), c.caller_number, c.caller_name,
+                c.customer_id, names.get(c.customer_id, ""), c.queue,
+                agent.username if agent else "", c.outcome.value,
+                "" if c.wait_s is None else round(c.wait_s, 1),
+                "" if c.talk_s is None else round(c.talk_s, 1), c.disposition or "",
+                c.wrapup_notes or "", by.username if by else "",
+                _local(c.wrapup_at, zone), c.direction.value)])
+        batch.clear()
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
+
+    yield EXCEL_UTF8_BOM
+    yield from flush()
+    for call in dbs.scalars(stmt.execution_options(yield_per=1000)):
+        batch.append(call)
+        if len(batch) == 1000:
+            yield from flush()
+    yield from flush()

@@ -26,11 +26,18 @@ from collections.abc import Mapping
 from telephony.callstate.agents import AgentBook
 from telephony.callstate.effects import (
     ANSWERED_ELSEWHERE,
+    CALL_AGENT_VARIABLE,
+    CALL_CONNECTED,
     CALL_FINISHED,
+    CALL_KIND_MONITOR,
+    CALL_KIND_OUTBOUND,
+    CALL_KIND_VARIABLE,
+    CALL_NUMBER_VARIABLE,
     CALLER_LEFT,
     HANGUP,
     NO_ANSWER,
     NO_EFFECTS,
+    OUTBOUND,
     TRANSFERRED,
     CallDismissed,
     CallEnded,
@@ -49,6 +56,7 @@ from telephony.callstate.model import (
 )
 
 Frame = Mapping[str, str]
+_OWN_VARIABLES = frozenset((CALL_KIND_VARIABLE, CALL_AGENT_VARIABLE, CALL_NUMBER_VARIABLE))
 
 
 def seconds_field(value: str | None) -> float | None:
@@ -68,6 +76,7 @@ class CallEvents:
     _calls: dict[str, Call]
     _finished: dict[str, None]
     _gone: dict[str, None]
+    _not_calls: dict[str, None]
     _book: AgentBook
     stats: dict[str, int]
     finished_memory: int
@@ -76,13 +85,15 @@ class CallEvents:
     def _lookup(self, frame: Frame) -> Call | None:
         link = frame.get("Linkedid") or frame.get("DestLinkedid")
         call = self._calls.get(link) if link else None
-        if call is None:
+        if call is None and link not in self._not_calls:
             self.stats["unknown_call"] += 1
         return call
 
     def _adopt(self, link: str, now: float) -> Call | None:
         call = self._calls.get(link)
         if call is None:
+            if link in self._not_calls:
+                return None  # a monitoring session's channels: no call
             if link in self._finished:
                 self.stats["replayed"] += 1  # a Linkedid is never reused: a replay
                 return None
@@ -176,6 +187,7 @@ class CallEvents:
             self._end_leg(call, call.current, None, self._was_transfer(call), now, out)
         self._leave_waiting(call, now, out)
         call.close_stint(now)
+        call.end_outbound_talk(now)
         call.ended_at = now
         call.state = CALL_FINISHED
         out.append(CallFinished(call.view(), call.summary(), now))
@@ -206,7 +218,8 @@ class CallEvents:
         if call is not None and call.waiting_in is None and call.current is None:
             uid = f.get("Uniqueid")
             if uid == call.call_id or uid == call.queue_uniqueid:
-                call.caller_number = clean_cid(f.get("CallerIDNum"))
+                if call.direction != OUTBOUND:  # outbound: CC_NUMBER is the number
+                    call.caller_number = clean_cid(f.get("CallerIDNum"))
                 call.caller_name = clean_cid(f.get("CallerIDName"))
         return NO_EFFECTS
 
@@ -231,7 +244,12 @@ class CallEvents:
             del gone[next(iter(gone))]
         out: list[Effect] = []
         leg = call.legs.get(uid)
-        if leg is not None:
+        if call.direction == OUTBOUND:
+            if call.answered_at is not None and not call.has_talk and \
+                    uid in (call.call_id, call.callee_uid):
+                call.end_outbound_talk(now)  # the customer or the agent hung up
+                self._updated(call, now, out)
+        elif leg is not None:
             if leg.status == LEG_RINGING:
                 if f.get("Cause") == "26" or call.dial_answered or call.current is not None:
                     reason = ANSWERED_ELSEWHERE
@@ -252,6 +270,8 @@ class CallEvents:
 
     def _on_varset(self, f: Frame, now: float) -> list[Effect]:
         variable = f.get("Variable")
+        if variable in _OWN_VARIABLES:
+            return self._on_own_variable(variable, f, now)
         if variable == "CUSTOMER_ID":
             call = self._lookup(f)
             if call is None:
@@ -271,6 +291,64 @@ class CallEvents:
             if call is not None:
                 call.queue_status = f.get("Value")
         return NO_EFFECTS
+
+    # -- calls the bridge originated ----------------------------------------------------
+    def _on_own_variable(self, variable: str, f: Frame, now: float) -> list[Effect]:
+        """CC_CALL_KIND / CC_AGENT / CC_NUMBER of the bridge's own Originate (both Local
+        halves report them, right after their Newchannel: the second changes nothing)."""
+        link = f.get("Linkedid")
+        call = self._calls.get(link) if link else None
+        if call is None or call.ever_queued:
+            return NO_EFFECTS  # unknown, or a queued caller: never ours to re-mark
+        value = (f.get("Value") or "").strip()
+        if variable == CALL_KIND_VARIABLE:
+            if value == CALL_KIND_MONITOR:
+                # a supervisor's phone running ChanSpy: no customer call. Nothing was
+                # reported of it yet (Newchannel/NewCallerid give no effects): forget it
+                # and every later frame of its Linkedid.
+                del self._calls[call.call_id]
+                not_calls = self._not_calls
+                not_calls[call.call_id] = None
+                if len(not_calls) > self.finished_memory:
+                    del not_calls[next(iter(not_calls))]
+                self.stats["monitor_sessions"] += 1
+                return NO_EFFECTS
+            if value != CALL_KIND_OUTBOUND or call.direction == OUTBOUND:
+                return NO_EFFECTS
+            call.direction = OUTBOUND
+        elif call.direction != OUTBOUND:
+            return NO_EFFECTS
+        elif variable == CALL_AGENT_VARIABLE:
+            if not value or call.agents == [value]:
+                return NO_EFFECTS
+            call.agents = [value]
+        else:  # CALL_NUMBER_VARIABLE
+            if value == call.caller_number:
+                return NO_EFFECTS
+            call.caller_number = clean_cid(value)
+        call.touched = now
+        out: list[Effect] = []
+        self._updated(call, now, out)
+        return out
+
+    def _outbound_dial_end(self, call: Call, f: Frame, now: float) -> list[Effect]:
+        """The DialEnd of the agent side's Dial() to the customer ([outbound]): its
+        Channel is the call's own (the Originate's DialEnd, of the agent's phone,
+        carries only Dest* fields and says nothing of the customer)."""
+        if f.get("Linkedid") != call.call_id or f.get("Uniqueid") not in call.channels:
+            return NO_EFFECTS
+        status = f.get("DialStatus") or ""
+        if status == call.dial_status:
+            return NO_EFFECTS
+        call.dial_status = status
+        call.touched = now
+        if status == "ANSWER" and call.answered_at is None:
+            call.answered_at = now
+            call.callee_uid = f.get("DestUniqueid") or None
+            call.state = CALL_CONNECTED
+        out: list[Effect] = []
+        self._updated(call, now, out)
+        return out
 
     # -- the queue ----------------------------------------------------------------------
     def _on_queue_join(self, f: Frame, now: float) -> list[Effect]:

@@ -42,7 +42,26 @@ IN_PROGRESS = "in_progress"
 ANSWERED = "answered"
 ABANDONED = "abandoned"
 UNANSWERED = "unanswered"
-OUTCOMES = (IN_PROGRESS, ANSWERED, ABANDONED, TRANSFERRED, UNANSWERED)
+#: An outbound (click-to-dial) call whose callee was busy.
+BUSY = "busy"
+OUTCOMES = (IN_PROGRESS, ANSWERED, ABANDONED, TRANSFERRED, UNANSWERED, BUSY)
+
+# CallSummary.direction: who started the call.
+INBOUND = "inbound"  # a caller came in (through the dialplan, usually a queue)
+OUTBOUND = "outbound"  # click-to-dial: the bridge rang an agent, then dialled the customer
+DIRECTIONS = (INBOUND, OUTBOUND)
+
+#: The channel variable the bridge's own Originate sets (``Variable: CC_CALL_KIND=...``)
+#: so the tracker knows what it started: Asterisk reports it as ``VarSet`` on both
+#: halves of the Local channel right after their ``Newchannel`` (read=dialplan), before
+#: any dialling. ``CALL_KIND_OUTBOUND``: click-to-dial; ``CALL_KIND_MONITOR``: a
+#: supervisor's phone running ChanSpy, which is no call at all for the call log.
+CALL_KIND_VARIABLE = "CC_CALL_KIND"
+CALL_KIND_OUTBOUND = "outbound"
+CALL_KIND_MONITOR = "monitor"
+#: With ``CALL_KIND_OUTBOUND``: the agent's interface that dialled, and the number dialled.
+CALL_AGENT_VARIABLE = "CC_AGENT"
+CALL_NUMBER_VARIABLE = "CC_NUMBER"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +112,10 @@ class CallSummary:
     #: Uniqueids of the caller's side (not a column): ties queue_log's callid of a call
     #: the bridge saw only in part to this Linkedid (calls.recording.record_call).
     channel_ids: tuple[str, ...] = ()
+    #: INBOUND, or OUTBOUND for click-to-dial (then ``caller_number`` is the number
+    #: dialled, ``agent_interface`` the agent who dialled, ``answered_at`` when the
+    #: customer answered).
+    direction: str = INBOUND
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

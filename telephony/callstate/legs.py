@@ -17,6 +17,7 @@ from telephony.callstate.effects import (
     CALLER_LEFT,
     NO_ANSWER,
     NO_EFFECTS,
+    OUTBOUND,
     CallAnswered,
     CallRinging,
     Effect,
@@ -70,6 +71,8 @@ class LegEvents(CallEvents):
         call = self._calls.get(link) if link else None
         if call is None:
             return NO_EFFECTS  # the originate's own DialEnd carries no caller: not ours
+        if call.direction == OUTBOUND:
+            return self._outbound_dial_end(call, f, now)
         leg = call.legs.get(f.get("DestUniqueid") or "")
         if leg is None or leg.status != LEG_RINGING:
             return NO_EFFECTS  # not a member leg, or a duplicate CANCEL (02)

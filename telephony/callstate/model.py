@@ -9,11 +9,14 @@ from __future__ import annotations
 from telephony.callstate.effects import (
     ABANDONED,
     ANSWERED,
+    BUSY,
     CALL_DIALPLAN,
     CALL_FINISHED,
     CALL_QUEUED,
     CALL_RINGING,
     IN_PROGRESS,
+    INBOUND,
+    OUTBOUND,
     TRANSFERRED,
     UNANSWERED,
     CallSummary,
@@ -75,6 +78,7 @@ class Call:
         "has_wait", "talk_total", "has_talk", "stint_joined", "stint_left", "stint_final",
         "waiting_in", "ever_queued", "abandoned", "last_transferred", "transfer_pending",
         "left_bridge", "hangup_requested", "dial_answered", "queue_status", "touched",
+        "direction", "dial_status", "callee_uid",
     )
 
     def __init__(self, call_id: str, started_at: float) -> None:
@@ -120,6 +124,13 @@ class Call:
         self.dial_answered = False  # a member leg got DialEnd ANSWER (ringall winner)
         self.queue_status: str | None = None  # VarSet QUEUESTATUS (TIMEOUT, FULL, ...)
         self.touched = started_at  # read_at of the last event about this call
+        #: INBOUND, or OUTBOUND once the bridge's CC_CALL_KIND marks it click-to-dial.
+        self.direction = INBOUND
+        #: Outbound: the DialStatus of the dial to the customer (ANSWER, BUSY, ...).
+        self.dial_status: str | None = None
+        #: Outbound: the Uniqueid of the channel that dialled the customer; while the
+        #: customer talks, its Hangup (or the agent side's) ends the talk.
+        self.callee_uid: str | None = None
 
     def see_channel(self, uid: str) -> None:
         """A channel of the caller's side is up."""
@@ -131,6 +142,10 @@ class Call:
     def outcome(self) -> str:
         if self.state != CALL_FINISHED:
             return IN_PROGRESS
+        if self.direction == OUTBOUND:
+            if self.answered_at is not None:
+                return ANSWERED
+            return BUSY if self.dial_status == "BUSY" else UNANSWERED
         if self.agents:
             return TRANSFERRED if self.last_transferred else ANSWERED
         return ABANDONED if self.ever_queued else UNANSWERED
@@ -160,7 +175,7 @@ class Call:
             queued_at=self.queued_at, answered_at=self.answered_at, ended_at=self.ended_at,
             wait_s=self.wait_total if self.has_wait else None,
             talk_s=self.talk_total if self.has_talk else None,
-            channel_ids=tuple(self.seen_channels))
+            channel_ids=tuple(self.seen_channels), direction=self.direction)
 
     # -- queue stays --------------------------------------------------------------------
     def count_wait(self, wait: float) -> None:
@@ -169,6 +184,13 @@ class Call:
             self.stint_final = True
             self.wait_total += wait
             self.has_wait = True
+
+    def end_outbound_talk(self, now: float) -> None:
+        """Outbound: the customer or the agent hung up; the talk since the customer
+        answered ends (once)."""
+        if self.direction == OUTBOUND and self.answered_at is not None and not self.has_talk:
+            self.talk_total = max(0.0, now - self.answered_at)
+            self.has_talk = True
 
     def close_stint(self, now: float) -> None:
         """No HoldTime came (EXITEMPTY, missed events): fall back to read_at times."""

@@ -144,7 +144,12 @@ def resync(tracker: CallTracker, events: list[Frame], now: float,
             call.channels = {c["Uniqueid"] for c in listed}
             _reconcile_legs(tracker, call, listed, known, snap, now, out)
         for link, listed in snap.by_link.items():
-            if link in tracker._calls or link in tracker._finished:
+            if link in tracker._calls or link in tracker._finished or \
+                    link in tracker._not_calls:
+                continue
+            if any(c.get("Application") == "ChanSpy" for c in listed):
+                # a monitoring session whose CC_CALL_KIND went by unseen: no call
+                tracker._not_calls[link] = None
                 continue
             call = tracker._calls[link] = Call(link, now - max(_duration(c.get("Duration"))
                                                                for c in listed))

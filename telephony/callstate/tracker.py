@@ -54,6 +54,8 @@ class CallTracker(LegEvents):
         self._calls: dict[str, Call] = {}
         self._finished: dict[str, None] = {}
         self._gone: dict[str, None] = {}  # Uniqueids hung up recently (for resync)
+        #: Linkedids of monitoring sessions (the bridge's ChanSpy originates): no calls
+        self._not_calls: dict[str, None] = {}
         self._book = AgentBook(wrapup_s, wrapup_by_queue, self.stats)
         self.frames = 0
         self.ignored = 0

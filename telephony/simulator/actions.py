@@ -167,7 +167,7 @@ def register(sim: PbxSimulator) -> None:
         elif local and sim.device_by_exten(local.group(1)) is not None:
             sim.originate_agent(local.group(1), cid, aid, headers.get("Context") or "",
                                 exten or "", headers.get("Application") or "",
-                                headers.get("Data") or "")
+                                headers.get("Data") or "", variables)
         else:
             # no such technology / endpoint on this PBX (captured: NoSuchTech/123)
             _error(session, aid, "Originate failed")

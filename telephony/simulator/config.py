@@ -55,6 +55,12 @@ class SimulatorConfig:
     queue_timeout: float = 60.0  # Queue(support,r,,,60) -> EXITWITHTIMEOUT
     transfer_prob: float = 0.0  # answered call blind-transferred to another queue
     caller_hangup_prob: float = 0.2  # the caller, not the agent, ends the talk
+    #: Click-to-dial ([outbound] through a trunk): the customer dialled is busy, or lets
+    #: it ring out, with these shares; else answers after ``answer_delay`` and talks.
+    callee_busy_prob: float = 0.1
+    callee_no_answer_prob: float = 0.1
+    #: Numbers whose answer is fixed ("answer", "busy", "noanswer"), for tests and demos.
+    callee_outcomes: dict[str, str] = field(default_factory=dict)
     hostile_share: float = 0.3
     #: File of caller IDs the ordinary callers are drawn from (default: random mobiles).
     callers_file: str | None = None

@@ -122,14 +122,15 @@ class PbxSimulator:
         return next((d for d in self.pbx.devices.values() if d.exten == exten), None)
 
     def originate_agent(self, exten: str, cid: CallerId, action_id: str | None, context: str,
-                        target: str, application: str, data: str) -> None:
+                        target: str, application: str, data: str,
+                        variables: list[tuple[str, str]] | None = None) -> None:
         device = self.device_by_exten(exten)
         if device is None:
             return
         rng = random.Random(f"{self.seed}:agent-originate:{self.calls_started}")  # noqa: S311
         kind = SpyOriginate if application.lower() == "chanspy" else AgentOriginate
         self._spawn(kind(self.pbx, device, cid, rng, action_id, context, target,
-                         application, data))
+                         application, data, variables or []))
 
     def _spawn(self, call: Any) -> None:
         self.calls_started += 1

@@ -1,0 +1,103 @@
+"""Calls the bridge originates, against a real Asterisk 22: the rows they leave.
+
+The bridge runs as a real process. Two click-to-dials of agent1 (the bridge's
+``originate`` command, as ``POST /desk/dial`` sends it): the site's trunk is
+``OUTBOUND_TRUNK=Local`` here, and two extensions of ``[default]`` play the customers:
+one answers and talks 3 s, one is busy. Then a customer calls in, and while an agent
+talks a supervisor listens (ChanSpy). The call log must hold exactly: two outbound rows
+of agent1 (answered with its talk time and the customer linked by the number; busy)
+and one inbound answered row; no row of the spy, nothing offered twice. The simulator's
+side: tests/test_originated_calls.py; the frames: tests/data/asterisk/originated.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from live_pbx import Caller
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from test_live_agent_day import _chanspy_lines, _monitor_any_agent, _wait
+
+from callcenter.calls.models import CallRecord, Direction, Outcome
+from callcenter.customers.services import create_customer
+from callcenter.realtime.commands import request_pbx_action
+from callcenter.users.models import User
+
+pytestmark = pytest.mark.live_pbx
+
+AGENT1 = "Local/agent1@agents/n"
+NUMBER, BUSY_NUMBER = "+8613812345678", "+8613900000000"
+TALK_S = 3
+
+
+def _rows(rig) -> list[CallRecord]:
+    with Session(rig.engine, expire_on_commit=False) as session:
+        return list(session.scalars(select(CallRecord).order_by(CallRecord.started_at)))
+
+
+def _dial(rig, client, number: str) -> None:
+    result = request_pbx_action(client, {
+        "action": "originate", "user_id": rig.ids["agent1"], "interface": AGENT1,
+        "number": number, "caller_name": "Zhang San"}, timeout=5)
+    assert result == {"ok": True}, result
+    assert rig.pbx.wait_idle(40), rig.pbx.log_tail(30)
+
+
+def test_click_to_dial_and_a_spy_session_leave_the_right_rows(rig):
+    with Session(rig.engine) as session:
+        admin = session.get(User, rig.ids["admin"])
+        customer_id = create_customer(session, admin, {"name": "北京华通汽车服务有限公司",
+                                                       "phones": [NUMBER]}, region="CN").id
+        session.commit()
+    # The customers' side: [outbound] strips the "+" and dials Local/<digits>.
+    for exten, steps in {NUMBER[1:]: ["Answer()", f"Wait({TALK_S})", "Hangup()"],
+                         BUSY_NUMBER[1:]: ["Busy(2)"]}.items():
+        for priority, app in enumerate(steps, 1):
+            rig.pbx.cli(f"dialplan add extension {exten},{priority},{app} into default "
+                        "replace")
+    rig.pbx.cli("dialplan set global OUTBOUND_TRUNK Local")
+    bridge = rig.start_bridge()
+    rig.wait_bridge(bridge, time.time() - 1)
+    client = rig.redis()
+    caller = Caller(rig.pbx)
+    try:
+        _dial(rig, client, NUMBER)
+        _dial(rig, client, BUSY_NUMBER)
+        spied = None
+        for _attempt in range(3):   # an agent's talk is 3-12 s: a short one may end first
+            caller.call("s", '"Li Si" <13700000000>', 60)
+            _phone, result = _monitor_any_agent(rig, client, "listen", time.monotonic() + 30)
+            assert result["ok"] and result["call_id"]
+            deadline = time.monotonic() + 8
+            while spied is None and time.monotonic() < deadline:
+                spied = _chanspy_lines(rig) or None
+                time.sleep(0.1)
+            assert rig.pbx.wait_idle(40), rig.pbx.log_tail(30)
+            if spied:
+                break
+        assert spied, "ChanSpy never ran:\n" + rig.pbx.log_tail(40)
+    finally:
+        caller.close()
+        client.close()
+
+    def settled():
+        rows = _rows(rig)
+        return rows if rows and all(r.ended_at is not None for r in rows) else None
+
+    rows = _wait(settled, 20, "the call log did not settle", rig)
+    outbound = [r for r in rows if r.direction == Direction.OUTBOUND]
+    inbound = [r for r in rows if r.direction == Direction.INBOUND]
+    assert [(r.caller_e164, r.outcome) for r in outbound] == [
+        (NUMBER, Outcome.ANSWERED), (BUSY_NUMBER, Outcome.BUSY)], rows
+    answered, busy = outbound
+    assert all(r.agent_id == rig.ids["agent1"] and r.queue is None for r in outbound)
+    assert answered.customer_id == customer_id
+    assert TALK_S - 1 <= answered.talk_s <= TALK_S + 1.5, answered.talk_s
+    assert busy.talk_s is None and busy.answered_at is None
+    # the calls that came in (one per attempt): queued, answered; the spy left none
+    assert inbound and all(r.queue == "support" and r.outcome == Outcome.ANSWERED
+                           and r.caller_number == "13700000000" for r in inbound), rows
+    assert not [r for r in rows if r.caller_name == "Monitor" or not r.caller_number], rows
+    assert len(rows) == 2 + len(inbound)
