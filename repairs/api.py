@@ -197,9 +197,17 @@ def repair_order_warranty(order_id: int, body: dict[str, Any]):
 
 @api_route("GET", ORDER_ID + "/history", summary="A repair order's history",
            tag="repairs", permission=Permission.REPAIR_READ, response="RepairOrderHistory",
-           description="Every change, oldest first: `field`, `old_value`, `new_value`, "
-                       "`changed_at`, `user`, `note`.")
+           description="Every change, oldest first: `field`, `old_value`, `new_value` (as "
+                       "stored), `changed_at`, `user`, `note` (a person's words), "
+                       "`system_note` (the system's, as a code: a settlement's figures, a "
+                       "merge, the warranty rule), and `display`: the item in words, in the "
+                       "reader's language.")
 def repair_order_history(order_id: int):
-    order = get_order(db_session(), api_user(), order_id)
+    from repairs.presenters import history_in_words
+
+    user = api_user()
+    order = get_order(db_session(), user, order_id)
     rows = order_history(db_session(), order.id)
-    return jsonify({"items": history_to_dicts(db_session(), rows, settings().locality.zone)})
+    display = {row["id"]: row for row in history_in_words(db_session(), user, rows)}
+    return jsonify({"items": history_to_dicts(db_session(), rows, settings().locality.zone,
+                                              display)})

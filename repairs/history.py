@@ -1,7 +1,9 @@
 """A repair order's history: one row per change (who, when, field, old, new, note), as
 ``tickets.history`` keeps a ticket's. Values are stored as text the same way (enums by
 value, dates ISO 8601, ids as digits); events that are no column (``created``,
-``part_issued``, ``warranty_override``) are rows too."""
+``part_issued``, ``warranty_override``) are rows too. What the system says about a change
+(a settlement's figures) is a code with parameters (``system_note``), worded where it is
+shown (``tickets.history_words``)."""
 
 from __future__ import annotations
 
@@ -18,11 +20,15 @@ from tickets.history import as_text
 
 
 def record(session: Session, order_id: int, actor: User | None, field: str, old: Any,
-           new: Any, *, note: str = "", at: datetime | None = None) -> RepairOrderHistory:
-    """Add one history row (flushed with the caller's unit of work)."""
+           new: Any, *, note: str = "", system_note: list | None = None,
+           at: datetime | None = None) -> RepairOrderHistory:
+    """Add one history row (flushed with the caller's unit of work). ``note``: a
+    person's words; ``system_note``: the system's, as a code
+    (``tickets.history_words.system_note``), never as a sentence."""
     row = RepairOrderHistory(order_id=order_id, user_id=actor.id if actor else None,
                              changed_at=at or utcnow(), field=field, old_value=as_text(old),
-                             new_value=as_text(new), note=note or "")
+                             new_value=as_text(new), note=note or "",
+                             system_note=system_note)
     session.add(row)
     return row
 

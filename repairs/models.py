@@ -247,7 +247,11 @@ class RepairOrderHistory(Base):
     field: Mapped[str] = mapped_column(String(40))
     old_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)
+    #: A person's own words about the change (a move's note, an override's reason).
     note: Mapped[str] = mapped_column(Text, default="")
+    #: What the system says about the change, ``[code, params]`` (a settlement's figures,
+    #: a merge, the warranty rule), worded where it is shown (``tickets.history_words``).
+    system_note: Mapped[list | None] = mapped_column(JSON(none_as_null=True))
 
     __table_args__ = (Index("ix_repair_order_history_order", "order_id", "changed_at", "id"),)
 

@@ -44,6 +44,7 @@ from callcenter.users.permissions import Permission
 from repairs import history
 from repairs.models import RepairOrder, RepairStatus
 from repairs.warranty import decide
+from tickets.history import RAISED_FROM_TICKET, WARRANTY_RULE, system_note
 from tickets.queries import TicketNotFound, get_ticket
 
 STALE = "repair.stale_version"
@@ -181,9 +182,10 @@ def raise_repair_order(session: Session, actor: User, *, ticket_id: Any, product
     session.add(order)
     session.flush()
     history.record(session, order.id, actor, "created", None, RepairStatus.DIAGNOSIS,
-                   note=f"ticket {ticket.id}", at=now)
+                   system_note=system_note(RAISED_FROM_TICKET, ticket_id=ticket.id), at=now)
     history.record(session, order.id, actor, "in_warranty", None, in_warranty,
-                   note=basis["outcome"], at=now)
+                   system_note=system_note(WARRANTY_RULE.format(outcome=basis["outcome"])),
+                   at=now)
     if repeat is not None:
         history.record(session, order.id, actor, "repeat_of_id", None, repeat.id, at=now)
     session.flush()

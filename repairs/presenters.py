@@ -3,6 +3,7 @@ Presentation only: what may be done and what it does is the services' business."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from callcenter.customers.models import Customer
 from callcenter.products.models import InstalledProduct
 from callcenter.users.models import User
 from repairs.models import RepairOrder, RepairOrderHistory, RepairStatus, Station
+from tickets.history_words import HistoryWords, money_words
 
 STATUS_LABELS = {
     RepairStatus.DIAGNOSIS: _l("Diagnosis"), RepairStatus.DISPATCHED: _l("Dispatched"),
@@ -46,7 +48,8 @@ HISTORY_FIELDS = {
     "cancel_reason": _l("Cancelled"), "signature": _l("Signature"),
     "repeat_of_id": _l("Repeat repair"), "inspector_id": _l("Inspector"),
     "labour_hours": _l("Labour hours"), "service_type": _l("Service type"),
-    "closed_at": _l("Closed"),
+    "closed_at": _l("Closed"), "customer_id": _l("Customer"), "bill_to_id": _l("Bill-to"),
+    "payer_id": _l("Payer"), "photo": _l("Photo"),
 }
 #: The warranty decision's outcome (``repairs.warranty.decide``: basis["outcome"]).
 RULE_LABELS = {
@@ -97,28 +100,46 @@ def station_names(session: Session) -> dict[int, str]:
     return dict(session.execute(select(Station.id, Station.name)).all())
 
 
-def history(session: Session, order: RepairOrder) -> list[dict[str, Any]]:
+#: Repair order history fields whose values are ids, and of what (named by HistoryWords).
+ID_FIELDS = {"technician_id": "user", "inspector_id": "user", "customer_id": "customer",
+             "bill_to_id": "customer", "payer_id": "customer"}
+#: History fields whose values are amounts of money.
+MONEY_FIELDS = frozenset({"settlement"})
+
+
+def history(session: Session, order: RepairOrder, reader: User) -> list[dict[str, Any]]:
     """The order's history, newest first, in words."""
     rows = session.scalars(select(RepairOrderHistory)
                            .where(RepairOrderHistory.order_id == order.id)
                            .order_by(RepairOrderHistory.changed_at.desc(),
                                      RepairOrderHistory.id.desc())).all()
-    names = user_names(session, {r.user_id for r in rows})
+    return history_in_words(session, reader, rows)
+
+
+def history_in_words(session: Session, reader: User,
+                     rows: Sequence[RepairOrderHistory]) -> list[dict[str, Any]]:
+    """History rows in words, in their order: who, what, the old and new value, the note
+    (the order's page and its API's ``display``). Names come from one query per kind."""
+    words = HistoryWords(session, reader, rows, ID_FIELDS)
     stations = station_names(session) if any(r.field == "station_id" for r in rows) else {}
 
-    def word(field: str, value: str | None) -> str:
+    def word(field: str, value: str | None) -> str | None:
         if value in (None, ""):
-            return "—"
+            return None
+        if field in ID_FIELDS:
+            return words.ids(field, value) or value
         if field in ("status", "created"):
             return status_label(value)
         if field == "in_warranty":
             return str(_l("In warranty") if value in ("True", "true", "1") else _l("Paid repair"))
         if field == "inspection_result":
             return str(_l("Passed") if value == "pass" else _l("Failed"))
-        if field in ("technician_id", "inspector_id") and value.isdigit():
-            return user_names(session, {int(value)}).get(int(value), value)
         if field == "station_id" and value.isdigit():
             return stations.get(int(value), value)
+        if field == "repeat_of_id" and value.isdigit():
+            return f"RO-{int(value):06d}"
+        if field in MONEY_FIELDS:
+            return money_words(value)
         if field in TIME_FIELDS:
             try:
                 return page_datetime(datetime.fromisoformat(value))
@@ -126,7 +147,7 @@ def history(session: Session, order: RepairOrder) -> list[dict[str, Any]]:
                 return value
         return value if len(value) <= HISTORY_TEXT else value[:HISTORY_TEXT] + "…"
 
-    return [{"when": r.changed_at, "who": names.get(r.user_id, ""),
+    return [{"id": r.id, "when": r.changed_at, "who": words.who(r),
              "what": str(HISTORY_FIELDS.get(r.field, r.field)),
-             "old": word(r.field, r.old_value) if r.old_value is not None else None,
-             "new": word(r.field, r.new_value), "note": r.note} for r in rows]
+             "old": word(r.field, r.old_value), "new": word(r.field, r.new_value),
+             "note": words.note(r), "system_note": words.system_note(r)} for r in rows]

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from repairs import history
 from repairs.models import RepairOrder
+from tickets.history import CUSTOMERS_MERGED, system_note
 
 #: The columns of a repair order that name a customer.
 CUSTOMER_COLUMNS = ("customer_id", "bill_to_id", "payer_id")
@@ -27,7 +28,7 @@ def move_orders_to_survivor(survivor_id: int, *, merged_id: int, session: Sessio
             if getattr(order, column) == merged_id:
                 setattr(order, column, survivor_id)
                 history.record(session, order.id, None, column, merged_id, survivor_id,
-                               note="customers merged")
+                               system_note=system_note(CUSTOMERS_MERGED))
         order.version = (order.version or 1) + 1
     session.flush()
     return {"repair_orders": len(orders)}

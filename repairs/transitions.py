@@ -40,6 +40,7 @@ from repairs import history, settlement
 from repairs.models import InspectionResult, RepairOrder, RepairStatus, Station
 from repairs.orders import LIMITS, STALE
 from repairs.signals import repair_order_closed
+from tickets.history import SETTLEMENT_FROZEN, system_note
 
 S = RepairStatus
 #: Allowed moves: from -> {to: the permission it needs besides repair.write}.
@@ -164,8 +165,9 @@ def move_order(session: Session, actor: User, order: RepairOrder, *, to: Any, ve
     if to == S.SETTLEMENT:
         frozen = settlement.freeze(session, order, settings, now=now)
         history.record(session, order.id, actor, "settlement", None, frozen.total,
-                       note=f"payable_by_customer {frozen.payable_by_customer}; bill_to "
-                            f"{frozen.bill_to_id}; payer {frozen.payer_id}", at=now)
+                       system_note=system_note(
+                           SETTLEMENT_FROZEN, payable_by_customer=str(frozen.payable_by_customer),
+                           bill_to_id=frozen.bill_to_id, payer_id=frozen.payer_id), at=now)
         session.flush()
     if to == S.CLOSED:
         repair_order_closed.send(session, order=order, actor=actor)

@@ -109,7 +109,7 @@ def detail_context(order_id: int) -> dict:
         "names": show.user_names(dbs, {order.technician_id, order.inspector_id,
                                        order.created_by_id,
                                        (order.warranty_basis or {}).get("overridden_by")}),
-        "parts": issued_parts(dbs, order.id), "history": show.history(dbs, order),
+        "parts": issued_parts(dbs, order.id), "history": show.history(dbs, order, current_user),
         "charges": summary(dbs, order, current_app.config["SETTINGS"]),
         "rule_labels": show.RULE_LABELS, "warranty_labels": show.WARRANTY_LABELS,
         "repeat_of": (dbs.get(RepairOrder, order.repeat_of_id)

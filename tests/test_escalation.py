@@ -115,7 +115,7 @@ def test_steps_fire_at_80_100_150_percent_once_each(db, esc_settings, redis_conn
             ["escalation_level", "priority"])))}
     level = history["escalation_level"]
     assert (level.old_value, level.new_value, level.user_id) == ("0", "1", None)
-    assert "lead at 100% of the resolution target" in level.note
+    assert level.system_note == ["ticket.escalation.lead", {"p": 100, "target": "resolution"}]
     assert (history["priority"].old_value, history["priority"].new_value) == ("normal",
                                                                               "high")
 

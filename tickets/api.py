@@ -131,13 +131,20 @@ def ticket_transition(ticket_id: int, body: dict[str, Any]):
 
 @api_route("GET", TICKET_ID + "/history", summary="A ticket's history", tag="tickets",
            permission=Permission.TICKET_READ, response="TicketHistory",
-           description="Every change, oldest first: `field`, `old_value`, `new_value`, "
-                       "`changed_at`, `user`, `note`. An escalation is an item with the "
+           description="Every change, oldest first: `field`, `old_value`, `new_value` (as "
+                       "stored), `changed_at`, `user`, `note` (a person's words), "
+                       "`system_note` (the system's, as a code), and `display`: the item in "
+                       "words, in the reader's language. An escalation is an item with the "
                        "field `escalation_level`.")
 def ticket_history_list(ticket_id: int):
-    ticket = get_ticket(db_session(), api_user(), ticket_id)
+    from tickets.presenters import history_row_words, history_words
+
+    user = api_user()
+    ticket = get_ticket(db_session(), user, ticket_id)
     rows = ticket_history(db_session(), ticket.id)
-    return jsonify({"items": history_to_dicts(db_session(), rows, tz())})
+    words = history_words(db_session(), user, rows)
+    display = {row.id: history_row_words(row, words) for row in rows}
+    return jsonify({"items": history_to_dicts(db_session(), rows, tz(), display)})
 
 
 @api_route("POST", TICKET_ID + "/comments", summary="Comment on a ticket", tag="tickets",

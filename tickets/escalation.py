@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from callcenter.config import DEFAULT_ESCALATION_LADDER, ConfigError, Settings
 from callcenter.db import after_commit, utcnow
+from tickets.history import ESCALATION, system_note
 from tickets.models import (
     OPEN_STATUSES,
     PRIORITY_ORDER,
@@ -268,9 +269,9 @@ def _row(ticket: Ticket, snapshot, *, level: int, priority: str, bump: int,
             "b_next": next_at}
 
 
-def _note(step: EscalationStep, target: str) -> str:
-    # Data, not a sentence for one reader: what fired and why, in stable terms.
-    return f"escalation: {step.action} at {step.percent}% of the {target} target"
+def _note(step: EscalationStep, target: str) -> list:
+    # A code, not a sentence for one reader: what fired and why, worded where it is shown.
+    return system_note(ESCALATION.format(action=step.action), p=step.percent, target=target)
 
 
 def _sweep_batch(session: Session, settings: Settings, ladder: Ladder, calendar,
@@ -327,11 +328,11 @@ def _sweep_batch(session: Session, settings: Settings, ladder: Ladder, calendar,
         if level != f.old_level:
             history.append({"ticket_id": f.ticket.id, "user_id": None, "changed_at": now,
                             "field": "escalation_level", "old_value": str(f.old_level),
-                            "new_value": str(level), "note": note})
+                            "new_value": str(level), "note": "", "system_note": note})
         if priority != f.old_priority:
             history.append({"ticket_id": f.ticket.id, "user_id": None, "changed_at": now,
                             "field": "priority", "old_value": f.old_priority,
-                            "new_value": priority, "note": note})
+                            "new_value": priority, "note": "", "system_note": note})
         done.append(f)
         result.steps[f.step.action] = result.steps.get(f.step.action, 0) + 1
     updated = session.execute(_UPDATE, rows).rowcount if rows else 0

@@ -17,6 +17,7 @@ import enum
 from datetime import date, datetime
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Column,
     Date,
@@ -219,7 +220,11 @@ class TicketHistory(Base):
     field: Mapped[str] = mapped_column(String(40))
     old_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)
+    #: A person's own words about the change (a move's note, a comment's start).
     note: Mapped[str] = mapped_column(Text, default="")
+    #: What the system says about the change, ``[code, params]`` (a merge, an
+    #: escalation), worded where it is shown (``tickets.history_words``); NULL: nothing.
+    system_note: Mapped[list | None] = mapped_column(JSON(none_as_null=True))
 
     __table_args__ = (Index("ix_ticket_history_ticket_changed", "ticket_id", "changed_at", "id"),)
 

@@ -4,7 +4,6 @@ is the services' business (``tickets.services``, ``tickets.transitions``)."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,10 +30,12 @@ from tickets.forms import (
     TRANSITION_LABELS,
 )
 from tickets.history import ticket_history
+from tickets.history_words import HistoryWords
 from tickets.models import (
     SlaState,
     Ticket,
     TicketAttachment,
+    TicketHistory,
     TicketStatus,
     TicketType,
     ticket_calls,
@@ -53,7 +54,7 @@ HISTORY_FIELDS = {
     "installed_product_id": _l("Product"), "contact_id": _l("Reporter"),
     "department_id": _l("Team"), "related_user_ids": _l("Related employees"),
     "resolution": _l("Result"), "merged_into_id": _l("Merged into"),
-    "first_response_at": _l("First response"),
+    "first_response_at": _l("First response"), "customer_id": _l("Customer"),
 }
 #: History fields whose values are times (kept as ISO text): shown in local time.
 TIME_FIELDS = frozenset({"first_response_at", "resolved_at", "closed_at"})
@@ -286,10 +287,19 @@ def sla_view(ticket: Ticket, now: datetime) -> dict[str, Any]:
             "targets": targets}
 
 
-def _history_value(field: str, value: str | None, names: dict[int, str],
-                   departments: dict[int, str]) -> str | None:
+#: Ticket history fields whose values are ids, and of what (named by HistoryWords).
+ID_FIELDS = {"assignee_id": "user", "created_by": "user", "related_user_ids": "user",
+             "department_id": "department", "customer_id": "customer",
+             "contact_id": "contact", "installed_product_id": "product"}
+#: Fields whose values are ticket numbers (shown as the pages show them: #12).
+TICKET_FIELDS = frozenset({"merged", "merged_into_id", "linked"})
+
+
+def _history_value(field: str, value: str | None, words: HistoryWords) -> str | None:
     if value is None:
         return None
+    if field in ID_FIELDS:
+        return words.ids(field, value)
     try:
         if field == "status":
             return str(STATUS_LABELS[TicketStatus(value)])
@@ -298,67 +308,45 @@ def _history_value(field: str, value: str | None, names: dict[int, str],
             return str(PRIORITY_LABELS[Priority(value)])
         if field == "sla_state":
             return str(SLA_LABELS[SlaState(value)])
-        if field in ("assignee_id", "created_by") and value.isdigit():
-            return names.get(int(value), _("user no. %(id)s", id=value))
-        if field == "department_id" and value.isdigit():
-            return departments.get(int(value), value)
         if field == "type":
             return _TypeLabels().get(value)
         if field in TIME_FIELDS:
             return page_datetime(datetime.fromisoformat(value))
     except ValueError:
         pass
+    if field in TICKET_FIELDS and value.isdigit():
+        return f"#{value}"
+    if field == "comment" and value in ("internal", "public"):
+        return _("Internal note") if value == "internal" else _("Reply to the customer")
     return value if len(value) <= HISTORY_TEXT else value[:HISTORY_TEXT] + "…"
 
 
-def history_rows(session: Session, ticket: Ticket) -> list[dict[str, Any]]:
+def history_row_words(row: TicketHistory, words: HistoryWords) -> dict[str, Any]:
+    """One history row in words: who, what, the old and new value, the note."""
+    field = row.field
+    old = _history_value(field, row.old_value, words)
+    new = _history_value(field, row.new_value, words)
+    if field == "created":
+        old = new = None
+    elif field == "escalation_level":
+        old, new = (_("level %(n)s", n=old) if old else None,
+                    _("level %(n)s", n=new) if new else None)
+    return {"id": row.id, "at": _aware(row.changed_at), "field": field,
+            "who": words.who(row), "what": str(HISTORY_FIELDS.get(field, field)),
+            "old": old, "new": new, "note": words.note(row),
+            "system_note": words.system_note(row)}
+
+
+def history_words(session: Session, reader: User, rows: list[TicketHistory]) -> HistoryWords:
+    """The names ``rows`` need, fetched at once (``tickets.history_words``)."""
+    return HistoryWords(session, reader, rows, ID_FIELDS)
+
+
+def history_rows(session: Session, ticket: Ticket, reader: User) -> list[dict[str, Any]]:
     """The one history of the ticket, newest first, in words."""
     rows = ticket_history(session, ticket.id)
-    ids = {r.user_id for r in rows} | {int(v) for r in rows if r.field == "assignee_id"
-                                       for v in (r.old_value, r.new_value)
-                                       if v and v.isdigit()}
-    names = user_names(session, ids)
-    dept_ids = {int(v) for r in rows if r.field == "department_id"
-                for v in (r.old_value, r.new_value) if v and v.isdigit()}
-    departments = dict(session.execute(select(Department.id, Department.name).where(
-        Department.id.in_(dept_ids))).all()) if dept_ids else {}
-    out = []
-    for r in reversed(rows):
-        field = r.field
-        old = _history_value(field, r.old_value, names, departments)
-        new = _history_value(field, r.new_value, names, departments)
-        if field == "created":
-            old = new = None
-        elif field == "escalation_level":
-            old, new = (_("level %(n)s", n=old) if old else None,
-                        _("level %(n)s", n=new) if new else None)
-        out.append({"at": _aware(r.changed_at), "field": field,
-                    "who": names.get(r.user_id) if r.user_id else _("system"),
-                    "what": str(HISTORY_FIELDS.get(field, field)),
-                    "old": old, "new": new, "note": _note_in_words(r.note)})
-    return out
-
-
-#: What tickets.escalation._note writes: data in stable terms, worded here for the reader.
-_ESCALATION_NOTE = re.compile(r"^escalation: (warn|lead|up) at (\d+)% of the "
-                              r"(first_response|resolution) target$")
-
-
-def _note_in_words(note: str | None) -> str | None:
-    found = _ESCALATION_NOTE.match(note or "")
-    if not found:
-        return note
-    action, percent, target = found.groups()
-    target_words = (_("the first response target") if target == "first_response"
-                    else _("the resolution target"))
-    if action == "warn":
-        return _("%(p)s%% of %(target)s used: the assignee was warned.",
-                 p=percent, target=target_words)
-    if action == "lead":
-        return _("%(p)s%% of %(target)s: escalated to the team lead, priority raised.",
-                 p=percent, target=target_words)
-    return _("%(p)s%% of %(target)s: escalated to the next manager up.",
-             p=percent, target=target_words)
+    words = history_words(session, reader, rows)
+    return [history_row_words(r, words) for r in reversed(rows)]
 
 
 def ticket_context(session: Session, ticket: Ticket, actor: User, *,
@@ -400,7 +388,7 @@ def ticket_context(session: Session, ticket: Ticket, actor: User, *,
         if ticket.department_id else None,
         "public_comments": [c for c in comments if not c.internal],
         "internal_comments": [c for c in comments if c.internal],
-        "history": history_rows(session, ticket),
+        "history": history_rows(session, ticket, actor),
         "attachments": list(session.scalars(
             select(TicketAttachment).where(TicketAttachment.ticket_id == ticket.id)
             .order_by(TicketAttachment.id))),

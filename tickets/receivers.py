@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from callcenter.core.fields import MAX_ID
 from tickets import history
+from tickets.history import CUSTOMERS_MERGED, system_note
 from tickets.models import Ticket
 from tickets.queries import open_tickets_for_customer
 from tickets.serializers import open_ticket_summary
@@ -57,6 +58,6 @@ def move_tickets_to_survivor(survivor_id: int, *, merged_id: int, session: Sessi
                     .execution_options(synchronize_session="fetch"))
     for ticket_id in ids:
         history.record(session, ticket_id, None, "customer_id", merged_id, survivor_id,
-                       note="customers merged")
+                       system_note=system_note(CUSTOMERS_MERGED))
     session.flush()
     return {"tickets": len(ids)}

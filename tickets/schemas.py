@@ -9,7 +9,7 @@ and the web forms.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -144,14 +144,45 @@ class Ticket(Schema):
     sla: Sla
 
 
+class SystemNote(Schema):
+    """What the system noted about a change, for programs to branch on."""
+
+    code: Annotated[str, Field(description="history.customers_merged, "
+                                           "ticket.escalation.warn|lead|up, "
+                                           "repair.history.settlement, "
+                                           "repair.history.from_ticket, repair.rule.<outcome>")]
+    params: Annotated[dict[str, Any], Field(description="Its values as stored: ids, amounts "
+                                                        "as text (\"0.00\"), codes.")]
+
+
+class HistoryDisplay(Schema):
+    """A history item in words, in the reader's language (``Accept-Language``, else their
+    setting), as the page shows it."""
+
+    who: Annotated[str, Field(description="A person's name, or \"system\" in words.")]
+    what: Annotated[str, Field(description="The field or event in words.")]
+    old: Annotated[str | None, Field(description="The old value in words; null: none.")]
+    new: Annotated[str | None, Field(description="The new value in words; null: none.")]
+    system_note: Annotated[str | None, Field(description="`system_note` in words.")]
+
+
 class HistoryItem(Schema):
     id: int
     field: str
-    old_value: str | None
-    new_value: str | None
+    old_value: Annotated[str | None, Field(
+        description="As stored: ids as digits (a set of ids as `3,9`), codes by value, "
+                    "times in ISO 8601.")]
+    new_value: Annotated[str | None, Field(description="As stored, like `old_value`.")]
     changed_at: Annotated[datetime, Field(description="ISO 8601 with an offset.")]
     user: Annotated[UserRef | None, Field(description="Who; null: the system.")]
-    note: str
+    note: Annotated[str, Field(description="A person's own words about the change.")]
+    system_note: Annotated[SystemNote | None, Field(
+        description="What the system noted (a merge, an escalation, a settlement's "
+                    "figures); null: nothing.")]
+    display: Annotated[HistoryDisplay, Field(description=(
+        "The same item in words: names instead of ids (a customer outside the reader's "
+        "scope by its number), labels instead of codes, amounts and times as the pages "
+        "show them."))]
 
 
 class Comment(Schema):
@@ -188,8 +219,8 @@ LIMITS = max_lengths(TicketCreate) | max_lengths(TicketPatch) | {
     "note": 2000, "body": max_lengths(CommentCreate)["body"]}
 REPORTER_LIMITS = max_lengths(Reporter)
 
-register_schemas(json_schemas([HistoryItem, Comment, Attachment, TicketLinkOut],
-                              mode="serialization"))
+register_schemas(json_schemas([SystemNote, HistoryDisplay, HistoryItem, Comment, Attachment,
+                               TicketLinkOut], mode="serialization"))
 register_schemas({"TicketPage": page_schema("Ticket"),
                   "TicketHistory": list_schema("HistoryItem"),
                   "CommentList": list_schema("Comment"),

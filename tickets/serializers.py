@@ -6,6 +6,7 @@ or a naive time. The shapes are described in ``tickets.schemas``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -60,8 +61,11 @@ def open_ticket_summary(ticket: Ticket, tz: ZoneInfo) -> dict[str, Any]:
             "created_at": local(ticket.created_at, tz).isoformat()}
 
 
-def history_to_dicts(session: Session, rows: list[TicketHistory],
-                     tz: ZoneInfo) -> list[dict[str, Any]]:
+def history_to_dicts(session: Session, rows: list[TicketHistory], tz: ZoneInfo,
+                     display: Mapping[int, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """History rows (a ticket's or a repair order's) as the API gives them; ``display``:
+    each row's words by its id (``tickets.presenters.history_row_words``,
+    ``repairs.presenters.history_in_words``)."""
     ids = {r.user_id for r in rows if r.user_id is not None}
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))} \
         if ids else {}
@@ -71,10 +75,20 @@ def history_to_dicts(session: Session, rows: list[TicketHistory],
         out.append(schemas.HistoryItem(
             id=row.id, field=row.field, old_value=row.old_value, new_value=row.new_value,
             changed_at=local(row.changed_at, tz), note=row.note or "",
+            system_note=_system_note(row),
+            display={key: display[row.id][key]
+                     for key in ("who", "what", "old", "new", "system_note")},
             user=schemas.UserRef(id=user.id, username=user.username,
                                  display_name=user.display_name or "") if user else None,
         ).model_dump(mode="json"))
     return out
+
+
+def _system_note(row: TicketHistory) -> schemas.SystemNote | None:
+    from tickets.history_words import row_note
+
+    kept = row_note(row)
+    return schemas.SystemNote(code=kept[0], params=kept[1]) if kept is not None else None
 
 
 def comment_to_dict(comment: TicketComment, tz: ZoneInfo) -> dict[str, Any]:

@@ -27,7 +27,8 @@ from callcenter.api import (
 from callcenter.auth import api_user
 from callcenter.core.errors import Conflict, Problem, ValidationError
 from callcenter.customers.contacts import contacts_query, get_contact, update_contact
-from callcenter.customers.history import history_query
+from callcenter.customers.history import history_names, history_query
+from callcenter.customers.history_words import change_words
 from callcenter.customers.models import ChangeRecord, Contact, Customer, Lifecycle, Tier
 from callcenter.customers.schemas import Contact as ContactOut
 from callcenter.customers.schemas import (
@@ -135,11 +136,19 @@ def customer_patch(customer_id: int, body: dict[str, Any]):
 
 @api_route("GET", CUSTOMER_ID + "/history", summary="Change history: who, when, what",
            tag="customers", permission=READ, query=PAGE_PARAMS, response="ChangePage",
-           description="Newest first; includes the history of records merged into it.")
+           description="Newest first; includes the history of records merged into it. "
+                       "Each change has its values as stored (`old_value`, `new_value`) "
+                       "and in words (`display`, in the reader's language).")
 def customer_history(customer_id: int):
-    customer = get_customer(db_session(), api_user(), customer_id)
+    user = api_user()
+    customer = get_customer(db_session(), user, customer_id)
     stmt = history_query(customer.id).options(selectinload(ChangeRecord.user))
-    return jsonify(paginate(stmt, change_to_dict))
+    page = paginate(stmt, lambda record: record)
+    names = history_names(db_session(), user, page["items"])
+    page["items"] = [change_to_dict(record, change_words(record, names, customer.id,
+                                                         phone_region()))
+                     for record in page["items"]]
+    return jsonify(page)
 
 
 # --- contacts -------------------------------------------------------------------------

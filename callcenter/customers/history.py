@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import json
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +60,7 @@ def customer_history(session: Session, customer_id: int, limit: int = 200) -> li
 #: label on one side and the other customer's id on the other (``stored_ids`` tells).
 ID_FIELDS: dict[str, str] = {
     "responsible_id": "user", "related_user_ids": "user", "department_id": "department",
+    "related_user": "user",     # a leaver's link handed on (customers.ownership)
     "ship_to_id": "customer", "bill_to_id": "customer", "payer_id": "customer",
     "moved_to_customer": "customer", "assigned_from_customer": "customer"}
 #: Entities whose ``entity_id`` is a record of that kind (the history names it).
@@ -129,12 +131,19 @@ def referenced_ids(records: list[ChangeRecord]) -> dict[str, set[int]]:
 
 
 def history_names(session: Session, reader: User, records: list[ChangeRecord]) -> HistoryNames:
-    """Names for every id in ``records``: one query per kind of record, however many rows.
+    """Names for every id in ``records`` (``names_of``)."""
+    return names_of(session, reader, referenced_ids(records))
 
-    Users, departments and the customer's own contacts, addresses and products are named
-    for anyone who may read this history; another customer (a partner, where a product
-    went) only when ``reader`` may see it: otherwise its number, as the 360° page does."""
-    wanted = referenced_ids(records)
+
+def names_of(session: Session, reader: User, wanted: Mapping[str, Iterable[int]]) -> HistoryNames:
+    """Names for ``{kind: ids}`` (kinds: user, department, customer, contact, address,
+    product): one query per kind, however many ids. The one resolver of the ids a
+    history holds, the customers' and other domains' (tickets, repair orders) alike.
+
+    Users, departments, contacts, addresses and products are named for anyone who may
+    read the history that holds them; a customer (a partner, where a product went) only
+    when ``reader`` may see it: otherwise its number, as the 360° page does."""
+    wanted = {kind: set(ids) for kind, ids in wanted.items()}
     found: dict[str, dict[int, Ref]] = {}
 
     def shown(kind: str, rows) -> None:

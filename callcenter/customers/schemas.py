@@ -233,6 +233,18 @@ class CustomerDetail(Customer):
     products: list[Product]
 
 
+class ChangeDisplay(Schema):
+    """A change in words, in the reader's language (``Accept-Language``, else their
+    setting), as the history page shows it."""
+
+    what: Annotated[str, Field(description='The entity and field ("Customer · Tier").')]
+    subject: Annotated[str | None, Field(
+        description="The contact, address or product the change is about, or the "
+                    "merged-in customer; null: the customer itself.")]
+    old: Annotated[str | None, Field(description="The old value in words; null: none.")]
+    new: Annotated[str | None, Field(description="The new value in words; null: none.")]
+
+
 class Change(Schema):
     id: int
     changed_at: datetime
@@ -241,8 +253,13 @@ class Change(Schema):
         description="customer, contact, phone, address, product, merge")]
     entity_id: int | None
     field: str
-    old_value: str | None
-    new_value: str | None
+    old_value: Annotated[str | None, Field(
+        description="As stored: ids as digits or a JSON list (`[3, 9]`), codes by value.")]
+    new_value: Annotated[str | None, Field(description="As stored, like `old_value`.")]
+    display: Annotated[ChangeDisplay, Field(description=(
+        "The same change in words: names instead of ids (a customer outside the "
+        "reader's scope by its number, a deleted record by its number and \"deleted\"), "
+        "labels instead of codes, phones and dates as the pages show them."))]
 
 
 #: The longest text per customer field: the one definition (API, service, form, import).

@@ -115,9 +115,10 @@ def customer_to_dict(customer: Customer, detail: bool = False, *, region: str,
     ).model_dump(mode="json")
 
 
-def change_to_dict(change: ChangeRecord) -> dict[str, Any]:
+def change_to_dict(change: ChangeRecord, display: dict[str, str | None]) -> dict[str, Any]:
+    """A change record with its ``display`` (``history_words.change_words``)."""
     return ChangeSchema(
         id=change.id, changed_at=change.changed_at, user=_user_ref(change.user),
         entity=change.entity, entity_id=change.entity_id, field=change.field,
-        old_value=change.old_value, new_value=change.new_value,
+        old_value=change.old_value, new_value=change.new_value, display=display,
     ).model_dump(mode="json")
