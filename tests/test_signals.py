@@ -29,7 +29,7 @@ RECEIVERS = {"calls.wrapped-up": ["drop_wrapped_up_pop", "wrapup_saved"],
              "calls.ticket-status-asked": ["answer_ticket_status"],
              "customers.merged": ["move_calls_to_survivor", "move_orders_to_survivor",
                                   "move_tickets_to_survivor"]}
-LIVE_EVENTS = ["agent.update", "call.answered", "call.dismissed", "call.ended",
+LIVE_EVENTS = ["agent.state", "agent.update", "call.answered", "call.dismissed", "call.ended",
                "call.ringing", "queue.update", "stock.low", "ticket.changed",
                "ticket.escalated", "ticket.notice"]
 

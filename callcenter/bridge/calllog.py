@@ -26,6 +26,7 @@ from callcenter.bridge.pbx_record import AfterResync
 from callcenter.calls.access import audit_pops_outside_scope
 from callcenter.calls.recording import ensure_queue, record_call
 from callcenter.db import session_scope
+from callcenter.desk.own_state import OWN_STATE_EVENT
 from callcenter.realtime.live import write_live_entries
 from callcenter.wallboard.figures import agent_rows, local_day_start, queue_figures
 from callcenter.wallboard.pauses import PauseRecorder
@@ -87,7 +88,8 @@ class CallLogWriter:
         self._agent_queues: dict[str, set[str]] = {}  # interface -> queues last told
         #: the agents' pauses, written between batches (the wallboard's pause time)
         self.pauses = PauseRecorder(session_factory)
-        self.stats = {"calls_written": 0, "figure_pushes": 0, "agent_pushes": 0}
+        self.stats = {"calls_written": 0, "figure_pushes": 0, "agent_pushes": 0,
+                      "own_state_pushes": 0}
 
     # -- one batch ----------------------------------------------------------------------
     def handle(self, batch: list[Any]) -> None:
@@ -142,6 +144,9 @@ class CallLogWriter:
         write_live_entries(pipe, queues, agents)
         pipe.execute()
         self._dirty_queues.update(queues)
+        self._push_agents(agents)
+
+    def _push_agents(self, agents: dict[str, dict]) -> None:
         if not agents:
             return
         # The same rows GET /api/v1/wallboard answers (contract: agent.update = agents[]).
@@ -157,6 +162,11 @@ class CallLogWriter:
             for queue in sorted(rooms):
                 self.publisher.emit("agent.update", queue, row)
                 self.stats["agent_pushes"] += 1
+            if row["user_id"] is not None:
+                # The agent's own desk follows too (their room only): after-call work,
+                # a supervisor's pause, the timer's unpause change its badge live.
+                self.publisher.emit(OWN_STATE_EVENT, row["user_id"], row)
+                self.stats["own_state_pushes"] += 1
 
     def replace_live(self, queues: dict[str, dict], agents: dict[str, dict]) -> None:
         """After a (re)connect: the PBX's whole state replaces what Redis held."""
@@ -165,6 +175,10 @@ class CallLogWriter:
         pipe.execute()
         self._live_queues = dict(queues)
         self._dirty_queues.update(queues)
+        # Every agent as the PBX has them now: a state that changed while the bridge was
+        # away (or reconnecting) would otherwise stay stale on wallboards and desks
+        # until that agent's next change.
+        self._push_agents(agents)
 
     def after_resync(self, item: AfterResync) -> None:
         if self.reconciler is None:
@@ -200,7 +214,7 @@ class CallLogWriter:
         now = datetime.now(UTC)
         with self.session_factory() as session:
             figures = queue_figures(session, due, day_start=local_day_start(now, self.tz),
-                                    now=now, live=self._live_queues)
+                                    now=now, live=self._live_queues, region=self.region)
         for row in figures:
             self.publisher.emit("queue.update", row["queue"], row)
             self.stats["figure_pushes"] += 1

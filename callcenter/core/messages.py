@@ -156,6 +156,9 @@ MESSAGES: dict[str, str] = {
                                 "version %(current_version)s); reload it and try again."),
     "product.stale_version": N_("Someone else changed this product meanwhile (it is now at "
                                 "version %(current_version)s); reload it and try again."),
+    "wallboard.thresholds_stale": N_("Someone else saved this queue's alert thresholds "
+                                     "meanwhile (they are now at version "
+                                     "%(current_version)s); reload them and try again."),
     # --- tickets ---
     "ticket.stale_version": N_("Someone else changed this ticket meanwhile (it is now at "
                                 "version %(current_version)s); reload it and try again."),
@@ -289,6 +292,19 @@ MESSAGES: dict[str, str] = {
     "stock.order_unknown": N_("There is no repair order number %(id)s that you can see."),
     "part.stale_version": N_("Someone else changed this part meanwhile (it is now at "
                              "version %(current_version)s); reload it and try again."),
+    # --- what the system notes in a ticket's or repair order's history (system_note) ---
+    "history.customers_merged": N_("Customers merged"),
+    "ticket.escalation.warn": N_("%(p)s%% of %(target)s used: the assignee was warned."),
+    "ticket.escalation.lead": N_("%(p)s%% of %(target)s: escalated to the team lead, "
+                                 "priority raised."),
+    "ticket.escalation.up": N_("%(p)s%% of %(target)s: escalated to the next manager up."),
+    "repair.history.from_ticket": N_("Raised from service request #%(ticket_id)s"),
+    "repair.history.settlement": N_("Payable by customer: %(payable_by_customer)s; billed "
+                                    "to: %(bill_to_id)s; payer: %(payer_id)s"),
+    "repair.rule.covered": N_("The warranty had not ended on the reference date"),
+    "repair.rule.expired": N_("The warranty had ended before the reference date"),
+    "repair.rule.no_warranty": N_("The product has no warranty"),
+    "repair.rule.no_end_date": N_("The warranty has no end date"),
 }
 
 

@@ -28,6 +28,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
+from callcenter.calls.labels import queue_labels
 from callcenter.calls.services import DISPOSITIONS
 from callcenter.db import db_session
 from callcenter.desk import dial as desk_dial
@@ -43,6 +44,7 @@ from callcenter.jobs import redis_connection
 from callcenter.realtime import live
 from callcenter.users.models import User
 from callcenter.users.permissions import Permission, has_permission
+from telephony.callstate import ACW_REASON
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +92,7 @@ def _desk_strings() -> dict[str, object]:
         "unknownCaller": _("Unknown caller"),
         "noNumber": _("No number sent"),
         "number": _("Number"),
-        "normalised": _("Normalised"),
+        "asSent": _("As the PBX sent it: {number}"),
         "callerIdName": _("Caller ID name"),
         "queue": _("Queue"),
         "waited": _("Waited"),
@@ -134,6 +136,7 @@ def _desk_strings() -> dict[str, object]:
         "statusChanged": _("Status changed."),
         "statusFailed": _("The status was not changed."),
         "pausedBecause": _("Paused: {reason}"),
+        "wrapupLeft": _("{time} left for the wrap-up"),
         "serial": _("Serial number"),
         "suggested": _("Suggested answers"),
         "noSuggestions": _("No matching articles"),
@@ -142,7 +145,7 @@ def _desk_strings() -> dict[str, object]:
                      "expired": _("Warranty expired"), "none": _("No warranty")},
         "outcomes": {"in_progress": _("In progress"), "answered": _("Answered"),
                      "abandoned": _("Abandoned"), "transferred": _("Transferred"),
-                     "unanswered": _("Unanswered")},
+                     "unanswered": _("Unanswered"), "busy": _("Busy")},
         "tiers": {"vip": _("VIP"), "major": _("Major"), "ordinary": _("Ordinary"),
                   "small": _("Small")},
         **desk_dial.desk_dial_strings(),
@@ -165,6 +168,10 @@ def desk_config() -> dict[str, object]:
         "dispositions": [[code, label] for code, label in dispositions()],
         "reasons": {code: str(label) for code, label in PAUSE_REASONS.items()},
         "statusLabels": status_labels(),
+        "queueLabels": queue_labels(db_session()),
+        # After-call work: its pause reason and how long it lasts (the desk counts down).
+        "acwReason": ACW_REASON,
+        "acwSeconds": current_app.config["SETTINGS"].acw_seconds,
         "strings": _desk_strings(),
         # The knowledge base's suggestions under a pop (kb/api.py), for those who read it.
         "kbSuggestUrl": url_for("api.kb_suggestions")

@@ -10,7 +10,9 @@ else is refused, and so is the cookie of a session that has ended (logout, a new
 password, deactivation: ``callcenter.auth`` checks the session generation), so a
 browser whose session ended cannot reconnect. The user joins ``agent:<user_id>``,
 ``department:<id>`` and, for supervisors and admins, ``queue:<name>`` rooms (the rule:
-``callcenter.realtime.rooms``). Then the server emits ``calls.snapshot`` ``{"seq", "calls"}``.
+``callcenter.realtime.rooms``). Then the server emits ``calls.snapshot`` ``{"seq", "calls"}``
+and, when the bridge reports the user's phone, ``agent.state`` (their own state,
+``callcenter.desk.own_state``).
 
 Client events: ``call.ack {"seq": n}`` (the highest is kept in ``cc:ack:<user_id>``) and
 ``calls.sync`` (send me ``calls.snapshot`` again, e.g. after a gap in ``seq``). There is
@@ -32,6 +34,7 @@ from flask_socketio import SocketIO, emit, join_room
 from callcenter.assets import vendor_file
 from callcenter.config import Settings
 from callcenter.db import db_session
+from callcenter.desk.own_state import OWN_STATE_EVENT, own_state_row
 from callcenter.jobs import redis_connection, redis_url
 from callcenter.realtime import agent_calls
 from callcenter.realtime.live import CHANNEL, channel_for
@@ -171,6 +174,13 @@ def init_realtime(app: Flask) -> SocketIO:
         emit("calls.snapshot", agent_calls.read_snapshot(redis_client(), user_id),
              ignore_queue=True)
 
+    def send_own_state(user: User) -> None:
+        # The desk's badge as the PBX has it now: a change pushed while this client was
+        # away (or before the page was drawn) does not stay wrong.
+        row = own_state_row(redis_client(), user)
+        if row is not None:
+            emit(OWN_STATE_EVENT, row, ignore_queue=True)
+
     @sio.on("connect")
     def _connect(auth=None):
         user = _authenticate(auth)
@@ -183,6 +193,7 @@ def init_realtime(app: Flask) -> SocketIO:
                 join_room(room)
             connections.add(request.sid, user.id)
             send_snapshot(user.id)
+            send_own_state(user)
         except redis.RedisError as exc:
             log.warning("refusing a live connection: Redis failed: %s", exc)
             raise ConnectionRefusedError("live state unavailable") from exc

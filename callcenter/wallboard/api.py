@@ -23,10 +23,14 @@ _COUNT = {"type": "integer", "minimum": 0}
 register_schemas({
     "WallboardCaller": {
         "type": "object",
-        "required": ["call_id", "caller_number", "queued_at", "wait_s"],
+        "required": ["call_id", "caller_number", "caller_display", "queued_at", "wait_s"],
         "properties": {
             "call_id": {"type": "string"},
             "caller_number": {"type": "string", "description": "As the PBX reported it."},
+            "caller_display": {"type": "string",
+                               "description": "The number as people read it: national "
+                                              "format in the call center's country, "
+                                              "international otherwise."},
             "queued_at": _TIME,
             "wait_s": _SECONDS,
         },
@@ -135,7 +139,8 @@ register_schemas({
 def get_wallboard():
     settings = current_app.config["SETTINGS"]
     data = wallboard(db_session(), api_user(), datetime.now(UTC),
-                     current_live_state(settings), timezone=settings.timezone)
+                     current_live_state(settings), timezone=settings.timezone,
+                     region=settings.default_phone_region)
     response = jsonify(data)
     response.headers["Cache-Control"] = "no-store"
     return response

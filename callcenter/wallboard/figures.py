@@ -75,6 +75,7 @@ from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from callcenter.calls.models import CallRecord, Outcome
+from callcenter.core.display import phone_text
 from callcenter.wallboard.thresholds import (
     DEFAULT_ABANDON_RATE_PERCENT,
     DEFAULT_SERVICE_LEVEL_PERCENT,
@@ -225,9 +226,10 @@ def aggregate_calls(session: Session, thresholds: Mapping[str, int], *, day_star
     return {row.queue: row._asdict() for row in session.execute(stmt)}
 
 
-def _waiting(entry: Mapping[str, Any] | None, now: datetime) -> tuple[int | None, float | None,
-                                                                      list[dict]]:
-    """(callers waiting, longest wait in s, the callers listed) from a live queue entry."""
+def _waiting(entry: Mapping[str, Any] | None, now: datetime, region: str | None
+             ) -> tuple[int | None, float | None, list[dict]]:
+    """(callers waiting, longest wait in s, the callers listed) from a live queue entry;
+    each listed caller's number also as people read it (``caller_display``)."""
     if not isinstance(entry, Mapping):
         return None, None, []
     callers = []
@@ -241,7 +243,12 @@ def _waiting(entry: Mapping[str, Any] | None, now: datetime) -> tuple[int | None
                         "queued_at": iso(queued_at), "wait_s": wait_s})
     callers.sort(key=lambda c: -(c["wait_s"] or 0.0))
     longest = callers[0]["wait_s"] if callers and callers[0]["wait_s"] is not None else None
-    return len(callers), (longest if callers else 0.0), callers[:MAX_CALLERS_LISTED]
+    listed = callers[:MAX_CALLERS_LISTED]
+    for caller in listed:  # only those shown: the PBX's number is kept for machines
+        number = caller["caller_number"]
+        caller["caller_display"] = phone_text(number, region) if number and region \
+            else number
+    return len(callers), (longest if callers else 0.0), listed
 
 
 def alerts_for(figures: Mapping[str, Any]) -> list[str]:
@@ -261,13 +268,17 @@ def alerts_for(figures: Mapping[str, Any]) -> list[str]:
 
 
 def queue_figures(session: Session, queues: list[str], *, day_start: datetime,
-                  now: datetime, live: Mapping[str, Mapping[str, Any]] | None
-                  ) -> list[dict[str, Any]]:
+                  now: datetime, live: Mapping[str, Mapping[str, Any]] | None,
+                  region: str | None = None) -> list[dict[str, Any]]:
     """Per queue (in the order given), today's figures and the live waiting callers.
 
     ``live``: queue name -> live entry as in ``cc:live:queues`` (``{"queue", "waiting":
     [{"call_id", "caller_number", "queued_at"}], "members"}``), or None when the live
     state is unavailable; a queue missing from it has no live figures (``None``).
+    ``region``: the call center's (``Locality.region``); each caller listed gets
+    ``caller_display``, the number as every other screen shows it
+    (``callcenter.core.display.phone_text``: national at home, international otherwise).
+    Without one (figures that list no callers to people) it is the PBX's number as is.
     Queues without a ``PbxQueue`` row get their name as display name and the default
     threshold. See the module's docstring for the definitions.
     """
@@ -291,7 +302,7 @@ def queue_figures(session: Session, queues: list[str], *, day_start: datetime,
         entry = live.get(name) if live is not None else None
         if not isinstance(entry, Mapping):
             entry = None
-        waiting, longest, callers = _waiting(entry, now)
+        waiting, longest, callers = _waiting(entry, now, region)
         limit = limits.get(name)
         figures = {
             "queue": name,

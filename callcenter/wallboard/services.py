@@ -81,12 +81,13 @@ def _board_queues(session: Session, actor: User, live: LiveState) -> list[str]:
 
 
 def wallboard(session: Session, actor: User, now: datetime, live: LiveState | None, *,
-              timezone: str) -> dict[str, Any]:
+              timezone: str, region: str | None = None) -> dict[str, Any]:
     """``{"queues", "agents", "updated_at", "day_start", "live"}`` for ``actor``.
 
     ``live``: the live state (``live.read_live``); None or not ``available`` shows the
     call log's figures alone, with ``live.available`` False. ``timezone``: the call
-    center's (``TIMEZONE``), which decides where "today" begins.
+    center's (``TIMEZONE``), which decides where "today" begins; ``region``: its
+    phone region, in which the waiting callers' numbers are shown (``queue_figures``).
     """
     if not has_permission(actor.role, Permission.WALLBOARD_VIEW):
         raise PermissionDenied(Permission.WALLBOARD_VIEW.value, actor.role.value)
@@ -94,7 +95,7 @@ def wallboard(session: Session, actor: User, now: datetime, live: LiveState | No
     names = _board_queues(session, actor, live)
     day_start = local_day_start(now, timezone)
     queues = queue_figures(session, names, day_start=day_start, now=now,
-                           live=live.queues if live.available else None)
+                           live=live.queues if live.available else None, region=region)
     membership = _members(live, set(names)) if live.available else {}
     users = list(session.scalars(select(User).where(User.interface.in_(list(membership))))) \
         if membership else []

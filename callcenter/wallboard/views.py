@@ -14,11 +14,14 @@ from flask_wtf.csrf import generate_csrf
 from werkzeug.exceptions import HTTPException
 
 from callcenter.auth import permission_required
+from callcenter.calls.labels import queue_labels
 from callcenter.db import db_session
+from callcenter.desk.status import PAUSE_REASONS
 from callcenter.users.permissions import Permission
 from callcenter.wallboard.figures import ABANDON_RATE_LIMIT, AGENT_STATES, SL_TARGET
 from callcenter.wallboard.monitor import monitorable_interfaces
 from callcenter.wallboard.services import current_live_state, day_so_far, wallboard
+from telephony.callstate import ACW_REASON
 
 wallboard_bp = Blueprint("wallboard", __name__)
 
@@ -66,6 +69,19 @@ def _percent_filter(ratio):
     return percent(ratio)
 
 
+@wallboard_bp.app_template_filter("wb_queue_label")
+def _queue_label_filter(name: str, labels: dict[str, str]) -> str:
+    return labels.get(name, name)
+
+
+def pause_reason_labels() -> dict[str, str]:
+    """Pause reason code (as the PBX carries it) -> the words shown: the desk's reasons
+    and after-call work's ``wrap-up``."""
+    labels = {code: str(label) for code, label in PAUSE_REASONS.items()}
+    labels[ACW_REASON] = _("Wrap-up")
+    return labels
+
+
 def _monitor_settings() -> dict | None:
     """What wallboard/monitor.js needs for the listen / whisper / barge buttons; None
     when this user may monitor nobody (the column is then left out)."""
@@ -90,11 +106,14 @@ def index():
     settings = current_app.config["SETTINGS"]
     now = datetime.now(UTC)
     live = current_live_state(settings)
-    board = wallboard(db_session(), current_user, now, live, timezone=settings.timezone)
+    board = wallboard(db_session(), current_user, now, live, timezone=settings.timezone,
+                      region=settings.default_phone_region)
     today = day_so_far(db_session(), current_user, now, live, timezone=settings.timezone)
     from tickets.figures import ticket_panel
     return render_template("wallboard/index.html", board=board, states=AGENT_STATES,
                            today=today, monitor=_monitor_settings(),
+                           reason_labels=pause_reason_labels(),
+                           queue_labels=queue_labels(db_session()),
                            agent_day={a["interface"]: a for a in today["agents"]},
                            tickets=ticket_panel(db_session(), current_user, now=now),
                            socketio_src=_served(SOCKETIO_SCRIPT),

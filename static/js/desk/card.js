@@ -102,19 +102,23 @@ function buildHead(T, card, customer) {
   return head;
 }
 
-function buildFacts(T, card, caller, customer) {
+function buildFacts(cfg, T, card, caller, customer) {
   const data = card.data;
   const facts = el("dl", "facts pop__facts");
-  fact(facts, T.number, caller.number ? String(caller.number) : T.noNumber, "data-pop-number");
-  // The number as every page shows it (national at home), when it reads otherwise.
-  const shown = caller.display || caller.e164;
-  if (shown && shown !== caller.number) {
-    fact(facts, T.normalised, String(shown), "data-pop-e164");
+  // The number as every page shows it (national at home); what the PBX sent, when it
+  // reads otherwise (a trunk prefix, +86...), is on hover: one format on the screen.
+  const shown = caller.display || caller.e164 || caller.number;
+  const number = fact(facts, T.number, shown ? String(shown) : T.noNumber, "data-pop-number");
+  if (caller.number && String(caller.number) !== String(shown)) {
+    number.title = T.asSent.replace("{number}", String(caller.number));
+    number.setAttribute("data-pop-as-sent", String(caller.number));
   }
   if (customer && caller.name && caller.name !== customer.name) {
     fact(facts, T.callerIdName, caller.name);
   }
-  if (data.queue) { fact(facts, T.queue, data.queue); }
+  if (data.queue) {
+    fact(facts, T.queue, (cfg.queueLabels || {})[data.queue] || data.queue, "data-pop-queue");
+  }
   card.waitEl = data.wait_s !== null && data.wait_s !== undefined
     ? fact(facts, T.waited, duration(data.wait_s), "data-pop-wait") : null;
   if (card.event === "call.ended" && data.talk_s !== null && data.talk_s !== undefined) {
@@ -204,7 +208,7 @@ export function buildSummary(desk, card) {
   const title = el("h3", "pop__name customer-name", displayName(T, data));
   title.id = card.titleId;
   box.appendChild(title);
-  box.appendChild(buildFacts(T, card, caller, customer));
+  box.appendChild(buildFacts(cfg, T, card, caller, customer));
 
   const actions = el("div", "actions pop__actions");
   if (customer) {

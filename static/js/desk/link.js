@@ -1,9 +1,12 @@
 // The desk's live link (ES module): over the connection of ../live.js, the snapshot of
 // this agent's calls on every (re)connect, then call events in seq order. Every applied
 // seq is acknowledged (call.ack); a gap in the seqs asks for a new snapshot (calls.sync).
+// The agent's own state (agent.state: after every change, and on every connect) goes to
+// the status badge.
 import { connect } from "../live.js";
 import { CALL_EVENTS } from "./card.js";
 import { isObject, list } from "./format.js";
+import { showOwnState } from "./status.js";
 
 /** extraHandlers: more events of the user's room (ticket.notice), name -> fn(data). */
 export function startLiveLink(desk, pops, extraHandlers) {
@@ -57,7 +60,8 @@ export function startLiveLink(desk, pops, extraHandlers) {
     };
   }
 
-  const handlers = { "calls.snapshot": onSnapshot };
+  const handlers = { "calls.snapshot": onSnapshot,
+    "agent.state": (row) => showOwnState(desk, row) };
   CALL_EVENTS.concat(["call.dismissed"]).forEach((name) => { handlers[name] = onEvent(name); });
   Object.assign(handlers, extraHandlers || {});
 

@@ -33,7 +33,7 @@ function showAgent(board, entry) {
   setText(field(row, "state"), texts["state." + state] || state);
   setText(field(row, "state_icon"), texts["icon." + state] || "");
   row.querySelector(".wb-state").className = "badge wb-state wb-state--" + state;
-  setText(field(row, "reason"), a.reason || "");
+  setText(field(row, "reason"), a.reason ? (texts["reason." + a.reason] || a.reason) : "");
   setText(field(row, "seconds_in_state"), duration(agentSeconds(entry)));
   setText(field(row, "queues"), (a.queues || []).map((name) => queueLabel(board, name))
     .join(board.root.getAttribute("data-list-separator") || ", "));

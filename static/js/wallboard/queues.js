@@ -68,8 +68,9 @@ function showCallers(board, entry) {
   while (items.length > callers.length) { list.removeChild(list.lastElementChild); }
   while (items.length < callers.length) { list.appendChild(fromTemplate("wb-caller-template")); }
   callers.forEach((caller, i) => {
+    // The number as every other screen shows it (the server's display form); text.
     setText(items[i].querySelector(".wb-caller__number"),
-      caller.caller_number || board.texts.unknown_number || "");
+      caller.caller_display || caller.caller_number || board.texts.unknown_number || "");
   });
   tickCallers(entry);
   setText(none, q.waiting === null || q.waiting === undefined ? board.texts.no_live
