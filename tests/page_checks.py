@@ -1,5 +1,6 @@
 """Checks run inside a page by the browser tests (Playwright's ``page.evaluate``): one
-copy of each, so every screen is held to the same rule."""
+copy of each, so every screen is held to the same rule; and the steps every browser test
+takes the same way (the language switch)."""
 
 #: Elements that stick out of a parent whose overflow-x is visible, and a document wider
 #: than the window; folded <details> content and visually-hidden text are skipped.
@@ -26,3 +27,13 @@ OVERFLOW = """() => {
   }
   return out.slice(0, 8);
 }"""
+
+
+def switch_language(page, lang: str) -> None:
+    """The header's language switch, as a person uses it (remembered for the user)."""
+    code = "zh_CN" if lang == "zh" else "en"
+    button = page.locator(f"form.lang-switch button[value='{code}']")
+    if button.get_attribute("aria-pressed") != "true":
+        button.click()
+        page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang").startswith(lang)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from live_server import SETTLED_JS, browser_login
-from page_checks import OVERFLOW
+from page_checks import OVERFLOW, switch_language
 from sqlalchemy.orm import Session
 from stack import PASSWORD, WAIT_S, wait_until
 from test_after_call_work import AGENT1, _run_jobs, acw  # noqa: F401 - the fixture
@@ -48,14 +48,6 @@ def shots(tmp_path) -> Path:
     return folder
 
 
-def _switch_language(page, lang: str) -> None:
-    """The header's language switch, as a person uses it (remembered for the user)."""
-    code = "zh_CN" if lang == "zh" else "en"
-    button = page.locator(f"form.lang-switch button[value='{code}']")
-    if button.get_attribute("aria-pressed") != "true":
-        button.click()
-        page.wait_for_load_state()
-    assert page.locator("html").get_attribute("lang").startswith(lang)
 
 
 def _shoot(page, folder: Path, name: str) -> None:
@@ -147,7 +139,7 @@ def test_the_desk_badge_follows_the_pbx_without_a_reload(
         assert page.evaluate("window.sameDocument") is True   # never reloaded
 
         # In Chinese (the switch reloads the page; the state comes with the connection).
-        _switch_language(page, "zh")
+        switch_language(page, "zh")
         expect(current).to_have_text("暂停：会议", timeout=WAIT_MS)
         _set_status(stack, "sup_support", "available")
         expect(current).to_have_text("空闲", timeout=WAIT_MS)
@@ -191,7 +183,7 @@ def test_the_wallboard_lists_waiting_callers_as_people_read_numbers(
     try:
         for lang in ("en", "zh"):
             page.goto(stack.base + "/wallboard")
-            _switch_language(page, lang)
+            switch_language(page, lang)
             card = page.locator(".wb-queue[data-queue='support']")
             items = card.locator("[data-callers] .wb-caller__number")
             expect(items).to_have_count(4, timeout=WAIT_MS)

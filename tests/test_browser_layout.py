@@ -18,6 +18,7 @@ import pytest
 import redis
 from live_server import browser_login, live_app, live_settings
 from page_checks import OVERFLOW as _OVERFLOW
+from page_checks import switch_language
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -250,15 +251,6 @@ def _admin_pages(ids: dict) -> list[tuple[str, str, str]]:
     ]
 
 
-def _switch_language(page, lang: str) -> None:
-    """The header's language switch, as a person uses it (remembered for the user)."""
-    code = "zh_CN" if lang == "zh" else "en"
-    button = page.locator(f"form.lang-switch button[value='{code}']")
-    if button.get_attribute("aria-pressed") != "true":
-        button.click()
-        page.wait_for_load_state()
-    assert page.locator("html").get_attribute("lang").startswith(
-        "zh" if lang == "zh" else "en")
 
 
 def _check(page, base: str, pages, lang: str, sizes, shots: Path,
@@ -293,7 +285,7 @@ def test_every_page_fits_in_both_languages_at_every_width(site, browser, shots):
                                       {"width": DESK[0], "height": DESK[1]})
         for lang in ("zh", "en"):
             page.set_viewport_size({"width": DESK[0], "height": DESK[1]})
-            _switch_language(page, lang)
+            switch_language(page, lang)
             _check(page, base, pages, lang, (DESK, WIDE), shots, problems)
             if username == "admin":       # the customer's page on a phone
                 _check(page, base, pages[1:2], lang, (PHONE,), shots, problems)
