@@ -129,6 +129,8 @@ def test_paging(client, admin, calls):
     ({"number": "+86 138 1234 5678"}, [2]),
     ({"number": "01062345678"}, [0]),
     ({"number": "anonymous-1234"}, []),
+    ({"direction": "inbound"}, [0, 1, 2]),
+    ({"direction": "outbound"}, []),
 ])
 def test_filters(client, admin, calls, params, expected):
     r = get(client, "/api/v1/calls", admin, query_string=params)
@@ -147,7 +149,7 @@ def test_filter_by_agent_id_and_customer(client, admin, calls, agent, customer):
     ("since", "yesterday"), ("since", "2026-02-30"), ("customer", "abc"), ("customer", "0"),
     ("outcome", "lost"), ("queue", "q" * 81), ("agent", "a" * 81), ("per_page", "-1"),
     ("since", "1" * 501), ("until", "tomorrow"), ("disposition", "happy"), ("number", "12"),
-    ("number", "x"),
+    ("number", "x"), ("direction", "sideways"),
 ])
 def test_bad_filters_are_422_naming_the_parameter(client, admin, name, value):
     body = assert_error(get(client, "/api/v1/calls", admin, query_string={name: value}), 422,

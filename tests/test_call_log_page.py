@@ -35,6 +35,12 @@ def world(session, make_user, make_customer):
                                   started_at=T0 + 200, ended_at=T0 + 300,
                                   agent_interface="Local/agent2@agents/n",
                                   agents=["Local/agent2@agents/n"]), region="CN")
+    # agent2 dialled a customer from the desk: an outbound call, no queue.
+    record_call(session, finished("1795456100.2", queue=None, caller_number="13900001111",
+                                  started_at=T0 + 400, ended_at=T0 + 460,
+                                  agent_interface="Local/agent2@agents/n",
+                                  agents=["Local/agent2@agents/n"], direction="outbound"),
+                region="CN")
     session.flush()
     save_wrapup(session, agent, "1795455872.8", "resolved", "换了压缩机皮带，客户满意",
                 access_window_h=10**6)
@@ -59,14 +65,17 @@ def test_an_agent_sees_the_calls_they_handled_with_the_wrapup(client, world):
 
 
 @pytest.mark.parametrize("params,expected", [
-    ({}, ["1795456000.5", "1795455900.1", "1795455872.8"]),
+    ({}, ["1795456100.2", "1795456000.5", "1795455900.1", "1795455872.8"]),
     ({"queue": "repairs"}, ["1795456000.5"]),
     ({"outcome": "abandoned"}, ["1795455900.1"]),
-    ({"agent": "agent2"}, ["1795456000.5"]),
+    ({"agent": "agent2"}, ["1795456100.2", "1795456000.5"]),
+    ({"direction": "outbound"}, ["1795456100.2"]),
+    ({"direction": "inbound", "agent": "agent2"}, ["1795456000.5"]),
     ({"disposition": "resolved"}, ["1795455872.8"]),
-    ({"disposition": "none"}, ["1795456000.5", "1795455900.1"]),
+    ({"disposition": "none"}, ["1795456100.2", "1795456000.5", "1795455900.1"]),
     ({"number": "138-1234-5678"}, ["1795455872.8"]),
-    ({"since": "DAY", "until": "DAY"}, ["1795456000.5", "1795455900.1", "1795455872.8"]),
+    ({"since": "DAY", "until": "DAY"},
+     ["1795456100.2", "1795456000.5", "1795455900.1", "1795455872.8"]),
     ({"until": "2000-01-01"}, []),
 ])
 def test_the_filters(client, world, params, expected):
@@ -86,6 +95,8 @@ def test_customer_filter_paging_and_bad_filters(client, world):
     bad = client.get("/calls/", query_string={"since": "yesterday", "number": "1"})
     assert bad.status_code == 422
     assert 'id="f-since-error"' in text(bad) and 'aria-invalid="true"' in text(bad)
+    sideways = client.get("/calls/", query_string={"direction": "sideways"})
+    assert sideways.status_code == 422 and 'id="f-direction-error"' in text(sideways)
     assert client.get("/calls/", query_string={"page": "99"}).status_code == 200
 
 
@@ -96,14 +107,20 @@ def test_the_csv_export(client, world):
     body = r.get_data(as_text=True)
     assert body.startswith("\ufeff")
     rows = list(csv.DictReader(io.StringIO(body.lstrip("\ufeff"))))
-    assert [row["call_id"] for row in rows] == ["1795456000.5"]   # agent2's own only
+    assert [row["call_id"] for row in rows] == ["1795456100.2", "1795456000.5"]  # agent2's
+    outbound = list(csv.DictReader(io.StringIO(client.get(
+        "/calls/export.csv", query_string={"direction": "outbound"})
+        .get_data(as_text=True).lstrip("\ufeff"))))
+    assert [(row["call_id"], row["direction"]) for row in outbound] == [
+        ("1795456100.2", "outbound")]
     client.post("/logout", data={"csrf_token": _token(client)})
     assert login(client, "boss").status_code == 302
     rows = list(csv.DictReader(io.StringIO(
         client.get("/calls/export.csv", query_string={"outcome": "answered"})
         .get_data(as_text=True).lstrip("\ufeff"))))
-    assert [row["call_id"] for row in rows] == ["1795456000.5", "1795455872.8"]
-    first = rows[1]
+    assert [row["call_id"] for row in rows] == ["1795456100.2", "1795456000.5",
+                                                "1795455872.8"]
+    first = rows[2]
     assert first["caller_name"].startswith("'=HYPERLINK")   # no formula in a spreadsheet
     assert first["disposition"] == "resolved" and first["notes"] == "换了压缩机皮带，客户满意"
     assert first["customer"] == "北京华通汽车有限公司" and first["agent"] == "agent1"

@@ -12,7 +12,7 @@ from flask import current_app, jsonify
 
 from callcenter.api import PAGE_PARAMS, api_route, arg, paginate
 from callcenter.auth import api_user
-from callcenter.calls.models import Outcome
+from callcenter.calls.models import Direction, Outcome
 from callcenter.calls.schemas import DISPOSITIONS, Call, CallWrapup
 from callcenter.calls.serializers import call_to_dict
 from callcenter.calls.services import (
@@ -41,6 +41,8 @@ CALL_FILTERS = (
     Param("customer", {"type": "integer", "minimum": 1},
           "Customer id (also finds calls of records merged into it)."),
     Param("outcome", {"enum": [m.value for m in Outcome]}),
+    Param("direction", {"enum": [d.value for d in Direction]},
+          "`inbound`: callers who came in; `outbound`: calls an agent dialled."),
     Param("disposition", {"enum": [*DISPOSITIONS, "none"]},
           "The wrap-up's disposition; `none`: calls not wrapped up yet."),
     Param("number", {"type": "string", "maxLength": 40},
@@ -74,6 +76,7 @@ def calls_list():
     stmt = calls_query(api_user(), since=arg("since"), until=arg("until"),
                        queue=arg("queue"), agent=arg("agent"), customer=arg("customer"),
                        outcome=arg("outcome"), disposition=arg("disposition"),
+                       direction=arg("direction"),
                        number=arg("number"), region=current_app.config["DEFAULT_PHONE_REGION"],
                        tz=current_app.config["TIMEZONE"])
     return jsonify(_serialize_page(paginate(stmt, call_to_dict)))

@@ -26,7 +26,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import FunctionElement
 
-from callcenter.calls.models import CallRecord, PbxQueue
+from callcenter.calls.models import CallRecord, Direction, PbxQueue
 from callcenter.calls.recording import LIMITS, OUTCOMES
 from callcenter.calls.schemas import DISPOSITIONS, MAX_NOTES
 from callcenter.calls.signals import call_wrapped_up
@@ -166,13 +166,15 @@ def calls_query(user: User, *, since: Any = None, queue: str | None = None,
                 agent: int | str | None = None, customer: int | str | None = None,
                 outcome: str | None = None, until: Any = None,
                 disposition: str | None = None, number: str | None = None,
+                direction: str | None = None,
                 region: str = "CN", tz: str) -> Select[tuple[CallRecord]]:
     """SELECT of the calls ``user`` may see, filtered, newest first.
 
     ``agent``: a user id or username; ``customer``: a customer id (also finds the calls
     of records merged into it); ``since``/``until``: see ``parse_since``/``parse_until``;
     ``disposition``: one of DISPOSITIONS, or ``none`` for calls not wrapped up;
-    ``number``: the caller's number in any format (``region`` reads it). ValidationError
+    ``number``: the caller's number in any format (``region`` reads it); ``direction``:
+    ``inbound`` or ``outbound`` (click-to-dial). ValidationError
     naming the filter when one is unusable.
     """
     stmt = select(CallRecord).where(calls_visible_to(user))
@@ -208,6 +210,10 @@ def calls_query(user: User, *, since: Any = None, queue: str | None = None,
             raise ValidationError({"customer": Problem("not_id")})
         stmt = stmt.where(or_(CallRecord.customer_id == cid, CallRecord.customer_id.in_(
             select(Customer.id).where(Customer.merged_into_id == cid))))
+    if direction not in (None, ""):
+        if not isinstance(direction, str) or direction not in set(Direction):
+            raise ValidationError({"direction": choice_problem([d.value for d in Direction])})
+        stmt = stmt.where(CallRecord.direction == Direction(direction))
     if outcome not in (None, ""):
         if not isinstance(outcome, str) or outcome not in OUTCOMES:
             raise ValidationError({"outcome": choice_problem(list(OUTCOMES))})

@@ -38,7 +38,8 @@ from callcenter.users.permissions import Permission
 
 calls_bp = Blueprint("calls", __name__, url_prefix="/calls")
 
-FILTERS = ("since", "until", "queue", "agent", "outcome", "disposition", "customer", "number")
+FILTERS = ("since", "until", "queue", "agent", "direction", "outcome", "disposition",
+           "customer", "number")
 PER_PAGE = 50
 #: At most this many rows in one CSV file (a period longer than that: split it).
 MAX_EXPORT = 100_000
