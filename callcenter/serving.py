@@ -51,9 +51,16 @@ class SocketIOThreadWorker(ThreadWorker):
 
 
 def close_socketio_sessions(app) -> None:
-    """Close every Socket.IO session of this process and stop its background tasks."""
-    sio = getattr(app, "extensions", {}).get("socketio")
+    """Close every Socket.IO session of this process and stop its background tasks.
+
+    Once per app: a second signal (a supervisor's SIGTERM after the terminal's) runs
+    this again, and two engine.io shutdowns at once race on its service task."""
+    extensions = getattr(app, "extensions", {})
+    sio = extensions.get("socketio")
     if sio is None or sio.server is None:
+        return
+    # dict.setdefault is atomic: both threads get the same lock, one of them closes.
+    if not extensions.setdefault("socketio_closing", threading.Lock()).acquire(blocking=False):
         return
     try:
         sio.server.eio.disconnect()  # every client, with engine.io's CLOSE packet
