@@ -27,8 +27,10 @@ from __future__ import annotations
 from flask import Flask, Response, request
 from flask_compress import Compress
 
+from callcenter.core.exports import CSV_MEDIA_TYPE
+
 #: What is worth compressing: text we send (pages, the API, scripts, styles, exports).
-MIMETYPES = ["text/html", "text/css", "text/plain", "text/csv", "text/javascript",
+MIMETYPES = ["text/html", "text/css", "text/plain", CSV_MEDIA_TYPE, "text/javascript",
              "application/javascript", "application/json", "application/problem+json",
              "image/svg+xml"]
 

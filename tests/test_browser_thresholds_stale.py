@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.browser,
 PAGE = "/wallboard/thresholds"
 STALE = {"en": "Someone else saved the alerts of 北京热线 meanwhile. They are now: "
                "service level below {sl} %, longest wait over 30 s, abandoned above 4 %.",
-         "zh": "北京热线 的告警阈值已被他人保存。现在为：服务水平低于 {sl}%，最长等待超过 30 秒，"
+         "zh": "北京热线的告警阈值已被他人保存。现在为：服务水平低于 {sl}%，最长等待超过 30 秒，"
                "放弃率高于 4%。"}
 SAVED = {"en": "The alerts of 北京热线 are saved.", "zh": "北京热线"}
 LABEL = {"en": "Service level below", "zh": "服务水平低于"}
