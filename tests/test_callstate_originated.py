@@ -20,6 +20,7 @@ from telephony.callstate import (
     OUTBOUND,
     UNANSWERED,
     CallAnswered,
+    CallEnded,
     CallFinished,
     CallRinging,
     CallTracker,
@@ -76,8 +77,13 @@ def test_a_click_to_dial_answered_is_one_outbound_answered_call_with_its_talk_ti
     assert summary.answered_at == pytest.approx(answered)
     assert summary.talk_s == pytest.approx(hung - answered)
     assert summary.talk_s > 0
-    # no queue, no screen pop, no ringing member: nothing for the wallboard's queues
-    assert not [e for e in effects if isinstance(e, (CallRinging, CallAnswered))]
+    # no queue, no ringing member: nothing for the wallboard's queues; the dialling
+    # agent's desk pops when the customer answers and gets the wrap-up when the talk ends
+    assert not [e for e in effects if isinstance(e, CallRinging)]
+    assert [(type(e), e.interface, e.call.direction) for e in effects
+            if isinstance(e, (CallAnswered, CallEnded))] == [
+        (CallAnswered, "Local/agent1@agents/n", OUTBOUND),
+        (CallEnded, "Local/agent1@agents/n", OUTBOUND)]
     assert not [e for e in effects if isinstance(e, QueueChanged) and e.view.waiting]
     # every summary reported of it says outbound (the first comes with CC_CALL_KIND)
     updates = [e.summary for e in effects if isinstance(e, CallUpdated)]
@@ -91,6 +97,8 @@ def test_a_click_to_dial_to_a_busy_number_is_busy_without_talk():
     assert (done.direction, done.outcome, done.caller_number) == (OUTBOUND, BUSY, "13900000000")
     assert done.answered_at is None and done.talk_s is None
     assert done.agent_interface == "Local/agent1@agents/n"
+    # the agent heard the busy tone on their own phone: no pop, no wrap-up
+    assert not [e for e in effects if isinstance(e, (CallRinging, CallAnswered, CallEnded))]
 
 
 def test_a_click_to_dial_without_a_trunk_is_not_answered():
@@ -98,6 +106,7 @@ def test_a_click_to_dial_without_a_trunk_is_not_answered():
     [done] = [e.summary for e in effects if isinstance(e, CallFinished)]
     assert (done.direction, done.outcome) == (OUTBOUND, UNANSWERED)
     assert done.answered_at is None and done.talk_s is None
+    assert not [e for e in effects if isinstance(e, (CallRinging, CallAnswered, CallEnded))]
 
 
 def test_a_monitoring_session_is_no_call_and_the_monitored_call_stays_one():

@@ -21,6 +21,7 @@ from telephony.callstate import (
     CALL_KIND_OUTBOUND,
     CALL_KIND_VARIABLE,
     CALL_NUMBER_VARIABLE,
+    OUTBOUND,
 )
 
 _NAME = re.compile(r"[A-Za-z0-9_.@/;:+#*-]{1,120}\Z")
@@ -77,6 +78,8 @@ def _transfer_target(command: dict, tracker: Any) -> tuple[str, str]:
     view = tracker.call(call_id)
     if view is None:
         raise CommandError("call_id: no such call in progress", "no_call")
+    if view.direction == OUTBOUND:  # its first channel is the agent's own phone
+        raise CommandError("call_id: a call the agent dialled is in no queue", "outbound")
     if view.state != CALL_CONNECTED or view.agent_interface != interface:
         raise CommandError("call_id: the call is not connected to your phone",
                            "not_connected")

@@ -24,6 +24,7 @@ from callcenter.calls.cards import caller_card
 from callcenter.core.locality import Locality
 from callcenter.users.models import User
 from telephony.callstate import (
+    OUTBOUND,
     CallAnswered,
     CallDismissed,
     CallEnded,
@@ -108,7 +109,8 @@ class PopSender:
         self.region = region
         #: Dates the products' warranty state on the card (the call center's today).
         self.locality = Locality(region, timezone)
-        self._cards: OrderedDict[str, Future] = OrderedDict()
+        #: call_id -> (the number looked up, its card)
+        self._cards: OrderedDict[str, tuple[str, Future]] = OrderedDict()
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(card_workers, thread_name_prefix="bridge-cards")
         self.stats = {"pops": 0, "no_user": 0, "card_failures": 0}
@@ -117,11 +119,15 @@ class PopSender:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def prefetch(self, call_id: str, number: str, name: str) -> None:
-        """Start looking up the caller's card (once per call); returns at once."""
+        """Start looking up the caller's card (once per call and number); returns at
+        once. A click-to-dial call learns its number (CC_NUMBER) after it is first
+        reported, so a new number looks the card up again."""
         with self._lock:
-            if call_id in self._cards:
+            known = self._cards.get(call_id)
+            if known is not None and known[0] == number:
                 return
-            self._cards[call_id] = self._pool.submit(self._lookup, call_id, number, name)
+            self._cards[call_id] = (number, self._pool.submit(self._lookup, call_id,
+                                                              number, name))
             if len(self._cards) > CARD_CACHE_SIZE:
                 self._cards.popitem(last=False)
 
@@ -154,10 +160,10 @@ class PopSender:
     def card_for(self, call: Any) -> dict:
         self.prefetch(call.call_id, call.caller_number or "", call.caller_name or "")
         with self._lock:
-            future = self._cards.get(call.call_id)
-        if future is None:  # evicted between the two lines: look it up here
+            known = self._cards.get(call.call_id)
+        if known is None:  # evicted between the two lines: look it up here
             return self._lookup(call.call_id, call.caller_number or "", call.caller_name or "")
-        return future.result(timeout=CARD_TIMEOUT_S)
+        return known[1].result(timeout=CARD_TIMEOUT_S)
 
     def handle(self, effect: Any) -> None:
         kind = type(effect)
@@ -173,7 +179,11 @@ class PopSender:
             return
         payload = self.payload(effect)
         customer = payload.get("customer")
-        if kind is CallRinging and isinstance(customer, dict) and self.on_customer_shown:
+        # a customer first shows when the call rings; a click-to-dial call never rings
+        # the desk: it pops when the customer answers
+        first_shown = kind is CallRinging or (kind is CallAnswered
+                                              and effect.call.direction == OUTBOUND)
+        if first_shown and isinstance(customer, dict) and self.on_customer_shown:
             self.on_customer_shown(user[0], customer.get("id"), payload["call_id"])
         if self.ledger is not None:
             # before the publish: a publish that fails (Redis down) is still known to be
@@ -199,6 +209,7 @@ class PopSender:
             "caller": card["caller"],
             "customer": card["customer"],
             "queue": call.queue,
+            "direction": call.direction,
             "wait_s": wait_s,
             "interface": effect.interface,
             "state": call.state,

@@ -101,6 +101,9 @@ def _run(redis_client, command: dict, timeout: float, refused_message: str) -> N
         raise DeskActionError(403, _("You can transfer only a call you are talking on."))
     if code == "no_call":
         raise DeskActionError(409, _("This call is over or no longer known to the PBX."))
+    if code == "outbound":
+        raise DeskActionError(409, _("A call you dialled is in no queue, so it cannot be "
+                                     "transferred to one."))
     if code == "same_queue":
         raise DeskActionError(409, _("The call is in this queue already."), "queue")
     raise DeskActionError(502, refused_message % {"error": error})

@@ -89,6 +89,7 @@ def _desk_strings() -> dict[str, object]:
         "answered": _("Answered"),
         "ended": _("Call ended"),
         "transferred": _("Transferred"),
+        "outbound": _("You dialled"),
         "unknownCaller": _("Unknown caller"),
         "noNumber": _("No number sent"),
         "number": _("Number"),

@@ -148,6 +148,7 @@ class AgentCallEvent(TypedDict, total=False):
     caller: dict[str, Any]
     customer: dict[str, Any] | None
     queue: str | None
+    direction: str  # inbound | outbound (click-to-dial: no queue)
     wait_s: float | None
     interface: str
     state: str

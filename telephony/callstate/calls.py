@@ -28,6 +28,7 @@ from telephony.callstate.effects import (
     ANSWERED_ELSEWHERE,
     CALL_AGENT_VARIABLE,
     CALL_CONNECTED,
+    CALL_DIALPLAN,
     CALL_FINISHED,
     CALL_KIND_MONITOR,
     CALL_KIND_OUTBOUND,
@@ -39,6 +40,7 @@ from telephony.callstate.effects import (
     NO_EFFECTS,
     OUTBOUND,
     TRANSFERRED,
+    CallAnswered,
     CallDismissed,
     CallEnded,
     CallFinished,
@@ -187,7 +189,7 @@ class CallEvents:
             self._end_leg(call, call.current, None, self._was_transfer(call), now, out)
         self._leave_waiting(call, now, out)
         call.close_stint(now)
-        call.end_outbound_talk(now)
+        self._end_outbound_talk(call, now, out)
         call.ended_at = now
         call.state = CALL_FINISHED
         out.append(CallFinished(call.view(), call.summary(), now))
@@ -245,9 +247,8 @@ class CallEvents:
         out: list[Effect] = []
         leg = call.legs.get(uid)
         if call.direction == OUTBOUND:
-            if call.answered_at is not None and not call.has_talk and \
-                    uid in (call.call_id, call.callee_uid):
-                call.end_outbound_talk(now)  # the customer or the agent hung up
+            if uid in (call.call_id, call.callee_uid) and \
+                    self._end_outbound_talk(call, now, out):  # the customer or agent hung up
                 self._updated(call, now, out)
         elif leg is not None:
             if leg.status == LEG_RINGING:
@@ -342,13 +343,28 @@ class CallEvents:
             return NO_EFFECTS
         call.dial_status = status
         call.touched = now
+        out: list[Effect] = []
         if status == "ANSWER" and call.answered_at is None:
             call.answered_at = now
             call.callee_uid = f.get("DestUniqueid") or None
             call.state = CALL_CONNECTED
-        out: list[Effect] = []
+            if call.agents:  # the dialling agent's desk pops, as for a queue call
+                out.append(CallAnswered(call.view(), call.agents[-1], now))
         self._updated(call, now, out)
         return out
+
+    def _end_outbound_talk(self, call: Call, now: float, out: list[Effect]) -> bool:
+        """Outbound: the talk with the customer ends (once); the dialling agent gets
+        ``CallEnded`` like an agent of a queue call (their wrap-up). False when there
+        was no talk to end (never answered, or already over)."""
+        if call.direction != OUTBOUND or call.answered_at is None or call.has_talk:
+            return False
+        call.end_outbound_talk(now)
+        if call.state != CALL_FINISHED:
+            call.state = CALL_DIALPLAN
+        if call.agents:
+            out.append(CallEnded(call.view(), call.agents[-1], HANGUP, now))
+        return True
 
     # -- the queue ----------------------------------------------------------------------
     def _on_queue_join(self, f: Frame, now: float) -> list[Effect]:

@@ -82,6 +82,9 @@ class CallView:
     customer_id: int | None
     queue_uniqueid: str | None
     started_at: float
+    #: INBOUND, or OUTBOUND for click-to-dial (then ``caller_number`` is the number
+    #: dialled and ``agent_interface`` the agent who dialled).
+    direction: str = INBOUND
 
 
 @dataclass(frozen=True, slots=True)

@@ -163,7 +163,7 @@ class Call:
             self.answered_at, self.state,
             current.interface if current is not None else (self.agents[-1] if self.agents
                                                              else None),
-            self.customer_id, self.queue_uniqueid, self.started_at)
+            self.customer_id, self.queue_uniqueid, self.started_at, self.direction)
 
     def summary(self) -> CallSummary:
         return CallSummary(

@@ -19,6 +19,7 @@ from typing import Any
 from telephony.callstate.agents import AgentBook
 from telephony.callstate.effects import (
     NO_EFFECTS,
+    OUTBOUND,
     AgentView,
     CallSummary,
     CallView,
@@ -193,6 +194,9 @@ class CallTracker(LegEvents):
                     legs[leg.interface] = "connected"
                 elif leg.status == LEG_RINGING and legs.get(leg.interface) != "connected":
                     legs[leg.interface] = "ringing"
+            if call.direction == OUTBOUND and call.answered_at is not None and \
+                    not call.has_talk and call.agents:
+                legs[call.agents[-1]] = "connected"  # click-to-dial: no queue leg
         return out
 
     def member_interfaces(self) -> dict[str, str]:

@@ -22,6 +22,7 @@ from test_live_agent_day import _chanspy_lines, _monitor_any_agent, _wait
 
 from callcenter.calls.models import CallRecord, Direction, Outcome
 from callcenter.customers.services import create_customer
+from callcenter.realtime.agent_calls import read_snapshot
 from callcenter.realtime.commands import request_pbx_action
 from callcenter.users.models import User
 
@@ -101,3 +102,12 @@ def test_click_to_dial_and_a_spy_session_leave_the_right_rows(rig):
                            and r.caller_number == "13700000000" for r in inbound), rows
     assert not [r for r in rows if r.caller_name == "Monitor" or not r.caller_number], rows
     assert len(rows) == 2 + len(inbound)
+
+    # agent1's desk: the answered click-to-dial waits for its wrap-up (the pop came when
+    # the customer answered and turned into call.ended when the talk ended); the busy
+    # number left nothing on the desk
+    dialled = [entry for entry in read_snapshot(rig.redis(), rig.ids["agent1"])["calls"]
+               if entry.get("direction") == "outbound"]
+    assert [(e["call_id"], e["event"], e["customer"]["id"]) for e in dialled] == [
+        (answered.call_id, "call.ended", customer_id)], dialled
+    assert TALK_S - 1 <= dialled[0]["talk_s"] <= TALK_S + 1.5, dialled

@@ -92,6 +92,12 @@ function buildHead(T, card, customer) {
     stateBadge.append(" · " + T.transferred);
   }
   head.appendChild(stateBadge);
+  if (card.data.direction === "outbound") {
+    // the agent dialled this one (click-to-dial): the number is whom they called
+    const out = el("span", "badge pop__direction", T.outbound);
+    out.setAttribute("data-pop-outbound", "");
+    head.appendChild(out);
+  }
   if (customer && customer.tier) {
     const tier = KNOWN_TIERS[customer.tier] ? customer.tier : "ordinary";
     const tierBadge = el("span", "badge badge--tier badge--tier-" + tier);
@@ -235,7 +241,8 @@ export function buildSummary(desk, card) {
     actions.appendChild(newTicket);
   }
   box.appendChild(actions);
-  if (card.event === "call.answered") {
+  // a call the agent dialled is in no queue: there is no queue to hand it over to
+  if (card.event === "call.answered" && data.direction !== "outbound") {
     const transfer = buildTransfer(desk, card);
     if (transfer) { box.appendChild(transfer); }
   }
