@@ -63,9 +63,12 @@ compile_catalogues() {
 # text: a CJK font), as apt package names, for those missing (none on a ready machine).
 missing_pdf_packages() {
     local pkgs=()
-    ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' || pkgs+=(libpango-1.0-0)
-    ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so' || pkgs+=(libpangoft2-1.0-0)
-    fc-list 2>/dev/null | grep -q 'Noto Sans CJK' || pkgs+=(fonts-noto-cjk)
+    # grep reads all of it (no -q): a grep that quits at the first match kills the
+    # writer with SIGPIPE, and under pipefail the check then fails although the package
+    # is there (seen: the quick start ran apt-get on a machine that had every package)
+    ldconfig -p 2>/dev/null | grep 'libpango-1.0.so' >/dev/null || pkgs+=(libpango-1.0-0)
+    ldconfig -p 2>/dev/null | grep 'libpangoft2-1.0.so' >/dev/null || pkgs+=(libpangoft2-1.0-0)
+    fc-list 2>/dev/null | grep 'Noto Sans CJK' >/dev/null || pkgs+=(fonts-noto-cjk)
     echo "${pkgs[@]}"
 }
 
