@@ -262,6 +262,18 @@ def db_session() -> Session:
     return g._db_session
 
 
+def commit_before_waiting(session: Session) -> None:
+    """Commit the unit of work so far and give its connection back to the pool before
+    waiting on something outside the process (the PBX's answer through the bridge: up
+    to the command timeout, seconds, when the bridge is away). Held over that wait, the
+    connections of a few dozen agents clicking while the bridge is down would be the
+    whole pool, and every other page would queue behind them. The session goes on
+    working: its next query begins a new transaction (objects stay loaded:
+    ``expire_on_commit=False``). Also the rule that a PBX command leaves after the
+    commit."""
+    session.commit()
+
+
 def own_transaction() -> Session:
     """A new session, apart from the request's, for a write that must be kept even when
     the request rolls back (commit it yourself, soon: it holds its own connection)."""

@@ -28,7 +28,7 @@ import pytest
 import redis
 from databases import POSTGRES_ADMIN_URL
 from redis_server import PrivateRedis
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, event, make_url, text
 from sqlalchemy.orm import Session
 
 from callcenter.app import create_app
@@ -142,6 +142,20 @@ def database_url(backend, fresh_database) -> str:
 @pytest.fixture(scope="session")
 def engine(database_url):
     engine = make_engine(database_url)
+    if database_url.startswith("sqlite"):
+        # The test's outer transaction must be real on SQLite too. Left to itself the
+        # sqlite3 module opens none before the session's SAVEPOINT, which SQLite then
+        # takes for the transaction: a service that commits (releases the savepoint)
+        # would write into every later test's database. So sqlite3 opens no
+        # transactions of its own and SQLAlchemy's begin is a real BEGIN (the
+        # SQLAlchemy documentation's recipe for SAVEPOINT on pysqlite).
+        @event.listens_for(engine, "connect")
+        def _no_implicit_transactions(dbapi_conn, _record):
+            dbapi_conn.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):
+            conn.exec_driver_sql("BEGIN")
     yield engine
     engine.dispose()
 

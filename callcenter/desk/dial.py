@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from callcenter.calls.models import PbxQueue
 from callcenter.customers.services import CustomerNotFound, get_customer
-from callcenter.db import db_session
+from callcenter.db import commit_before_waiting, db_session
 from callcenter.desk.status import DESK_ROLES
 from callcenter.jobs import redis_connection
 from callcenter.realtime.commands import NOT_ANSWERING, request_pbx_action
@@ -87,7 +87,9 @@ def _require_phone(user: User) -> str:
     return user.interface
 
 
-def _run(redis_client, command: dict, timeout: float, refused_message: str) -> None:
+def _run(session: Session, redis_client, command: dict, timeout: float,
+         refused_message: str) -> None:
+    commit_before_waiting(session)
     result = request_pbx_action(redis_client, command, timeout=timeout)
     if result.get("ok"):
         return
@@ -127,7 +129,7 @@ def dial(session: Session, redis_client, user: User, number: object,
     interface = _require_phone(user)
     dialled = normalise_number(number)
     caller_name = _customer_name(session, user, customer_id)
-    _run(redis_client, {"action": "originate", "user_id": user.id, "interface": interface,
+    _run(session, redis_client, {"action": "originate", "user_id": user.id, "interface": interface,
                         "number": dialled, "context": OUTBOUND_CONTEXT,
                         "caller_name": caller_name[:40]},
          timeout, _("The PBX did not place the call: %(error)s"))
@@ -144,7 +146,7 @@ def transfer(session: Session, redis_client, user: User, call_id: object, queue:
     if not isinstance(queue, str) or queue not in queues:
         raise DeskActionError(400, _("queue: choose one of %(queues)s.",
                                      queues=", ".join(queues) or "—"), "queue")
-    _run(redis_client, {"action": "transfer", "user_id": user.id, "interface": interface,
+    _run(session, redis_client, {"action": "transfer", "user_id": user.id, "interface": interface,
                         "call_id": call_id, "queue": queue},
          timeout, _("The PBX did not transfer the call: %(error)s"))
     return queue

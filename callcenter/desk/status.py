@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callcenter.calls.models import PbxQueue
+from callcenter.db import commit_before_waiting
 from callcenter.realtime import live
 from callcenter.realtime.commands import NOT_ANSWERING, request_pbx_action
 from callcenter.users.models import Department, Role, Scope, User
@@ -138,6 +139,7 @@ def change_status(session: Session, redis_client, actor: User, target: User, sta
             return StatusResult(status, reason)
         raise StatusError(409, str(_l("This user works in no queue: their department "
                                       "has no PBX queue assigned.")))
+    commit_before_waiting(session)
     for command in commands:
         result = request_pbx_action(redis_client, command, timeout=timeout)
         if result.get("ok"):

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from callcenter.audit.services import complete, record
+from callcenter.db import commit_before_waiting
 from callcenter.realtime.commands import NOT_ANSWERING, request_pbx_action
 from callcenter.users.models import Role, User
 
@@ -122,6 +123,7 @@ def monitor_agent(session: Session, redis_client, supervisor: User, agent_interf
                        entity_id=agent.id, detail=f"{mode}|asked")
         own.commit()
         entry_id = entry.id
+    commit_before_waiting(session)
     result = request_pbx_action(redis_client, {
         "action": "monitor", "user_id": supervisor.id, "interface": supervisor.interface,
         "agent_interface": agent.interface, "mode": mode}, timeout=timeout)
