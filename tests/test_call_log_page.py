@@ -159,3 +159,17 @@ def test_a_customer_outside_the_readers_scope_is_named_not_linked(client, sessio
     assert login(client, "boss").status_code == 302
     page = text(client.get("/calls/"))
     assert f'href="/customers/{world["customer"].id}"' in page
+
+
+def test_the_caller_id_name_shows_only_when_it_is_not_the_customers_name(client, world,
+                                                                        session):
+    import re
+    record_call(session, finished("1795456200.3", caller_name="北京华通汽车有限公司",
+                                  started_at=T0 + 500, ended_at=T0 + 560), region="CN")
+    session.flush()
+    assert login(client, "boss").status_code == 302
+    page = text(client.get("/calls/"))
+    rows = dict(re.findall(r'<tr data-call="([^"]+)">(.*?)</tr>', page, re.S))
+    assert "北京华通汽车有限公司" in rows["1795456200.3"]          # once: the customer
+    assert "data-caller-name" not in rows["1795456200.3"]
+    assert "data-caller-name" in rows["1795455872.8"]            # a name of its own

@@ -165,7 +165,8 @@ function buildDetails(desk, customer) {
   details.appendChild(section(T.lastContacts, list(customer.last_calls).slice(0, 5),
     T.noLastContacts, (li, call) => {
       li.appendChild(el("span", "muted nowrap", when(call.started_at || call.at || call.date) + " "));
-      const text = [call.queue, T.outcomes[call.outcome] || call.outcome,
+      const queue = call.queue ? (cfg.queueLabels || {})[call.queue] || call.queue : "";
+      const text = [queue, T.outcomes[call.outcome] || call.outcome,
         dispositionLabels[call.disposition] || call.disposition, call.agent_name || call.agent]
         .filter((v) => typeof v === "string" && v).join(" · ");
       li.appendChild(el("span", null, text));
