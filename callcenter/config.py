@@ -323,6 +323,22 @@ def _flat_fees(env: dict) -> tuple[tuple[str, Decimal], ...]:
     return tuple(fees.items())
 
 
+def current_settings() -> Settings:
+    """The settings of the app this code runs in (a request, a CLI command in the app
+    context), else the process's own from the environment (a worker, the bridge). Code
+    that reaches Redis without being handed settings asks this, not ``load_settings``:
+    an app made with settings of its own (the tests', an embedding) must not find
+    another Redis through the environment (seen: wrap-ups saved in tests scheduled
+    their jobs on an embedded Redis started in the checkout's ./instance)."""
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        settings = current_app.config.get("SETTINGS")
+        if isinstance(settings, Settings):
+            return settings
+    return load_settings()
+
+
 def load_settings(env: dict | None = None) -> Settings:
     """Read and check every setting; raises ConfigError naming the bad variable."""
     env = dict(os.environ if env is None else env)

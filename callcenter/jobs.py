@@ -43,7 +43,7 @@ from rq.exceptions import DuplicateJobError
 from rq.job import Job, JobStatus
 from sqlalchemy.orm import Session
 
-from callcenter.config import Settings, load_settings
+from callcenter.config import Settings, current_settings, load_settings
 from callcenter.realtime.live import JOB_RUNNING_KEY
 from callcenter.redis_conn import embedded_redis_url, redis_from_url
 
@@ -84,7 +84,7 @@ def redis_url(settings: Settings) -> str:
 
 def redis_connection(settings: Settings | None = None) -> redis.Redis:
     """One shared client (and pool) per Redis URL in this process; connects lazily."""
-    url = redis_url(settings or load_settings())
+    url = redis_url(settings or current_settings())
     if url not in _connections:
         _connections[url] = redis_from_url(url)
     return _connections[url]
@@ -164,7 +164,7 @@ def job_context(settings: Settings | None = None) -> Iterator[JobContext]:
     from callcenter.db import make_engine, make_sessionmaker, session_scope
 
     init_domains()  # a no-op in a work horse: its worker did it before forking
-    settings = settings or load_settings()
+    settings = settings or current_settings()
     engine = make_engine(settings.database_url)
     try:
         with session_scope(make_sessionmaker(engine)) as session:

@@ -172,6 +172,20 @@ def test_wrapup_by_the_agent_who_handled_it(client, agent, calls, session):
     assert row.disposition == "callback" and row.wrapup_by_id == agent.id
 
 
+def test_a_saved_wrap_up_schedules_the_end_of_its_pause_on_the_apps_own_redis(
+        client, agent, calls, redis_conn):
+    """The job goes to the Redis of the app that saved the wrap-up, never to one found
+    through the environment (which, unset, starts an embedded Redis in ./instance)."""
+    from callcenter import redis_conn as connections
+
+    embedded_before = list(connections._embedded)
+    r = wrapup(client, calls[2], agent, {"disposition": "resolved"})
+    assert r.status_code == 200, r.get_json()
+    jobs = [key.decode() for key in redis_conn.scan_iter(f"rq:job:acw-saved-{agent.id}-*")]
+    assert len(jobs) == 1, jobs
+    assert connections._embedded == embedded_before
+
+
 @pytest.mark.parametrize("body,field", [
     ({"disposition": "fixed"}, "disposition"),
     ({}, "disposition"),
