@@ -160,3 +160,102 @@ def test_a_spy_the_tracker_meets_first_in_a_resync_is_no_call():
     for frame in later:
         assert tracker.feed(frame, T0 + 1) == []
     assert tracker.calls() == []
+
+
+def _listing_while_talking(variables: bool = True) -> tuple[list[dict], list[Frame]]:
+    """CoreShowChannels as a bridge that was away would get it in the middle of the
+    answered click-to-dial (the capture's channels up after both BridgeEnters), with
+    the CC_* variables as manager.conf's channelvars adds them; and the frames after."""
+    recorded = frames("dial_answered.raw")
+    cut = max(n for n, f in enumerate(recorded) if f.get("Event") == "BridgeEnter")
+    up: dict[str, Frame] = {}
+    bridge_of: dict[str, str] = {}
+    marked: set[str] = set()
+    for f in recorded[:cut + 1]:
+        event = f.get("Event")
+        if event == "Newchannel":
+            up[f["Uniqueid"]] = f
+        elif event == "Hangup":
+            up.pop(f["Uniqueid"], None)
+        elif event == "BridgeEnter":
+            bridge_of[f["Uniqueid"]] = f["BridgeUniqueid"]
+        elif event == "VarSet" and f.get("Variable") == "CC_CALL_KIND":
+            marked.add(f["Uniqueid"])
+    listing = []
+    for uid, f in up.items():
+        channel = {"Event": "CoreShowChannel", "Channel": f["Channel"], "Uniqueid": uid,
+                   "Linkedid": f["Linkedid"], "CallerIDNum": f.get("CallerIDNum", ""),
+                   "CallerIDName": f.get("CallerIDName", ""), "ChannelState": "6",
+                   "Application": "Dial" if uid in bridge_of else "AppDial",
+                   "Duration": "00:00:04", "BridgeId": bridge_of.get(uid, "")}
+        if variables:
+            channel["ChanVariable"] = (
+                "CC_CALL_KIND=outbound\nCC_AGENT=Local/agent1@agents/n\n"
+                "CC_NUMBER=13812345678" if uid in marked else
+                "CC_CALL_KIND=\nCC_AGENT=\nCC_NUMBER=")
+        listing.append(channel)
+    listing.append({"Event": "CoreShowChannelsComplete", "ListItems": str(len(listing))})
+    return listing, recorded[cut + 1:]
+
+
+def test_a_click_to_dial_first_met_in_a_resync_is_the_agents_outbound_call():
+    """The bridge restarted mid-call: the VarSets went by unseen, the channelvars on
+    CoreShowChannel say what the call is. It is adopted outbound, of agent1, to the
+    number dialled, talking (agent1's desk pops); its end gives agent1 the wrap-up and
+    finishes it answered, with its talk time counted from the listing."""
+    listing, rest = _listing_while_talking()
+    tracker = CallTracker()
+    effects = tracker.resync(listing, T0)
+    [answered] = [e for e in effects if isinstance(e, CallAnswered)]
+    assert (answered.interface, answered.call.direction) == ("Local/agent1@agents/n", OUTBOUND)
+    assert answered.call.caller_number == "13812345678"
+    assert not [e for e in effects if isinstance(e, (CallRinging, QueueChanged))]
+    effects = []
+    for n, frame in enumerate(rest):
+        effects += tracker.feed(frame, T0 + 1 + n * STEP_S)
+    [ended] = [e for e in effects if isinstance(e, CallEnded)]
+    assert ended.interface == "Local/agent1@agents/n"
+    [done] = [e.summary for e in effects if isinstance(e, CallFinished)]
+    assert (done.direction, done.outcome, done.agent_interface, done.caller_number) == (
+        OUTBOUND, ANSWERED, "Local/agent1@agents/n", "13812345678")
+    assert done.answered_at == pytest.approx(T0 - 4)
+    assert done.talk_s > 4
+
+
+def test_a_resync_after_the_customer_hung_up_ends_the_talk_of_a_known_click_to_dial():
+    """The bridge followed the call until the talk; the customer hung up while it was
+    away: the resync lists the agent's side alone, out of the bridge. The talk ends
+    (agent1's wrap-up) and the call stays until its last channel goes."""
+    tracker, _ = feed_until("dial_answered.raw", lambda f: f.get("Event") == "BridgeEnter"
+                            and f.get("Channel", "").startswith("Local/agent1@"))
+    listing, _rest = _listing_while_talking()
+    alone = [dict(c, BridgeId="") for c in listing
+             if c.get("Channel", "").startswith("Local/agent1@")] + [listing[-1]]
+    effects = tracker.resync(alone, T0 + 30)
+    [ended] = [e for e in effects if isinstance(e, CallEnded)]
+    assert (ended.interface, ended.call.direction) == ("Local/agent1@agents/n", OUTBOUND)
+    assert not [e for e in effects if isinstance(e, CallFinished)]
+    [call] = tracker.calls()
+    assert tracker.summary(call.call_id).talk_s == pytest.approx(
+        T0 + 30 - tracker.summary(call.call_id).answered_at)
+
+
+def test_without_the_channelvars_a_click_to_dial_met_in_a_resync_stays_a_plain_call():
+    """An Asterisk whose manager.conf lacks the channelvars: no outbound marker, no pop
+    for an agent nobody named (what the bridge did before reading them)."""
+    listing, _rest = _listing_while_talking(variables=False)
+    tracker = CallTracker()
+    effects = tracker.resync(listing, T0)
+    assert not [e for e in effects if isinstance(e, CallAnswered)]
+    [call] = tracker.calls()
+    assert tracker.summary(call.call_id).direction == INBOUND
+
+
+def feed_until(name: str, stop) -> tuple[CallTracker, list]:
+    """Feed the capture up to and including the first frame ``stop`` matches."""
+    tracker, effects = CallTracker(), []
+    for n, frame in enumerate(frames(name)):
+        effects += tracker.feed(frame, T0 + n * STEP_S)
+        if stop(frame):
+            break
+    return tracker, effects

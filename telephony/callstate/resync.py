@@ -18,6 +18,10 @@ What follows from them, so nothing is lost, duplicated or left ringing:
   Queue() channel sharing a ``BridgeId`` with a member leg ``Local/agentN@agents-X;1``
   makes it connected to that member, an unbridged member leg makes that member ringing;
 * rung or connected legs whose channel is gone are dismissed / ended;
+* a call the bridge originated is known by its CC_* variables (``ChanVariable`` lines,
+  manager.conf's ``channelvars``): a click-to-dial is adopted as outbound, of its agent,
+  to its number, answered while its own channel shares a bridge; a monitoring session
+  is no call (``resync_own``);
 * memberships, pauses and reasons are rebuilt from ``QueueMember`` for every queue the
   snapshot lists.
 
@@ -39,12 +43,19 @@ from telephony.callstate.effects import (
     CALL_CONNECTED,
     CALLER_LEFT,
     NO_ANSWER,
+    OUTBOUND,
     AgentChanged,
     CallAnswered,
     Effect,
     QueueChanged,
 )
 from telephony.callstate.model import LEG_CONNECTED, LEG_RINGING, Call, Leg, clean_cid
+from telephony.callstate.resync_own import (
+    is_monitoring,
+    mark_outbound,
+    own_variables,
+    reconcile_outbound,
+)
 
 if TYPE_CHECKING:
     from telephony.callstate.tracker import CallTracker
@@ -142,12 +153,17 @@ def resync(tracker: CallTracker, events: list[Frame], now: float,
                 tracker._finish(call, now, out)
                 continue
             call.channels = {c["Uniqueid"] for c in listed}
+            if call.direction == OUTBOUND:
+                if reconcile_outbound(tracker, call, listed, now, _duration, out):
+                    tracker._updated(call, now, out)
+                continue
             _reconcile_legs(tracker, call, listed, known, snap, now, out)
         for link, listed in snap.by_link.items():
             if link in tracker._calls or link in tracker._finished or \
                     link in tracker._not_calls:
                 continue
-            if any(c.get("Application") == "ChanSpy" for c in listed):
+            variables = own_variables(listed)
+            if is_monitoring(listed, variables):
                 # a monitoring session whose CC_CALL_KIND went by unseen: no call
                 tracker._not_calls[link] = None
                 continue
@@ -158,6 +174,10 @@ def resync(tracker: CallTracker, events: list[Frame], now: float,
             first = next((c for c in listed if c["Uniqueid"] == link), listed[0])
             call.caller_number = clean_cid(first.get("CallerIDNum"))
             call.caller_name = clean_cid(first.get("CallerIDName"))
+            if mark_outbound(call, variables):  # a click-to-dial: no queue, no member leg
+                reconcile_outbound(tracker, call, listed, now, _duration, out)
+                tracker._updated(call, now, out)
+                continue
             queue_channel = next((c for c in listed if c.get("Application") == "Queue"), None)
             if queue_channel is not None:
                 call.queue_uniqueid = queue_channel["Uniqueid"]

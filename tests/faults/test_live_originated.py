@@ -111,3 +111,63 @@ def test_click_to_dial_and_a_spy_session_leave_the_right_rows(rig):
     assert [(e["call_id"], e["event"], e["customer"]["id"]) for e in dialled] == [
         (answered.call_id, "call.ended", customer_id)], dialled
     assert TALK_S - 1 <= dialled[0]["talk_s"] <= TALK_S + 1.5, dialled
+
+
+LONG_TALK_S = 15
+
+
+def test_a_click_to_dial_survives_a_bridge_killed_mid_call(rig):
+    """SIGKILL of the bridge while agent1 talks to the customer they dialled; a new
+    bridge takes over. Its resync finds the call by the CC_* variables Asterisk adds to
+    CoreShowChannel (manager.conf channelvars): one row, outbound, agent1's, answered,
+    with the whole talk; agent1's desk keeps the call and gets its wrap-up."""
+    with Session(rig.engine) as session:
+        admin = session.get(User, rig.ids["admin"])
+        customer_id = create_customer(session, admin, {"name": "广州顺达物流有限公司",
+                                                       "phones": [NUMBER]}, region="CN").id
+        session.commit()
+    for priority, app in enumerate(["Answer()", f"Wait({LONG_TALK_S})", "Hangup()"], 1):
+        rig.pbx.cli(f"dialplan add extension {NUMBER[1:]},{priority},{app} into default "
+                    "replace")
+    # agent1's phone answers at once and talks longer than the customer (the [agents]
+    # pattern's agents hang up after 3-12 s)
+    for priority, app in enumerate(["Answer()", f"Wait({LONG_TALK_S + 10})", "Hangup()"], 1):
+        rig.pbx.cli(f"dialplan add extension agent1,{priority},{app} into agents replace")
+    rig.pbx.cli("dialplan set global OUTBOUND_TRUNK Local")
+    bridge = rig.start_bridge()
+    rig.wait_bridge(bridge, time.time() - 1)
+    client = rig.redis()
+    agent1 = rig.ids["agent1"]
+
+    def desk(event: str):
+        return [e for e in read_snapshot(client, agent1)["calls"]
+                if e.get("direction") == "outbound" and e.get("event") == event] or None
+
+    try:
+        result = request_pbx_action(client, {
+            "action": "originate", "user_id": agent1, "interface": AGENT1,
+            "number": NUMBER, "caller_name": "Zhang San"}, timeout=5)
+        assert result == {"ok": True}, result
+        [talking] = _wait(lambda: desk("call.answered"), 20, "agent1's pop never came", rig)
+        time.sleep(2)
+        bridge.kill()
+        killed_at = time.time()
+        successor = rig.start_bridge()
+        rig.wait_bridge(successor, killed_at)
+        assert rig.pbx.channels() > 0, "the call ended early:\n" + rig.pbx.log_tail(30)
+        assert rig.pbx.wait_idle(40), rig.pbx.log_tail(30)
+        [ended] = _wait(lambda: desk("call.ended"), 20, "agent1's wrap-up never came", rig)
+    finally:
+        client.close()
+    assert ended["call_id"] == talking["call_id"]
+    assert LONG_TALK_S - 1 <= ended["talk_s"] <= LONG_TALK_S + 1.5, ended
+
+    def settled():
+        rows = _rows(rig)
+        return rows if rows and all(r.ended_at is not None for r in rows) else None
+
+    [row] = _wait(settled, 20, "the call log did not settle", rig)
+    assert (row.call_id, row.direction, row.outcome, row.agent_id, row.caller_e164,
+            row.customer_id) == (talking["call_id"], Direction.OUTBOUND, Outcome.ANSWERED,
+                                 agent1, NUMBER, customer_id)
+    assert LONG_TALK_S - 1 <= row.talk_s <= LONG_TALK_S + 1.5, row.talk_s
