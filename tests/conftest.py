@@ -247,6 +247,28 @@ def redis_url(private_redis) -> Iterator[str]:
     conn.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def process_environment(redis_url, tmp_path_factory) -> Iterator[None]:
+    """What code reading the environment finds, as a worker would (a job run outside any
+    app, a receiver of a signal sent when a test commits a session): this run's Redis
+    and an instance folder of the run's own. Unset, such code started an embedded Redis
+    in the checkout's ./instance, which outlived the run."""
+    names = ("REDIS_URL", "CALLCENTER_INSTANCE")
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ["REDIS_URL"] = redis_url
+    os.environ["CALLCENTER_INSTANCE"] = str(tmp_path_factory.mktemp("instance-env"))
+    yield
+    from callcenter import redis_conn as connections
+    assert not connections._embedded, (
+        "the tests started an embedded Redis in their own process: some code reached "
+        "Redis with settings that name none")
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @pytest.fixture
 def redis_conn(redis_url) -> Iterator[redis.Redis]:
     conn = redis.Redis.from_url(redis_url)

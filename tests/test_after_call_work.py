@@ -15,7 +15,7 @@ import pytest
 import requests
 from rq import SimpleWorker
 from sqlalchemy.orm import Session
-from stack import WAIT_S, BridgeThread, interface_of, wait_until
+from stack import WAIT_S, BridgeThread, Inbox, interface_of, wait_until
 from test_bridge_commands import _desk_session, agent_state, member
 from test_bridge_standby import place_call
 
@@ -132,6 +132,35 @@ def test_the_time_running_out_ends_the_pause(acw, redis_conn):
         assert end_after_call_work(session, redis_conn, user, call_id) == "ended"
         session.commit()
     wait_until(lambda: member(sim, "support", AGENT1) == (False, ""), WAIT_S)
+
+
+def test_the_default_wrap_up_closes_the_pop_on_the_agents_open_desk(acw, redis_conn):
+    """A call left without a wrap-up gets the default one from the worker's job: the
+    agent's open desk drops the call at once (call.dismissed, wrapped_up) and so does
+    the next snapshot, instead of keeping it for an hour (seen in the quick start: 79
+    calls on agent1's desk after half an hour away)."""
+    from callcenter.desk.acw import default_wrapup_job
+    from callcenter.realtime.agent_calls import read_snapshot
+
+    stack, sim, engine = acw
+    user_id = stack.ids["agent1"]
+    desk = Inbox.connect(stack, "agent1")
+    try:
+        desk.wait_for("calls.snapshot", timeout=WAIT_S)
+        call_id = _call_ends_in_wrap_up(stack, sim, redis_conn)
+        desk.wait_for("call.ended", lambda d: d["call_id"] == call_id, timeout=WAIT_S)
+        wait_until(lambda: _logged(engine, call_id), WAIT_S, what="the call in the call log")
+        # the job as the worker runs it: no app, the settings from the environment
+        assert default_wrapup_job(call_id) is True
+        dismissed = desk.wait_for("call.dismissed", lambda d: d["call_id"] == call_id,
+                                  timeout=WAIT_S)
+        assert dismissed["reason"] == "wrapped_up"
+    finally:
+        desk.close()
+    assert call_id not in {c["call_id"] for c in read_snapshot(redis_conn, user_id)["calls"]}
+    with Session(engine) as session:
+        row = session.query(CallRecord).filter_by(call_id=call_id).one()
+        assert row.disposition == "other" and row.wrapup_by_id is None
 
 
 def _logged(engine, call_id: str) -> bool:

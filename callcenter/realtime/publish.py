@@ -167,3 +167,18 @@ class LivePublisher:
 
 #: The name the bridge and the tests have used; the same class.
 AgentEventPublisher = LivePublisher
+
+_publishers: dict[str, LivePublisher] = {}
+_publishers_lock = threading.Lock()
+
+
+def publisher_for(settings: Any) -> LivePublisher:
+    """The process's LivePublisher for the Redis ``settings`` name (one per URL: the
+    web app, a worker and the bridge each keep theirs)."""
+    from callcenter.jobs import redis_connection, redis_url
+
+    url = redis_url(settings)
+    with _publishers_lock:
+        if url not in _publishers:
+            _publishers[url] = LivePublisher(redis_connection(settings), url)
+        return _publishers[url]

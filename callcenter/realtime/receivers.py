@@ -6,29 +6,28 @@ import logging
 from typing import Any
 
 import redis
-from flask import current_app, has_app_context
 
-from callcenter.realtime.agent_calls import remove_agent_call
+from callcenter.config import current_settings
+from callcenter.realtime.publish import publisher_for
 
 log = logging.getLogger(__name__)
 
+#: The reason of the ``call.dismissed`` a saved wrap-up sends.
+WRAPPED_UP = "wrapped_up"
+
 
 def drop_wrapped_up_pop(call_id: str, *, user_id: int, **_: Any) -> None:
-    """``calls.wrapped-up``: a saved wrap-up closes the agent's pop, also on their other
-    screens' next snapshot.
+    """``calls.wrapped-up``: a saved wrap-up closes the agent's pop on every screen they
+    have open, at once (``call.dismissed``, which also leaves their live calls).
 
-    Runs after the wrap-up's commit, in the request that saved it: the app's settings
-    name the Redis. Outside an app (no process saves wrap-ups there today) nothing says
-    which Redis holds the pop, so it is left to its expiry (``agent_calls.EXPIRY_S``).
+    Runs after the wrap-up's commit: in the web app for the agent's own (its settings
+    name the Redis), in the worker for the default wrap-up of a call left unsaved (the
+    worker's). Before, the worker's left the pop to expire, an hour later: an agent
+    away for a while came back to a desk of dozens of calls already wrapped up.
     """
-    if not has_app_context():
-        log.warning("wrap-up of call %s saved outside the web app: its pop is left to "
-                    "expire", call_id)
-        return
-    from callcenter.jobs import redis_connection
-
     try:
-        remove_agent_call(redis_connection(current_app.config["SETTINGS"]), user_id, call_id)
+        publisher_for(current_settings()).publish(
+            user_id, "call.dismissed", {"call_id": call_id, "reason": WRAPPED_UP})
     except redis.RedisError as exc:  # the entry's expiry removes it later anyway
         log.warning("could not drop the wrapped-up call %s from the live pops: %s",
                     call_id, exc)

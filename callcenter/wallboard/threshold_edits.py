@@ -39,6 +39,7 @@ from callcenter.core.errors import (
     ValidationError,
 )
 from callcenter.db import after_commit
+from callcenter.realtime.publish import publisher_for
 from callcenter.users.models import User
 from callcenter.users.permissions import Permission, has_permission
 from callcenter.wallboard.figures import local_day_start, queue_figures
@@ -176,27 +177,13 @@ def _announce(session: Session, settings: Settings | None, queue: PbxQueue) -> N
 
     def send() -> None:
         try:
-            publisher = _publisher(settings)
+            publisher = publisher_for(settings)
             for row in figures:
                 publisher.emit("queue.update", row["queue"], row)
         except Exception as exc:  # noqa: BLE001 - saved; the next update or reload shows it
             log.warning("wallboard thresholds saved; the live update was not sent (%s)", exc)
 
     after_commit(session, send)
-
-
-_publishers: dict[str, Any] = {}
-
-
-def _publisher(settings: Settings) -> Any:
-    """One LivePublisher per Redis URL in this process."""
-    from callcenter.jobs import redis_connection, redis_url
-    from callcenter.realtime.publish import LivePublisher
-
-    url = redis_url(settings)
-    if url not in _publishers:
-        _publishers[url] = LivePublisher(redis_connection(settings), url)
-    return _publishers[url]
 
 
 def thresholds_dict(queue: PbxQueue, limits: Thresholds) -> dict[str, Any]:
