@@ -192,6 +192,38 @@ def test_the_default_wrap_up_never_overwrites_a_saved_one(session, make_user):
         apply_default_wrapup(session, "1.2", "bogus")
 
 
+def test_every_agent_of_a_transferred_call_is_done_with_its_wrap_up(session, make_user):
+    """One wrap-up per call: saved by one agent or given by default, it closes the call
+    for every agent who talked to the caller, the one before a transfer too (seen in
+    the quick start: the first agent's pop of a transferred call stayed on their desk
+    after the default wrap-up)."""
+    from datetime import UTC, datetime
+
+    from callcenter.calls.signals import call_wrapped_up
+
+    first = make_user("agent", username="xfer_a", interface="Local/xfera@agents/n")
+    last = make_user("agent", username="xfer_b", interface="Local/xferb@agents/n")
+    t0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    for call_id in ("7.1", "7.2"):
+        session.add(CallRecord(call_id=call_id, caller_number="13812345678",
+                               outcome="answered", agent_id=last.id, started_at=t0,
+                               answered_at=t0, ended_at=t0, agent_interface=last.interface,
+                               agents=[first.interface, last.interface]))
+    session.flush()
+    told: list[tuple[str, int]] = []
+
+    def receiver(call_id: str, *, user_id: int, **_) -> None:
+        told.append((call_id, user_id))
+
+    with call_wrapped_up.connected_to(receiver):
+        assert apply_default_wrapup(session, "7.1", "other") is True
+        session.commit()
+        save_wrapup(session, first, "7.2", "resolved", "", access_window_h=10**6)
+        session.commit()
+    assert told == [("7.1", last.id), ("7.1", first.id),
+                    ("7.2", first.id), ("7.2", last.id)]
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 def test_the_default_and_a_saved_wrap_up_racing_in_parallel(backend, fresh_database):
     """The agent saves while the default is applied, both at once, on separate

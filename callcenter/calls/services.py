@@ -323,11 +323,29 @@ def save_wrapup(session: Session, actor: User, call_id: str, disposition: Any,
         from callcenter.audit.services import record
         record(session, actor, "call.wrapped_up_via_call", entity="customer",
                entity_id=call.customer_id, call_id=call.call_id, detail="wrap-up")
-    # Values taken now: after the commit the objects may be expired.
-    wrapped_call_id, saved_by = call.call_id, actor.id
-    after_commit(session, lambda: call_wrapped_up.send(wrapped_call_id, user_id=saved_by,
-                                                       disposition=disposition))
+    _announce_wrap_up(session, call.call_id, [actor.id, *_agents_of(session, call)],
+                      disposition)
     return call
+
+
+def _agents_of(session: Session, call: CallRecord) -> list[int]:
+    """The users who talked to the caller: the last agent and, after a transfer, the
+    ones before (by their interfaces in ``agents``)."""
+    ids = [call.agent_id] if call.agent_id is not None else []
+    interfaces = [i for i in (call.agents or []) if isinstance(i, str)]
+    if interfaces:
+        ids += session.scalars(select(User.id).where(User.interface.in_(interfaces)))
+    return ids
+
+
+def _announce_wrap_up(session: Session, call_id: str, user_ids: list[int],
+                      disposition: str) -> None:
+    """After the commit, ``calls.wrapped-up`` once per user whose desk has the call
+    (the saver first): one wrap-up per call, so every agent of a transferred call is
+    done with it, not only the one who saved it."""
+    for user_id in dict.fromkeys(user_ids):
+        after_commit(session, lambda user_id=user_id: call_wrapped_up.send(
+            call_id, user_id=user_id, disposition=disposition))
 
 
 def apply_default_wrapup(session: Session, call_id: str, disposition: str, *,
@@ -347,9 +365,6 @@ def apply_default_wrapup(session: Session, call_id: str, disposition: str, *,
                 updated_at=now)
         .execution_options(synchronize_session=False)).rowcount == 1
     if applied:
-        agent_id = session.scalar(select(CallRecord.agent_id)
-                                  .where(CallRecord.call_id == call_id))
-        if agent_id is not None:
-            after_commit(session, lambda: call_wrapped_up.send(
-                call_id, user_id=agent_id, disposition=disposition))
+        call = session.scalar(select(CallRecord).where(CallRecord.call_id == call_id))
+        _announce_wrap_up(session, call_id, _agents_of(session, call), disposition)
     return applied

@@ -9,9 +9,12 @@ call_wrapped_up = signal("calls.wrapped-up", """\
 A call's wrap-up (disposition and note) was saved and committed; sent after the
 commit by calls.services.save_wrapup.
 Sender: the call id (the Linkedid, str).
-Keywords: user_id (int, who saved it: their pop of the call is done),
-disposition (str, one of calls.services.DISPOSITIONS).
-The realtime layer drops the call from that user's live pops.""")
+Keywords: user_id (int: a user done with the call; sent once for each, the one
+who saved it first, then every agent who talked to the caller, also before a
+transfer; for the default wrap-up only the agents), disposition (str, one of
+calls.services.DISPOSITIONS).
+The realtime layer drops the call from that user's live pops; after-call work
+ends that user's pause if it was for this call.""")
 
 #: Question: the customer's open tickets (for the screen pop and the dialplan).
 open_tickets_asked = signal("calls.open-tickets-asked", """\
