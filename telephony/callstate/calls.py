@@ -345,13 +345,21 @@ class CallEvents:
         call.touched = now
         out: list[Effect] = []
         if status == "ANSWER" and call.answered_at is None:
-            call.answered_at = now
-            call.callee_uid = f.get("DestUniqueid") or None
-            call.state = CALL_CONNECTED
-            if call.agents:  # the dialling agent's desk pops, as for a queue call
-                out.append(CallAnswered(call.view(), call.agents[-1], now))
+            self._answer_outbound(call, f.get("DestUniqueid") or None, now, now, out)
         self._updated(call, now, out)
         return out
+
+    def _answer_outbound(self, call: Call, callee_uid: str | None, answered_at: float,
+                         now: float, out: list[Effect]) -> None:
+        """Outbound: the customer answered (``callee_uid``, at ``answered_at``); the
+        dialling agent's desk pops, as for a queue call."""
+        call.answered_at = answered_at
+        call.callee_uid = callee_uid
+        call.dial_status = "ANSWER"
+        call.state = CALL_CONNECTED
+        call.touched = now
+        if call.agents:
+            out.append(CallAnswered(call.view(), call.agents[-1], now))
 
     def _end_outbound_talk(self, call: Call, now: float, out: list[Effect]) -> bool:
         """Outbound: the talk with the customer ends (once); the dialling agent gets

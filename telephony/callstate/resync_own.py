@@ -23,13 +23,11 @@ from collections.abc import Mapping
 from telephony.ami.frames import getlist
 from telephony.callstate.effects import (
     CALL_AGENT_VARIABLE,
-    CALL_CONNECTED,
     CALL_KIND_MONITOR,
     CALL_KIND_OUTBOUND,
     CALL_KIND_VARIABLE,
     CALL_NUMBER_VARIABLE,
     OUTBOUND,
-    CallAnswered,
     Effect,
 )
 from telephony.callstate.model import Call, clean_cid
@@ -86,13 +84,8 @@ def reconcile_outbound(tracker, call: Call, listed: list[Frame], now: float,
     dialling agent's desk pops), or its talk over (their wrap-up). True if it changed."""
     customer = _customer_channel(call, listed)
     if customer is not None and call.answered_at is None:
-        call.answered_at = now - duration(customer.get("Duration"))
-        call.callee_uid = customer.get("Uniqueid") or None
-        call.dial_status = "ANSWER"
-        call.state = CALL_CONNECTED
-        call.touched = now
-        if call.agents:
-            out.append(CallAnswered(call.view(), call.agents[-1], now))
+        tracker._answer_outbound(call, customer.get("Uniqueid") or None,
+                                 now - duration(customer.get("Duration")), now, out)
         return True
     if customer is None and call.answered_at is not None and not call.has_talk:
         # the customer (or the agent) hung up while the bridge was away
